@@ -1,0 +1,136 @@
+//! The bare client: database access without tenant context, explicit and named.
+//!
+//! This is the Rust form of the seed's `@repo/db/client`. The crate root does
+//! not re-export anything from here, so reaching it takes a path that names it
+//! (`tenantry_db::client`), and taking a connection takes a [`BypassReason`],
+//! which is logged. Prefer the named functions at the crate root
+//! ([`crate::list_user_pats`], [`crate::resolve_organization_id`], ...): they
+//! wrap this module so callers never need it.
+//!
+//! # Legitimate uses
+//!
+//! The seed's `client.ts` keeps a comment listing where the bare connection may
+//! be used. Here that list is [`LEGITIMATE_USES`]: a test
+//! (`crates/db/tests/bare_client_allowlist.rs`) fails when any source file not
+//! on it names this module.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+
+use deadpool_postgres::{Object, Pool};
+
+use crate::database::Database;
+use crate::error::{DbError, Result};
+
+/// Why RLS is being skipped: the seed's table of legitimate uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BypassReason {
+    /// Schema changes need the owner.
+    Migration,
+    /// Inserting data across many tenants.
+    Seed,
+    /// Users, sessions, accounts and verification tokens are global.
+    AuthBootstrap,
+    /// `SELECT 1` has no tenant.
+    HealthCheck,
+    /// Personal access tokens belong to a user, not a tenant.
+    UserScoped,
+    /// Finding a user's organization before any tenant context exists.
+    OrganizationResolution,
+}
+
+impl BypassReason {
+    /// Migrations and seeds act as the schema owner; everything else as the
+    /// narrow `tenantry_bare` role.
+    fn needs_owner(self) -> bool {
+        matches!(self, BypassReason::Migration | BypassReason::Seed)
+    }
+}
+
+impl fmt::Display for BypassReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// Source files allowed to name this module, each with its reason: the Rust
+/// form of the "legitimate uses" comment in the seed's `client.ts`. Paths are
+/// relative to the workspace root; a path ending in `/` covers a directory.
+pub const LEGITIMATE_USES: &[(&str, &str)] = &[
+    ("crates/db/src/client.rs", "this module"),
+    ("crates/db/src/lib.rs", "declares this module"),
+    (
+        "crates/db/src/migrate.rs",
+        "Migration: schema changes run as the owner",
+    ),
+    (
+        "crates/db/src/setup.rs",
+        "Migration: role passwords are set by the owner",
+    ),
+    (
+        "crates/db/src/seed.rs",
+        "Seed: reference and demo data across tenants",
+    ),
+    ("crates/db/src/health.rs", "HealthCheck: check_database()"),
+    (
+        "crates/db/src/pats.rs",
+        "UserScoped: personal access tokens belong to users",
+    ),
+    (
+        "crates/db/src/organizations.rs",
+        "OrganizationResolution: resolve_organization_id, memberships",
+    ),
+    (
+        "crates/db/tests/",
+        "tests seed data as the owner, then act as `authenticated`",
+    ),
+    (
+        "crates/testkit/",
+        "test databases are created and seeded as the owner",
+    ),
+];
+
+/// A connection that bypasses tenant context, taken for a named reason.
+///
+/// Dereferences to deadpool's client wrapper, so `prepare_cached`, `query` and
+/// friends are available.
+pub struct BareClient {
+    conn: Object,
+    reason: BypassReason,
+}
+
+impl BareClient {
+    /// Why this connection was taken.
+    pub fn reason(&self) -> BypassReason {
+        self.reason
+    }
+}
+
+impl Deref for BareClient {
+    type Target = Object;
+
+    fn deref(&self) -> &Object {
+        &self.conn
+    }
+}
+
+impl DerefMut for BareClient {
+    fn deref_mut(&mut self) -> &mut Object {
+        &mut self.conn
+    }
+}
+
+/// Take a bare connection for `reason`.
+///
+/// Migrations and seeds get the owner connection (an error when none is
+/// configured); the other reasons get the `tenantry_bare` pool.
+pub async fn bare(db: &Database, reason: BypassReason) -> Result<BareClient> {
+    tracing::debug!(%reason, "taking the bare database client");
+    let pool: &Pool = if reason.needs_owner() {
+        db.owner.as_ref().ok_or(DbError::OwnerNotConfigured)?
+    } else {
+        &db.bare
+    };
+    let conn = pool.get().await?;
+    Ok(BareClient { conn, reason })
+}

@@ -1,0 +1,144 @@
+//! The one error type of the data layer.
+
+use std::time::Duration;
+
+/// Everything that can go wrong in `tenantry_db`.
+///
+/// Callers map it to their own surface (HTTP status, MCP tool error) with the
+/// helpers below rather than by matching on PostgreSQL details.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Input rejected before any query ran (DESIGN.md invariant 8).
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// The offending field, as callers name it.
+        field: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A unique constraint was violated; `constraint` names it.
+    #[error("conflict on {constraint}")]
+    Conflict {
+        /// The violated constraint, e.g. `project_organization_id_name_key`.
+        constraint: String,
+    },
+    /// A foreign key did not match a row visible to this tenant.
+    #[error("referenced row does not exist ({constraint})")]
+    MissingReference {
+        /// The violated foreign key constraint.
+        constraint: String,
+    },
+    /// A row-level security policy refused a write (WITH CHECK).
+    #[error("row-level security refused the write")]
+    PolicyViolation,
+    /// The statement ran past the configured statement timeout.
+    #[error("statement timed out")]
+    StatementTimeout,
+    /// A statement in the tenant transaction failed, the closure carried on and
+    /// returned `Ok`: the transaction was rolled back, not committed.
+    #[error("the transaction was aborted by an earlier error and has been rolled back")]
+    TransactionAborted,
+    /// No pooled connection could be had in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// An operation took longer than allowed.
+    #[error("database did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The owner connection was needed (migrations, seeds) but is not configured.
+    #[error(
+        "no owner connection configured: migrations and seeds need DATABASE_URL or the embedded cluster"
+    )]
+    OwnerNotConfigured,
+    /// A migration that was already applied differs from the embedded one.
+    #[error(
+        "migration {version} ({name}) was edited after it was applied: add a new migration instead"
+    )]
+    MigrationEdited {
+        /// Version number of the migration.
+        version: i32,
+        /// File name of the migration.
+        name: String,
+    },
+    /// Configuration could not be used (a malformed URL, say).
+    #[error("database configuration: {0}")]
+    Config(String),
+    /// Any other PostgreSQL error.
+    #[error("database error: {0}")]
+    Postgres(#[source] tokio_postgres::Error),
+    /// Reading or writing a local file (role password files).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+impl DbError {
+    /// Build an [`DbError::InvalidInput`].
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        DbError::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// True for errors caused by the caller's input rather than the system:
+    /// these map to 4xx responses and tool errors.
+    pub fn is_client_error(&self) -> bool {
+        matches!(
+            self,
+            DbError::InvalidInput { .. }
+                | DbError::Conflict { .. }
+                | DbError::MissingReference { .. }
+                | DbError::PolicyViolation
+        )
+    }
+
+    /// True when the database could not be reached or answered too slowly:
+    /// these map to 503.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            DbError::Unavailable(_) | DbError::Timeout(_) | DbError::StatementTimeout
+        ) || matches!(self, DbError::Postgres(e) if e.is_closed())
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        use tokio_postgres::error::SqlState;
+        let Some(db) = error.as_db_error() else {
+            return DbError::Postgres(error);
+        };
+        let constraint = || db.constraint().unwrap_or_default().to_owned();
+        match *db.code() {
+            SqlState::UNIQUE_VIOLATION => DbError::Conflict {
+                constraint: constraint(),
+            },
+            SqlState::FOREIGN_KEY_VIOLATION => DbError::MissingReference {
+                constraint: constraint(),
+            },
+            SqlState::QUERY_CANCELED => DbError::StatementTimeout,
+            // WITH CHECK failures carry this code and name the table.
+            SqlState::INSUFFICIENT_PRIVILEGE if db.message().contains("row-level security") => {
+                DbError::PolicyViolation
+            }
+            _ => DbError::Postgres(error),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        match error {
+            deadpool_postgres::PoolError::Backend(e) => DbError::from(e),
+            other => DbError::Unavailable(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! # tenantry-db: the tenant-isolated data layer
+//!
+//! The Rust form of the seed's `packages/db`. PostgreSQL Row-Level Security
+//! keeps every organization's rows apart; this crate owns the migrations that
+//! set it up (roles, the `app.current_tenant()` function, tables and
+//! policies), the one way application code touches tenant data
+//! ([`with_tenant_context`]), and the few named functions that must work
+//! across tenants (personal access tokens, organization resolution, the health
+//! check, migrations and seeds).
+//!
+//! It knows nothing about HTTP or MCP: callers map [`DbError`] to their own
+//! surface.
+//!
+//! ```no_run
+//! use tenantry_db::{Database, DbError, resolve_tenant, with_tenant_context};
+//! # async fn example(db: Database, user: tenantry_db::UserId) -> Result<(), DbError> {
+//! // Identity -> organization (checked against membership) -> tenant transaction.
+//! let membership = resolve_tenant(&db, user, None).await?.expect("member somewhere");
+//! let count: i64 = with_tenant_context(&db, membership.tenant(), async |tx| {
+//!     let row = tx.query_one("select count(*) from project", &[]).await?;
+//!     Ok::<_, DbError>(row.get(0))
+//! })
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## The bare client is not here
+//!
+//! As in the seed, where `db` cannot be imported from `@repo/db`, the crate
+//! root exports no connection. Bypassing RLS takes the explicit path
+//! [`client`] and a [`client::BypassReason`]:
+//!
+//! ```compile_fail
+//! use tenantry_db::db; // error[E0432]: no `db` in the root
+//! ```
+//!
+//! ```compile_fail
+//! // Nor can a pool or a connection be pulled out of a `Database`.
+//! fn steal(db: &tenantry_db::Database) -> &deadpool_postgres::Pool { &db.app }
+//! ```
+#![deny(missing_docs)]
+
+pub mod client;
+mod context;
+mod database;
+pub mod diagnostics;
+mod error;
+mod health;
+mod ids;
+pub mod migrate;
+mod organizations;
+mod pats;
+mod safety;
+pub mod seed;
+pub mod setup;
+mod tenant;
+
+pub use context::{TenantTx, with_tenant_context};
+pub use database::{Database, DatabaseConfig};
+pub use error::{DbError, Result};
+pub use health::{HEALTH_CHECK_TIMEOUT, check_database};
+pub use ids::{OrganizationId, UserId};
+pub use migrate::{MigrationReport, migrate};
+pub use organizations::{
+    UserOrganization, find_membership, list_user_organizations, resolve_organization_id,
+    resolve_tenant,
+};
+pub use pats::{
+    LAST_USED_RESOLUTION, NewPat, PatRecord, PatSummary, create_pat, find_pat_by_prefix,
+    list_user_pats, record_pat_use, revoke_pat,
+};
+pub use safety::{SafetyProblem, check_safe_to_serve};
+pub use seed::seed;
+pub use tenant::{MemberRole, Membership, Tenant};
+
+/// Re-exported so callers can name row and parameter types without depending
+/// on tokio-postgres themselves.
+pub use tokio_postgres::{Row, types::ToSql};

@@ -1,0 +1,137 @@
+//! Versioned SQL migrations, embedded in the binary and applied once each.
+//!
+//! Each migration runs in its own transaction under a transaction-level
+//! advisory lock, so several processes may migrate the same database at once:
+//! one applies, the others see it recorded and skip. An applied migration whose
+//! text has changed since is an error: migrations are never edited, only added.
+
+use sha2::{Digest, Sha256};
+
+use crate::client::{self, BypassReason};
+use crate::database::Database;
+use crate::error::{DbError, Result};
+
+/// One embedded migration file.
+#[derive(Clone, Copy, Debug)]
+pub struct Migration {
+    /// Its number, from the file name.
+    pub version: i32,
+    /// Its file name.
+    pub name: &'static str,
+    /// Its SQL.
+    pub sql: &'static str,
+}
+
+macro_rules! migration {
+    ($version:literal, $file:literal) => {
+        Migration {
+            version: $version,
+            name: $file,
+            sql: include_str!(concat!("../migrations/", $file)),
+        }
+    };
+}
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_roles_and_tenant_function.sql"),
+    migration!(2, "0002_non_tenant_tables.sql"),
+    migration!(3, "0003_tenant_tables.sql"),
+];
+
+/// The bookkeeping table, the one table outside the seed's list that is
+/// neither tenant data nor a non-tenant table of the application.
+pub const MIGRATION_TABLE: &str = "tenantry_migration";
+
+/// Arbitrary but fixed: the advisory lock key migrations serialize on.
+const MIGRATION_LOCK_KEY: i64 = 0x7465_6e61_6e74_7279; // "tenantry"
+
+/// What [`migrate`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MigrationReport {
+    /// Versions applied by this call.
+    pub applied: Vec<i32>,
+    /// Versions found already applied.
+    pub already_applied: Vec<i32>,
+}
+
+/// Apply every migration not yet applied, as the owner (reason `Migration`).
+#[tracing::instrument(skip(db))]
+pub async fn migrate(db: &Database) -> Result<MigrationReport> {
+    let mut conn = client::bare(db, BypassReason::Migration).await?;
+    conn.batch_execute(
+        "create table if not exists tenantry_migration (
+            version integer primary key,
+            name text not null,
+            checksum text not null,
+            applied_at timestamptz not null default now()
+        )",
+    )
+    .await?;
+
+    let mut report = MigrationReport::default();
+    for migration in MIGRATIONS {
+        let checksum = checksum(migration.sql);
+        let tx = conn.transaction().await?;
+        tx.execute("select pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
+            .await?;
+        let recorded = tx
+            .query_opt(
+                "select checksum from tenantry_migration where version = $1",
+                &[&migration.version],
+            )
+            .await?;
+        match recorded {
+            Some(row) if row.get::<_, String>(0) == checksum => {
+                report.already_applied.push(migration.version);
+            }
+            Some(_) => {
+                return Err(DbError::MigrationEdited {
+                    version: migration.version,
+                    name: migration.name.to_owned(),
+                });
+            }
+            None => {
+                tracing::info!(
+                    version = migration.version,
+                    name = migration.name,
+                    "applying migration"
+                );
+                tx.batch_execute(migration.sql).await?;
+                tx.execute(
+                    "insert into tenantry_migration (version, name, checksum) values ($1, $2, $3)",
+                    &[&migration.version, &migration.name, &checksum],
+                )
+                .await?;
+                report.applied.push(migration.version);
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(report)
+}
+
+fn checksum(sql: &str) -> String {
+    Sha256::digest(sql.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order_and_match_their_files() {
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version as usize, index + 1);
+            assert!(
+                migration
+                    .name
+                    .starts_with(&format!("{:04}_", migration.version))
+            );
+            assert!(!migration.sql.trim().is_empty());
+        }
+    }
+}

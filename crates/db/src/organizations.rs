@@ -1,0 +1,125 @@
+//! Organization resolution: the seed's `resolve-org.ts`.
+//!
+//! Which organization a user acts in has to be known before a tenant
+//! transaction can start, so these run on the bare client (reason
+//! `OrganizationResolution`). They only read memberships; they are the only
+//! way to obtain a [`Membership`], and so a request's [`crate::Tenant`].
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::client::{self, BypassReason};
+use crate::database::Database;
+use crate::error::Result;
+use crate::ids::{OrganizationId, UserId};
+use crate::tenant::{MemberRole, Membership};
+
+/// The organization a user acts in when they name none: the active
+/// organization of their latest live session if they are still a member of
+/// it, else their oldest membership; `None` if they belong nowhere.
+pub async fn resolve_organization_id(
+    db: &Database,
+    user_id: UserId,
+) -> Result<Option<OrganizationId>> {
+    let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
+    let row = conn
+        .query_opt(
+            "with latest_session as (
+                 select active_organization_id from session
+                 where user_id = $1 and expires_at > now()
+                 order by updated_at desc, created_at desc
+                 limit 1
+             )
+             select coalesce(
+                 (select m.organization_id from latest_session s
+                  join member m on m.organization_id = s.active_organization_id and m.user_id = $1),
+                 (select organization_id from member where user_id = $1
+                  order by created_at, organization_id limit 1)
+             )",
+            &[&user_id],
+        )
+        .await?;
+    Ok(row.and_then(|row| row.get(0)))
+}
+
+/// The user's membership of `organization_id`, if they have one.
+pub async fn find_membership(
+    db: &Database,
+    user_id: UserId,
+    organization_id: OrganizationId,
+) -> Result<Option<Membership>> {
+    let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
+    let row = conn
+        .query_opt(
+            "select role from member where organization_id = $1 and user_id = $2",
+            &[&organization_id, &user_id],
+        )
+        .await?;
+    row.map(|row| {
+        let role = MemberRole::parse(row.get("role"))?;
+        Ok(Membership::new(organization_id, user_id, role))
+    })
+    .transpose()
+}
+
+/// The membership a request acts under: the organization it asks for (checked
+/// against membership), else [`resolve_organization_id`]'s choice. `None`
+/// when the user is not a member of the requested organization, or of any.
+pub async fn resolve_tenant(
+    db: &Database,
+    user_id: UserId,
+    requested: Option<OrganizationId>,
+) -> Result<Option<Membership>> {
+    let organization_id = match requested {
+        Some(id) => id,
+        None => match resolve_organization_id(db, user_id).await? {
+            Some(id) => id,
+            None => return Ok(None),
+        },
+    };
+    find_membership(db, user_id, organization_id).await
+}
+
+/// An organization a user belongs to, with their role in it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserOrganization {
+    /// The organization's id.
+    pub id: OrganizationId,
+    /// Its display name.
+    pub name: String,
+    /// Its unique slug.
+    pub slug: String,
+    /// The user's role in it.
+    pub role: MemberRole,
+    /// When the organization was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Every organization the user belongs to, oldest membership first.
+pub async fn list_user_organizations(
+    db: &Database,
+    user_id: UserId,
+) -> Result<Vec<UserOrganization>> {
+    let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
+    let rows = conn
+        .query(
+            "select o.id, o.name, o.slug, o.created_at, m.role
+             from member m join organization o on o.id = m.organization_id
+             where m.user_id = $1
+             order by m.created_at, o.id",
+            &[&user_id],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(UserOrganization {
+                id: row.get("id"),
+                name: row.get("name"),
+                slug: row.get("slug"),
+                role: MemberRole::parse(row.get("role"))?,
+                created_at: row.get("created_at"),
+            })
+        })
+        .collect()
+}

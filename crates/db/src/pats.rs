@@ -1,0 +1,263 @@
+//! Personal access token queries: the seed's `pat-queries.ts`.
+//!
+//! Tokens belong to a user, not a tenant, so these run on the bare client
+//! (reason `UserScoped`). Minting and verifying the secret is `tenantry-auth`'s
+//! job; this module stores and finds what it hands over: a display prefix and
+//! a SHA-256 hash, never the token.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::client::{self, BypassReason};
+use crate::database::Database;
+use crate::error::{DbError, Result};
+use crate::ids::UserId;
+
+/// Longest accepted token name.
+pub const MAX_PAT_NAME_CHARS: usize = 100;
+/// Longest accepted token prefix.
+pub const MAX_PAT_PREFIX_CHARS: usize = 64;
+/// `last_used_at` is refreshed at most this often, so verifying a token on
+/// every request does not write on every request.
+pub const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
+
+/// A token as listed to its owner: the seed's `listUserPATs` columns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatSummary {
+    /// The token's id.
+    pub id: Uuid,
+    /// The owner's label for it.
+    pub name: String,
+    /// The non-secret start of the token, to recognise it by.
+    pub token_prefix: String,
+    /// When it was last used, to the minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What verifying a presented token needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatRecord {
+    /// The token's id.
+    pub id: Uuid,
+    /// Whose token it is.
+    pub user_id: UserId,
+    /// SHA-256 of the whole token.
+    pub token_hash: Vec<u8>,
+    /// When it was last used.
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it stops working.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl PatRecord {
+    /// Neither revoked nor expired at `now`.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// A token to store.
+#[derive(Clone, Debug)]
+pub struct NewPat<'a> {
+    /// Whose token it is.
+    pub user_id: UserId,
+    /// The owner's label.
+    pub name: &'a str,
+    /// The non-secret start of the token.
+    pub token_prefix: &'a str,
+    /// SHA-256 of the whole token (32 bytes).
+    pub token_hash: &'a [u8],
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+const PAT_SUMMARY_COLUMNS: &str = "id, name, token_prefix, last_used_at, expires_at, created_at";
+
+fn summary(row: &tokio_postgres::Row) -> PatSummary {
+    PatSummary {
+        id: row.get("id"),
+        name: row.get("name"),
+        token_prefix: row.get("token_prefix"),
+        last_used_at: row.get("last_used_at"),
+        expires_at: row.get("expires_at"),
+        created_at: row.get("created_at"),
+    }
+}
+
+/// The user's tokens that are not revoked, oldest first (the seed's `listUserPATs`).
+pub async fn list_user_pats(db: &Database, user_id: UserId) -> Result<Vec<PatSummary>> {
+    let conn = client::bare(db, BypassReason::UserScoped).await?;
+    let rows = conn
+        .query(
+            &format!(
+                "select {PAT_SUMMARY_COLUMNS} from personal_access_token \
+                 where user_id = $1 and revoked_at is null order by created_at, id"
+            ),
+            &[&user_id],
+        )
+        .await?;
+    Ok(rows.iter().map(summary).collect())
+}
+
+/// Store a new token.
+pub async fn create_pat(db: &Database, new: NewPat<'_>) -> Result<PatSummary> {
+    let name = validate_pat_name(new.name)?;
+    validate_pat_prefix(new.token_prefix)?;
+    if new.token_hash.len() != 32 {
+        return Err(DbError::invalid(
+            "tokenHash",
+            "must be a 32-byte SHA-256 digest",
+        ));
+    }
+    let conn = client::bare(db, BypassReason::UserScoped).await?;
+    let row = conn
+        .query_one(
+            &format!(
+                "insert into personal_access_token (user_id, name, token_prefix, token_hash, expires_at) \
+                 values ($1, $2, $3, $4, $5) returning {PAT_SUMMARY_COLUMNS}"
+            ),
+            &[&new.user_id, &name, &new.token_prefix, &new.token_hash, &new.expires_at],
+        )
+        .await?;
+    Ok(summary(&row))
+}
+
+/// Revoke one of the user's tokens. `false` when the user has no live token
+/// with that id (someone else's token counts as none).
+pub async fn revoke_pat(db: &Database, user_id: UserId, pat_id: Uuid) -> Result<bool> {
+    let conn = client::bare(db, BypassReason::UserScoped).await?;
+    let revoked = conn
+        .execute(
+            "update personal_access_token set revoked_at = now() \
+             where id = $1 and user_id = $2 and revoked_at is null",
+            &[&pat_id, &user_id],
+        )
+        .await?;
+    Ok(revoked == 1)
+}
+
+/// Find a token by its prefix, for verification. The caller compares the hash
+/// in constant time and checks [`PatRecord::is_live`].
+pub async fn find_pat_by_prefix(db: &Database, token_prefix: &str) -> Result<Option<PatRecord>> {
+    validate_pat_prefix(token_prefix)?;
+    let conn = client::bare(db, BypassReason::UserScoped).await?;
+    let row = conn
+        .query_opt(
+            "select id, user_id, token_hash, last_used_at, expires_at, revoked_at \
+             from personal_access_token where token_prefix = $1",
+            &[&token_prefix],
+        )
+        .await?;
+    Ok(row.map(|row| PatRecord {
+        id: row.get("id"),
+        user_id: row.get("user_id"),
+        token_hash: row.get("token_hash"),
+        last_used_at: row.get("last_used_at"),
+        expires_at: row.get("expires_at"),
+        revoked_at: row.get("revoked_at"),
+    }))
+}
+
+/// Note that a token was used at `now`. Skips the database entirely when the
+/// recorded time is recent enough ([`LAST_USED_RESOLUTION`]); returns whether
+/// it wrote.
+pub async fn record_pat_use(db: &Database, pat: &PatRecord, now: DateTime<Utc>) -> Result<bool> {
+    if pat
+        .last_used_at
+        .is_some_and(|at| now - at < LAST_USED_RESOLUTION)
+    {
+        return Ok(false);
+    }
+    let conn = client::bare(db, BypassReason::UserScoped).await?;
+    // The condition repeats the check so concurrent requests write once.
+    let written = conn
+        .execute(
+            "update personal_access_token set last_used_at = $2::timestamptz \
+             where id = $1 and (last_used_at is null or last_used_at < $2::timestamptz - interval '1 minute')",
+            &[&pat.id, &now],
+        )
+        .await?;
+    Ok(written == 1)
+}
+
+fn validate_pat_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(DbError::invalid("name", "must not be empty"));
+    }
+    if name.chars().count() > MAX_PAT_NAME_CHARS {
+        return Err(DbError::invalid(
+            "name",
+            format!("must be at most {MAX_PAT_NAME_CHARS} characters"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(DbError::invalid(
+            "name",
+            "must not contain control characters",
+        ));
+    }
+    Ok(name)
+}
+
+fn validate_pat_prefix(prefix: &str) -> Result<()> {
+    let well_formed = !prefix.is_empty()
+        && prefix.len() <= MAX_PAT_PREFIX_CHARS
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if well_formed {
+        Ok(())
+    } else {
+        Err(DbError::invalid("token", "malformed token prefix"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_bounded_and_printable() {
+        assert_eq!(validate_pat_name("  ci  ").unwrap(), "ci");
+        assert!(validate_pat_name("   ").is_err());
+        assert!(validate_pat_name(&"x".repeat(101)).is_err());
+        assert!(validate_pat_name(&"é".repeat(100)).is_ok());
+        assert!(validate_pat_name("a\nb").is_err());
+    }
+
+    #[test]
+    fn prefixes_are_short_ascii_words() {
+        assert!(validate_pat_prefix("tnty_abc123").is_ok());
+        assert!(validate_pat_prefix("").is_err());
+        assert!(validate_pat_prefix("tnty_abc'--").is_err());
+        assert!(validate_pat_prefix(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn liveness_respects_revocation_and_expiry() {
+        let now = Utc::now();
+        let mut pat = PatRecord {
+            id: Uuid::nil(),
+            user_id: UserId::from_uuid(Uuid::nil()),
+            token_hash: vec![0; 32],
+            last_used_at: None,
+            expires_at: None,
+            revoked_at: None,
+        };
+        assert!(pat.is_live(now));
+        pat.expires_at = Some(now - Duration::seconds(1));
+        assert!(!pat.is_live(now));
+        pat.expires_at = Some(now + Duration::days(1));
+        pat.revoked_at = Some(now);
+        assert!(!pat.is_live(now));
+    }
+}

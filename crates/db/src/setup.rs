@@ -1,0 +1,191 @@
+//! Getting a database ready: creating it, migrating it, giving the login roles
+//! their passwords, and deriving their connection URLs from the owner's.
+//!
+//! Used by the `tenantry` binary for its embedded cluster and by the test kit;
+//! a production deployment sets the role passwords itself.
+
+use std::io::Write;
+use std::path::Path;
+
+use rand::Rng;
+use rand::distr::Alphanumeric;
+
+use crate::client::{self, BypassReason};
+use crate::database::{Database, DatabaseConfig};
+use crate::error::{DbError, Result};
+
+/// The login role of the tenant pool.
+pub const APP_ROLE: &str = "tenantry_app";
+/// The login role of the bare client.
+pub const BARE_ROLE: &str = "tenantry_bare";
+
+/// Passwords of the two login roles.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RolePasswords {
+    /// `tenantry_app`'s password.
+    pub app: String,
+    /// `tenantry_bare`'s password.
+    pub bare: String,
+}
+
+impl RolePasswords {
+    /// Read `dir/role-passwords`, creating it (mode 0600) with fresh random
+    /// passwords the first time.
+    pub fn load_or_create(dir: &Path) -> Result<Self> {
+        let path = dir.join("role-passwords");
+        let io = |context: &str, source| DbError::Io {
+            context: format!("{context} {}", path.display()),
+            source,
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => parse_password_file(&text).ok_or_else(|| {
+                DbError::Config(format!(
+                    "{} is malformed; delete it to regenerate",
+                    path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let passwords = RolePasswords {
+                    app: random_password(),
+                    bare: random_password(),
+                };
+                // Write a private temporary file, then link it into place:
+                // the link fails if another process got there first, and then
+                // its passwords (complete, never half-written) are the ones.
+                let temp = dir.join(format!(".role-passwords.{}", std::process::id()));
+                let mut file = open_private(&temp).map_err(|e| io("cannot create", e))?;
+                write!(file, "app={}\nbare={}\n", passwords.app, passwords.bare)
+                    .map_err(|e| io("cannot write", e))?;
+                drop(file);
+                let linked = std::fs::hard_link(&temp, &path);
+                let _ = std::fs::remove_file(&temp);
+                match linked {
+                    Ok(()) => Ok(passwords),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::load_or_create(dir)
+                    }
+                    Err(e) => Err(io("cannot create", e)),
+                }
+            }
+            Err(e) => Err(io("cannot read", e)),
+        }
+    }
+}
+
+fn parse_password_file(text: &str) -> Option<RolePasswords> {
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+            .map(str::to_owned)
+    };
+    Some(RolePasswords {
+        app: value("app")?,
+        bare: value("bare")?,
+    })
+}
+
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+fn random_password() -> String {
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect()
+}
+
+/// Replace the user and password of a `postgresql://` URL.
+pub fn url_with_login(url: &str, user: &str, password: &str) -> Result<String> {
+    let malformed = || DbError::Config("expected a postgresql://user:password@host/db URL".into());
+    let (scheme, rest) = url.split_once("://").ok_or_else(malformed)?;
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    Ok(format!("{scheme}://{user}:{password}@{host}{path}"))
+}
+
+/// The configuration for a database whose owner URL is `owner_url`, with the
+/// login roles' URLs derived from it.
+pub fn config_from_owner_url(owner_url: &str, passwords: &RolePasswords) -> Result<DatabaseConfig> {
+    let app = url_with_login(owner_url, APP_ROLE, &passwords.app)?;
+    let bare = url_with_login(owner_url, BARE_ROLE, &passwords.bare)?;
+    Ok(DatabaseConfig::new(app, bare).with_owner(owner_url))
+}
+
+/// Give the login roles their passwords (as the owner, reason `Migration`).
+pub async fn set_role_passwords(db: &Database, passwords: &RolePasswords) -> Result<()> {
+    let conn = client::bare(db, BypassReason::Migration).await?;
+    for (role, password) in [(APP_ROLE, &passwords.app), (BARE_ROLE, &passwords.bare)] {
+        // ALTER ROLE takes no bind parameters; let the server quote the literal.
+        let row = conn
+            .query_one(
+                "select format('alter role %I password %L', $1::text, $2::text)",
+                &[&role, password],
+            )
+            .await?;
+        conn.batch_execute(row.get::<_, &str>(0)).await?;
+    }
+    Ok(())
+}
+
+/// Create database `name` through the maintenance connection `owner_url` when
+/// it does not exist yet.
+pub async fn ensure_database_exists(owner_url: &str, name: &str) -> Result<()> {
+    let (client, connection) = tokio_postgres::connect(owner_url, tokio_postgres::NoTls).await?;
+    let task = tokio::spawn(connection);
+    let exists = client
+        .query_opt("select 1 from pg_database where datname = $1", &[&name])
+        .await?
+        .is_some();
+    if !exists {
+        let row = client
+            .query_one("select format('create database %I', $1::text)", &[&name])
+            .await?;
+        match client.batch_execute(row.get::<_, &str>(0)).await {
+            Ok(()) => {}
+            // Another process created it in between: fine.
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    drop(client);
+    let _ = task.await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_the_login_of_a_url() {
+        let url = "postgresql://tenantry_owner:s3cret@127.0.0.1:5544/tenantry?sslmode=disable";
+        assert_eq!(
+            url_with_login(url, "tenantry_app", "pw").unwrap(),
+            "postgresql://tenantry_app:pw@127.0.0.1:5544/tenantry?sslmode=disable"
+        );
+        assert_eq!(
+            url_with_login("postgres://localhost/db", "a", "b").unwrap(),
+            "postgres://a:b@localhost/db"
+        );
+        assert!(url_with_login("localhost:5432", "a", "b").is_err());
+    }
+
+    #[test]
+    fn password_file_round_trips() {
+        let parsed = parse_password_file("app=abc\nbare=def\n").unwrap();
+        assert_eq!(parsed.app, "abc");
+        assert_eq!(parsed.bare, "def");
+        assert!(parse_password_file("app=abc\n").is_none());
+    }
+}
