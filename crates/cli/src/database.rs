@@ -1,0 +1,91 @@
+//! Which database the commands talk to: an external one named by
+//! DATABASE_URL, or the embedded cluster under --data-dir.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use tenantry_cluster::Cluster;
+use tenantry_db::setup::{self, RolePasswords};
+use tenantry_db::{Database, DatabaseConfig};
+
+/// Where the database is.
+pub enum Target {
+    /// Our own cluster, started on demand.
+    Embedded(Cluster),
+    /// Someone else's PostgreSQL; the URL is the schema owner's.
+    External { owner_url: String },
+}
+
+impl Target {
+    pub fn new(data_dir: PathBuf, database_url: Option<String>) -> Self {
+        match database_url.filter(|url| !url.trim().is_empty()) {
+            Some(owner_url) => Target::External { owner_url },
+            None => Target::Embedded(Cluster::new(data_dir)),
+        }
+    }
+
+    /// The embedded cluster, or an error saying the command only applies to it.
+    pub fn cluster(&self) -> anyhow::Result<&Cluster> {
+        match self {
+            Target::Embedded(cluster) => Ok(cluster),
+            Target::External { .. } => {
+                bail!("DATABASE_URL is set: `tenantry db` manages only the embedded cluster")
+            }
+        }
+    }
+
+    /// Start the cluster if embedded, and build the three-pool configuration.
+    pub async fn connect(&self) -> anyhow::Result<Database> {
+        let config = match self {
+            Target::Embedded(cluster) => {
+                let root = cluster.root().to_path_buf();
+                tokio::task::spawn_blocking(move || Cluster::new(root).start())
+                    .await?
+                    .context("starting the embedded PostgreSQL cluster")?;
+                let owner_url = cluster.owner_url(tenantry_cluster::DEFAULT_DATABASE)?;
+                let passwords = RolePasswords::load_or_create(cluster.root())?;
+                setup::config_from_owner_url(&owner_url, &passwords)?
+            }
+            Target::External { owner_url } => external_config(owner_url)?,
+        };
+        Ok(Database::connect(config)?)
+    }
+
+    /// The login roles' passwords, where tenantry manages them.
+    pub fn role_passwords(&self) -> anyhow::Result<Option<RolePasswords>> {
+        match self {
+            Target::Embedded(cluster) => Ok(Some(RolePasswords::load_or_create(cluster.root())?)),
+            Target::External { .. } => Ok(external_passwords()),
+        }
+    }
+}
+
+/// External databases: the login roles' URLs come from
+/// TENANTRY_APP_DATABASE_URL / TENANTRY_BARE_DATABASE_URL, or are derived from
+/// DATABASE_URL with TENANTRY_APP_PASSWORD / TENANTRY_BARE_PASSWORD.
+fn external_config(owner_url: &str) -> anyhow::Result<DatabaseConfig> {
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (app_url, bare_url) = match (
+        from_env("TENANTRY_APP_DATABASE_URL"),
+        from_env("TENANTRY_BARE_DATABASE_URL"),
+    ) {
+        (Some(app), Some(bare)) => (app, bare),
+        _ => match external_passwords() {
+            Some(passwords) => (
+                setup::url_with_login(owner_url, setup::APP_ROLE, &passwords.app)?,
+                setup::url_with_login(owner_url, setup::BARE_ROLE, &passwords.bare)?,
+            ),
+            // Migrations and seeds use the owner only; serving will fail
+            // clearly at the first tenant query without these.
+            None => (owner_url.to_owned(), owner_url.to_owned()),
+        },
+    };
+    Ok(DatabaseConfig::new(app_url, bare_url).with_owner(owner_url))
+}
+
+fn external_passwords() -> Option<RolePasswords> {
+    Some(RolePasswords {
+        app: std::env::var("TENANTRY_APP_PASSWORD").ok()?,
+        bare: std::env::var("TENANTRY_BARE_PASSWORD").ok()?,
+    })
+}

@@ -1,0 +1,102 @@
+//! `tenantry`: the command-line entry point. Parsing lives here; each
+//! command is a function in `commands`.
+
+mod commands;
+mod database;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Multi-tenant SaaS backend on PostgreSQL row-level security.
+#[derive(Parser, Debug)]
+#[command(name = "tenantry", version, about)]
+struct Cli {
+    /// Where the embedded PostgreSQL cluster lives when DATABASE_URL is not set.
+    #[arg(
+        long,
+        global = true,
+        env = "TENANTRY_DATA_DIR",
+        default_value = ".tenantry"
+    )]
+    data_dir: PathBuf,
+
+    /// Owner (schema-owning) connection URL of an external PostgreSQL. Without
+    /// it, tenantry runs its own cluster under --data-dir.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Bring the database up, migrate, seed demo data, check it is safe, and run until stopped.
+    Serve {
+        /// Skip the demo data.
+        #[arg(long)]
+        no_seed: bool,
+    },
+    /// Manage the embedded PostgreSQL cluster.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+    /// Apply pending migrations.
+    Migrate,
+    /// Load reference and demo data (idempotent).
+    Seed,
+}
+
+#[derive(Subcommand, Debug)]
+enum DbAction {
+    /// Start the cluster (initialising it the first time).
+    Start,
+    /// Stop the cluster.
+    Stop,
+    /// Say whether the cluster is running, and where.
+    Status,
+    /// Print the owner connection URL, for psql and other tools.
+    Url,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let target = database::Target::new(cli.data_dir, cli.database_url);
+    match cli.command {
+        Command::Serve { no_seed } => commands::serve(&target, !no_seed).await,
+        Command::Db { action } => match action {
+            DbAction::Start => commands::db_start(&target),
+            DbAction::Stop => commands::db_stop(&target),
+            DbAction::Status => commands::db_status(&target),
+            DbAction::Url => commands::db_url(&target),
+        },
+        Command::Migrate => commands::migrate(&target).await,
+        Command::Seed => commands::seed(&target).await,
+    }
+}
