@@ -1,0 +1,54 @@
+//! # tenantry-auth: credentials as pure logic
+//!
+//! This crate owns everything about credentials that can be decided without a
+//! database or a network:
+//!
+//! - [`password`]: the password policy, argon2id hashing, and verification of
+//!   both our argon2id PHC strings and the scrypt hashes of users imported from
+//!   Better Auth (which are then flagged for an upgrade to argon2id);
+//! - [`email`]: the [`Email`] newtype, parsed and normalised once;
+//! - [`pat`]: personal access tokens in the style of GitHub's (`tnty_` prefix,
+//!   CRC32 checksum, SHA-256 at rest, constant-time comparison);
+//! - [`token`]: opaque random tokens (sessions, verification links) and Better
+//!   Auth's HMAC-signed cookie values.
+//!
+//! It must not depend on `tenantry-db`, `tokio`, `axum` or anything else that
+//! does I/O: callers fetch and store the hashes, this crate only makes and
+//! checks them. Every failure is an [`AuthError`] that names the input field
+//! it concerns, so the HTTP and MCP layers can answer with a clear 4xx.
+//!
+//! ```
+//! use tenantry_auth::{Email, PasswordCheck, hash_password, mint_pat, parse_pat,
+//!     pat::hash_matches, validate_password, verify_password};
+//!
+//! # fn main() -> Result<(), tenantry_auth::AuthError> {
+//! let email = Email::parse("  Ada@Example.COM ")?;
+//! assert_eq!(email.as_str(), "ada@example.com");
+//!
+//! validate_password("correct horse battery staple")?;
+//! let stored = hash_password("correct horse battery staple")?;
+//! assert!(matches!(
+//!     verify_password("correct horse battery staple", &stored)?,
+//!     PasswordCheck::Valid { needs_rehash: false }
+//! ));
+//!
+//! // A PAT is shown once; only its lookup prefix and hash are stored.
+//! let minted = mint_pat();
+//! let presented = parse_pat(&minted.token)?; // cheap: format and checksum only
+//! assert_eq!(presented.lookup_prefix(), minted.lookup_prefix);
+//! assert!(hash_matches(&presented.hash(), &minted.hash));
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+pub mod email;
+mod error;
+pub mod password;
+pub mod pat;
+pub mod token;
+
+pub use email::Email;
+pub use error::AuthError;
+pub use password::{PasswordCheck, hash_password, validate_password, verify_password};
+pub use pat::{MintedPat, ParsedPat, mint_pat, parse_pat};
+pub use token::{random_token, sign_cookie_value, verify_signed_cookie_value};
