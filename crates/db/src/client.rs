@@ -81,6 +81,14 @@ pub const LEGITIMATE_USES: &[(&str, &str)] = &[
         "OrganizationResolution: resolve_organization_id, memberships",
     ),
     (
+        "crates/db/src/users.rs",
+        "AuthBootstrap: users, credentials, sessions, verification tokens",
+    ),
+    (
+        "crates/db/src/members.rs",
+        "AuthBootstrap / OrganizationResolution: creating organizations, accepting invitations",
+    ),
+    (
         "crates/db/tests/",
         "tests seed data as the owner, then act as `authenticated`",
     ),

@@ -16,6 +16,18 @@ pub enum DbError {
         /// Why it was rejected.
         reason: String,
     },
+    /// The thing asked for does not exist (or is not visible to this tenant).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A rule of the domain refused the operation (the last owner leaving,
+    /// an expired invitation, ...). `code` is stable, `message` is for people.
+    #[error("{message}")]
+    Refused {
+        /// Stable machine-readable code, e.g. `LAST_OWNER`.
+        code: &'static str,
+        /// One sentence for people.
+        message: &'static str,
+    },
     /// A unique constraint was violated; `constraint` names it.
     #[error("conflict on {constraint}")]
     Conflict {
@@ -94,6 +106,8 @@ impl DbError {
         matches!(
             self,
             DbError::InvalidInput { .. }
+                | DbError::NotFound(_)
+                | DbError::Refused { .. }
                 | DbError::Conflict { .. }
                 | DbError::MissingReference { .. }
                 | DbError::PolicyViolation

@@ -40,6 +40,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod client;
 mod context;
 mod database;
@@ -47,13 +48,18 @@ pub mod diagnostics;
 mod error;
 mod health;
 mod ids;
+pub mod members;
 pub mod migrate;
 mod organizations;
+pub mod page;
 mod pats;
+pub mod projects;
 mod safety;
 pub mod seed;
 pub mod setup;
 mod tenant;
+pub mod usage;
+pub mod users;
 
 pub use context::{TenantTx, with_tenant_context};
 pub use database::{Database, DatabaseConfig};

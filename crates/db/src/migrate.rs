@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_roles_and_tenant_function.sql"),
     migration!(2, "0002_non_tenant_tables.sql"),
     migration!(3, "0003_tenant_tables.sql"),
+    migration!(4, "0004_invitation_lookup.sql"),
 ];
 
 /// The bookkeeping table, the one table outside the seed's list that is

@@ -82,15 +82,18 @@ pub async fn resolve_tenant(
 
 /// An organization a user belongs to, with their role in it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserOrganization {
     /// The organization's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub id: OrganizationId,
     /// Its display name.
     pub name: String,
     /// Its unique slug.
     pub slug: String,
     /// The user's role in it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub role: MemberRole,
     /// When the organization was created.
     pub created_at: DateTime<Utc>,

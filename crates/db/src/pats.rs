@@ -24,6 +24,7 @@ pub const LAST_USED_RESOLUTION: Duration = Duration::minutes(1);
 
 /// A token as listed to its owner: the seed's `listUserPATs` columns.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PatSummary {
     /// The token's id.

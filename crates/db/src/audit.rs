@@ -1,0 +1,87 @@
+//! The append-only audit log of a tenant.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::context::TenantTx;
+use crate::error::{DbError, Result};
+use crate::ids::UserId;
+use crate::page::{Page, paginate};
+
+/// One audit entry.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    /// Increasing within the organization.
+    pub id: i64,
+    /// Who did it (the transaction's acting user).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub actor_user_id: Option<UserId>,
+    /// What was done, e.g. `project.create`.
+    pub action: String,
+    /// The kind of thing it was done to.
+    pub target_type: Option<String>,
+    /// Its id.
+    pub target_id: Option<String>,
+    /// Anything else worth keeping.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub details: serde_json::Value,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Append an entry in the current tenant transaction; the actor is the
+/// transaction's user.
+pub async fn append_audit(
+    tx: &TenantTx,
+    action: &str,
+    target_type: &str,
+    target_id: &str,
+    details: serde_json::Value,
+) -> Result<()> {
+    tx.execute(
+        "insert into audit_log (action, target_type, target_id, details) values ($1, $2, $3, $4)",
+        &[&action, &target_type, &target_id, &details],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Newest first. `cursor` is the `nextCursor` of the previous page.
+pub async fn list_audit_log(
+    tx: &TenantTx,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<Page<AuditEntry>> {
+    let before = match cursor {
+        None => i64::MAX,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| DbError::invalid("cursor", "malformed cursor"))?,
+    };
+    let rows = tx
+        .query(
+            "select id, actor_user_id, action, target_type, target_id, details, created_at
+             from audit_log where id < $1 order by id desc limit $2",
+            &[&before, &(limit + 1)],
+        )
+        .await?;
+    let entries = rows
+        .iter()
+        .map(|row| AuditEntry {
+            id: row.get("id"),
+            actor_user_id: row.get("actor_user_id"),
+            action: row.get("action"),
+            target_type: row.get("target_type"),
+            target_id: row.get("target_id"),
+            details: row.get("details"),
+            created_at: row.get("created_at"),
+        })
+        .collect();
+    Ok(paginate(entries, limit, |entry: &AuditEntry| {
+        entry.id.to_string()
+    }))
+}

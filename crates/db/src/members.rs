@@ -1,0 +1,465 @@
+//! Members and invitations of the current organization, and the two
+//! operations that create a tenant's first rows from outside it: creating an
+//! organization and accepting an invitation.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::append_audit;
+use crate::client::{self, BypassReason};
+use crate::context::{TenantTx, with_tenant_context};
+use crate::database::Database;
+use crate::error::{DbError, Result};
+use crate::ids::{OrganizationId, UserId};
+use crate::tenant::{MemberRole, Tenant};
+
+/// An organization, as Better Auth's organization plugin returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    /// The organization's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: OrganizationId,
+    /// Display name.
+    pub name: String,
+    /// Unique, URL-friendly name.
+    pub slug: String,
+    /// Logo URL.
+    pub logo: Option<String>,
+    /// Free-form metadata (a JSON string, as Better Auth stores it).
+    pub metadata: Option<String>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The public part of a member's user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct MemberUser {
+    /// The user's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Avatar URL.
+    pub image: Option<String>,
+}
+
+/// A member of the current organization.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    /// The membership's id.
+    pub id: Uuid,
+    /// The organization.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub organization_id: OrganizationId,
+    /// The user.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub user_id: UserId,
+    /// Their role.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub role: MemberRole,
+    /// When they joined.
+    pub created_at: DateTime<Utc>,
+    /// Who they are.
+    pub user: MemberUser,
+}
+
+/// An invitation to the current organization.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    /// The invitation's id (what the invitee accepts).
+    pub id: Uuid,
+    /// The organization.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub organization_id: OrganizationId,
+    /// Who is invited.
+    pub email: String,
+    /// The role they will get.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub role: MemberRole,
+    /// pending, accepted, rejected or canceled.
+    pub status: String,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
+    /// Who invited.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub inviter_id: UserId,
+    /// When it was sent.
+    pub created_at: DateTime<Utc>,
+}
+
+/// How long an invitation stays valid (Better Auth's default: 48 hours).
+pub const INVITATION_VALIDITY: Duration = Duration::hours(48);
+
+const MEMBER_SELECT: &str = "select m.id, m.organization_id, m.user_id, m.role, m.created_at,
+        u.name as user_name, u.email as user_email, u.image as user_image
+     from member m join \"user\" u on u.id = m.user_id";
+
+fn member_from(row: &tokio_postgres::Row) -> Result<Member> {
+    Ok(Member {
+        id: row.get("id"),
+        organization_id: row.get("organization_id"),
+        user_id: row.get("user_id"),
+        role: MemberRole::parse(row.get("role"))?,
+        created_at: row.get("created_at"),
+        user: MemberUser {
+            id: row.get("user_id"),
+            name: row.get("user_name"),
+            email: row.get("user_email"),
+            image: row.get("user_image"),
+        },
+    })
+}
+
+const INVITATION_COLUMNS: &str =
+    "id, organization_id, email, role, status, expires_at, inviter_id, created_at";
+
+fn invitation_from(row: &tokio_postgres::Row) -> Result<Invitation> {
+    Ok(Invitation {
+        id: row.get("id"),
+        organization_id: row.get("organization_id"),
+        email: row.get("email"),
+        role: MemberRole::parse(row.get("role"))?,
+        status: row.get("status"),
+        expires_at: row.get("expires_at"),
+        inviter_id: row.get("inviter_id"),
+        created_at: row.get("created_at"),
+    })
+}
+
+/// Every member of the current organization, oldest first.
+pub async fn list_members(tx: &TenantTx) -> Result<Vec<Member>> {
+    let rows = tx
+        .query(&format!("{MEMBER_SELECT} order by m.created_at, m.id"), &[])
+        .await?;
+    rows.iter().map(member_from).collect()
+}
+
+/// One member, by membership id.
+pub async fn get_member(tx: &TenantTx, member_id: Uuid) -> Result<Member> {
+    let row = tx
+        .query_opt(&format!("{MEMBER_SELECT} where m.id = $1"), &[&member_id])
+        .await?;
+    row.as_ref()
+        .map(member_from)
+        .ok_or(DbError::NotFound("member"))?
+}
+
+/// One member, by their user's email.
+pub async fn find_member_by_email(tx: &TenantTx, email: &str) -> Result<Member> {
+    let row = tx
+        .query_opt(&format!("{MEMBER_SELECT} where u.email = $1"), &[&email])
+        .await?;
+    row.as_ref()
+        .map(member_from)
+        .ok_or(DbError::NotFound("member"))?
+}
+
+/// The current organization's row.
+pub async fn current_organization(tx: &TenantTx) -> Result<Organization> {
+    let row = tx
+        .query_opt(
+            "select id, name, slug, logo, metadata, created_at from organization",
+            &[],
+        )
+        .await?;
+    row.as_ref()
+        .map(organization_from)
+        .ok_or(DbError::NotFound("organization"))
+}
+
+fn organization_from(row: &tokio_postgres::Row) -> Organization {
+    Organization {
+        id: row.get("id"),
+        name: row.get("name"),
+        slug: row.get("slug"),
+        logo: row.get("logo"),
+        metadata: row.get("metadata"),
+        created_at: row.get("created_at"),
+    }
+}
+
+/// Lock the owners and refuse when `member` is the only one. Locking makes
+/// two concurrent removals of the last two owners serialize.
+async fn refuse_if_last_owner(tx: &TenantTx, member: &Member, last_owner: DbError) -> Result<()> {
+    if member.role != MemberRole::Owner {
+        return Ok(());
+    }
+    let owners = tx
+        .query("select id from member where role = 'owner' for update", &[])
+        .await?;
+    if owners.len() <= 1 {
+        return Err(last_owner);
+    }
+    Ok(())
+}
+
+/// Remove a member; the last owner cannot be removed (nor leave).
+pub async fn remove_member(tx: &TenantTx, member_id: Uuid) -> Result<Member> {
+    let member = get_member(tx, member_id).await?;
+    // Better Auth's codes, so its clients recognise the refusal.
+    let last_owner = DbError::Refused {
+        code: "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER",
+        message: "an organization must keep at least one owner",
+    };
+    refuse_if_last_owner(tx, &member, last_owner).await?;
+    tx.execute("delete from member where id = $1", &[&member_id])
+        .await?;
+    append_audit(
+        tx,
+        "member.remove",
+        "member",
+        &member_id.to_string(),
+        json!({ "userId": member.user_id, "role": member.role }),
+    )
+    .await?;
+    Ok(member)
+}
+
+/// Change a member's role; the last owner cannot be demoted.
+pub async fn update_member_role(
+    tx: &TenantTx,
+    member_id: Uuid,
+    role: MemberRole,
+) -> Result<Member> {
+    let member = get_member(tx, member_id).await?;
+    if role != MemberRole::Owner {
+        let last_owner = DbError::Refused {
+            code: "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER",
+            message: "an organization must keep at least one owner",
+        };
+        refuse_if_last_owner(tx, &member, last_owner).await?;
+    }
+    tx.execute(
+        "update member set role = $2 where id = $1",
+        &[&member_id, &role.as_str()],
+    )
+    .await?;
+    append_audit(
+        tx,
+        "member.update_role",
+        "member",
+        &member_id.to_string(),
+        json!({ "from": member.role, "to": role }),
+    )
+    .await?;
+    Ok(Member { role, ..member })
+}
+
+/// Invite `email` (already normalised) with `role`. A pending invitation for
+/// the same email is a conflict; so is inviting an existing member.
+pub async fn invite_member(
+    tx: &TenantTx,
+    email: &str,
+    role: MemberRole,
+    inviter: UserId,
+) -> Result<Invitation> {
+    if find_member_by_email(tx, email).await.is_ok() {
+        return Err(DbError::Refused {
+            code: "USER_IS_ALREADY_A_MEMBER_OF_THIS_ORGANIZATION",
+            message: "that user is already a member of this organization",
+        });
+    }
+    let row = tx
+        .query_one(
+            &format!(
+                "insert into invitation (email, role, expires_at, inviter_id) values ($1, $2, $3, $4)
+                 returning {INVITATION_COLUMNS}"
+            ),
+            &[&email, &role.as_str(), &(Utc::now() + INVITATION_VALIDITY), &inviter],
+        )
+        .await?;
+    let invitation = invitation_from(&row)?;
+    append_audit(
+        tx,
+        "invitation.create",
+        "invitation",
+        &invitation.id.to_string(),
+        json!({ "email": email, "role": role }),
+    )
+    .await?;
+    Ok(invitation)
+}
+
+/// Invitations of the current organization, newest first.
+pub async fn list_invitations(tx: &TenantTx) -> Result<Vec<Invitation>> {
+    let rows = tx
+        .query(
+            &format!("select {INVITATION_COLUMNS} from invitation order by created_at desc, id"),
+            &[],
+        )
+        .await?;
+    rows.iter().map(invitation_from).collect()
+}
+
+/// Create an organization with `creator` as its owner.
+///
+/// The organization row is global (bare client, reason `AuthBootstrap`); the
+/// owner's membership is its first tenant row, written inside the new
+/// tenant's own context. A taken slug is a conflict on
+/// `organization_slug_key`.
+pub async fn create_organization(
+    db: &Database,
+    creator: UserId,
+    name: &str,
+    slug: &str,
+    logo: Option<&str>,
+    metadata: Option<&str>,
+) -> Result<Organization> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(DbError::invalid("name", "must be 1 to 200 characters"));
+    }
+    validate_slug(slug)?;
+    let organization = {
+        let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
+        let row = conn
+            .query_one(
+                "insert into organization (name, slug, logo, metadata) values ($1, $2, $3, $4)
+                 returning id, name, slug, logo, metadata, created_at",
+                &[&name, &slug, &logo, &metadata],
+            )
+            .await?;
+        organization_from(&row)
+    };
+    let tenant = Tenant::without_membership_check(organization.id).acting_as(creator);
+    let first_rows = with_tenant_context(db, tenant, async |tx| {
+        tx.execute(
+            "insert into member (user_id, role) values ($1, 'owner')",
+            &[&creator],
+        )
+        .await?;
+        append_audit(
+            tx,
+            "organization.create",
+            "organization",
+            &organization.id.to_string(),
+            json!({ "name": name, "slug": slug }),
+        )
+        .await
+    })
+    .await;
+    if let Err(error) = first_rows {
+        // Do not leave an organization without an owner behind.
+        let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
+        conn.execute(
+            "delete from organization where id = $1",
+            &[&organization.id],
+        )
+        .await?;
+        return Err(error);
+    }
+    Ok(organization)
+}
+
+/// The organization with this id or slug (bare; for set-active by slug).
+pub async fn find_organization_by_slug(db: &Database, slug: &str) -> Result<Option<Organization>> {
+    validate_slug(slug)?;
+    let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
+    let row = conn
+        .query_opt(
+            "select id, name, slug, logo, metadata, created_at from organization where slug = $1",
+            &[&slug],
+        )
+        .await?;
+    Ok(row.as_ref().map(organization_from))
+}
+
+/// Accept invitation `invitation_id` as `user_id`, whose normalised email is
+/// `email`. The invitation is found across tenants (bare client, reason
+/// `OrganizationResolution`: no tenant is known yet); the membership is
+/// written inside the inviting organization's context.
+pub async fn accept_invitation(
+    db: &Database,
+    user_id: UserId,
+    email: &str,
+    invitation_id: Uuid,
+) -> Result<(Invitation, Member)> {
+    let invitation = {
+        let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
+        let row = conn
+            .query_opt(
+                &format!("select {INVITATION_COLUMNS} from invitation where id = $1"),
+                &[&invitation_id],
+            )
+            .await?;
+        row.as_ref().map(invitation_from).transpose()?
+    };
+    // Someone else's invitation looks exactly like a missing one.
+    let invitation = invitation
+        .filter(|i| i.email == email)
+        .ok_or(DbError::NotFound("invitation"))?;
+    if invitation.status != "pending" || invitation.expires_at <= Utc::now() {
+        return Err(DbError::Refused {
+            code: "INVITATION_NOT_PENDING",
+            message: "this invitation was already used, was withdrawn, or has expired",
+        });
+    }
+    let tenant = Tenant::without_membership_check(invitation.organization_id).acting_as(user_id);
+    with_tenant_context(db, tenant, async |tx| {
+        let claimed = tx
+            .execute(
+                "update invitation set status = 'accepted' where id = $1 and status = 'pending'",
+                &[&invitation_id],
+            )
+            .await?;
+        if claimed != 1 {
+            return Err(DbError::Refused {
+                code: "INVITATION_NOT_PENDING",
+                message: "this invitation was already used, was withdrawn, or has expired",
+            });
+        }
+        let row = tx
+            .query_one(
+                "insert into member (user_id, role) values ($1, $2) returning id",
+                &[&user_id, &invitation.role.as_str()],
+            )
+            .await?;
+        let member_id: Uuid = row.get(0);
+        append_audit(
+            tx,
+            "invitation.accept",
+            "invitation",
+            &invitation_id.to_string(),
+            json!({ "memberId": member_id }),
+        )
+        .await?;
+        let member = get_member(tx, member_id).await?;
+        Ok((
+            Invitation {
+                status: "accepted".into(),
+                ..invitation.clone()
+            },
+            member,
+        ))
+    })
+    .await
+}
+
+fn validate_slug(slug: &str) -> Result<()> {
+    let ok = (1..=64).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !slug.starts_with('-')
+        && !slug.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(DbError::invalid(
+            "slug",
+            "must be 1 to 64 lower-case letters, digits or dashes, not starting or ending with a dash",
+        ))
+    }
+}
