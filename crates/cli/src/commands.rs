@@ -1,6 +1,7 @@
 //! One function per command.
 
 use anyhow::{Context, bail};
+use tenantry_api::{Application, AuthSettings};
 use tenantry_cluster::Status;
 use tenantry_db::{Database, setup};
 
@@ -62,9 +63,14 @@ pub async fn seed(target: &Target) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The run command. Until the HTTP API lands it prepares the database, proves
-/// it safe to serve, and keeps it up until Ctrl-C or SIGTERM.
-pub async fn serve(target: &Target, with_demo_data: bool) -> anyhow::Result<()> {
+/// The run command: database up, migrated, (seeded), proven safe, then the
+/// HTTP API until Ctrl-C or SIGTERM, finishing in-flight requests.
+pub async fn serve(
+    target: &Target,
+    with_demo_data: bool,
+    bind: std::net::SocketAddr,
+    secure_cookies: bool,
+) -> anyhow::Result<()> {
     let db = target.connect().await?;
     migrate_database(target, &db).await?;
     if with_demo_data {
@@ -72,16 +78,73 @@ pub async fn serve(target: &Target, with_demo_data: bool) -> anyhow::Result<()> 
         tracing::info!(inserted = report.inserted, "demo data loaded");
     }
     refuse_unsafe_database(&db).await?;
-    let latency = tenantry_db::check_database(&db)
+    let mut auth = AuthSettings::new(target.auth_secret()?);
+    auth.secure_cookies = secure_cookies;
+    let app = Application::bind(bind, db, auth)
         .await
-        .context("health check")?;
-    tracing::info!(
-        latency_ms = latency.as_secs_f64() * 1000.0,
-        "database ready; press Ctrl-C to stop"
-    );
-    shutdown_signal().await;
-    tracing::info!("shutting down");
+        .with_context(|| format!("cannot listen on {bind}"))?;
+    tracing::info!(address = %app.local_addr(), "serving the HTTP API");
+    app.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
     Ok(())
+}
+
+pub async fn pat_create(
+    target: &Target,
+    email: &str,
+    name: &str,
+    expires_in_days: Option<i64>,
+) -> anyhow::Result<()> {
+    let db = target.connect().await?;
+    let user = user_by_email(&db, email).await?;
+    let (token, summary) =
+        tenantry_api::routes::tokens::mint_for(&db, user.id, name, expires_in_days)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!(
+        "created token {} ({}) for {}; it is shown only once:",
+        summary.id, summary.token_prefix, user.email
+    );
+    println!("{token}");
+    Ok(())
+}
+
+pub async fn pat_list(target: &Target, email: &str) -> anyhow::Result<()> {
+    let db = target.connect().await?;
+    let user = user_by_email(&db, email).await?;
+    for pat in tenantry_db::list_user_pats(&db, user.id).await? {
+        let expires = pat
+            .expires_at
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_else(|| "never".into());
+        let used = pat
+            .last_used_at
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_else(|| "never".into());
+        println!(
+            "{}  {}  {}  expires {expires}  last used {used}",
+            pat.id, pat.token_prefix, pat.name
+        );
+    }
+    Ok(())
+}
+
+pub async fn pat_revoke(target: &Target, email: &str, id: &str) -> anyhow::Result<()> {
+    let db = target.connect().await?;
+    let user = user_by_email(&db, email).await?;
+    let id = uuid::Uuid::try_parse(id).context("--id must be a token id (a UUID)")?;
+    if !tenantry_db::revoke_pat(&db, user.id, id).await? {
+        bail!("{email} has no live token {id}");
+    }
+    println!("revoked {id}");
+    Ok(())
+}
+
+async fn user_by_email(db: &Database, email: &str) -> anyhow::Result<tenantry_db::users::User> {
+    let email = tenantry_auth::email::Email::parse(email)?;
+    tenantry_db::users::find_user_by_email(db, email.as_str())
+        .await?
+        .with_context(|| format!("no user with email {email}"))
 }
 
 async fn migrate_database(target: &Target, db: &Database) -> anyhow::Result<()> {

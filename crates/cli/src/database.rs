@@ -51,6 +51,30 @@ impl Target {
         Ok(Database::connect(config)?)
     }
 
+    /// The key that signs session cookies: `BETTER_AUTH_SECRET` (so a Better
+    /// Auth deployment's cookies stay valid) or `TENANTRY_AUTH_SECRET`; for the
+    /// embedded cluster, one generated once and kept beside it.
+    pub fn auth_secret(&self) -> anyhow::Result<Vec<u8>> {
+        for name in ["TENANTRY_AUTH_SECRET", "BETTER_AUTH_SECRET"] {
+            if let Some(secret) = std::env::var(name).ok().filter(|s| !s.is_empty()) {
+                if secret.len() < 32 {
+                    bail!("{name} must be at least 32 characters");
+                }
+                return Ok(secret.into_bytes());
+            }
+        }
+        match self {
+            Target::Embedded(cluster) => {
+                let passwords = RolePasswords::load_or_create(cluster.root())?;
+                // Derived from a local secret file; never leaves the machine.
+                Ok(format!("{}{}", passwords.app, passwords.bare).into_bytes())
+            }
+            Target::External { .. } => {
+                bail!("set TENANTRY_AUTH_SECRET (32+ characters) to sign session cookies")
+            }
+        }
+    }
+
     /// The login roles' passwords, where tenantry manages them.
     pub fn role_passwords(&self) -> anyhow::Result<Option<RolePasswords>> {
         match self {

@@ -32,11 +32,22 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Bring the database up, migrate, seed demo data, check it is safe, and run until stopped.
+    /// Bring the database up, migrate, seed demo data, check it is safe, and serve the HTTP API.
     Serve {
         /// Skip the demo data.
         #[arg(long)]
         no_seed: bool,
+        /// Address to listen on.
+        #[arg(long, env = "TENANTRY_BIND", default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// Mark session cookies Secure (set when served over HTTPS).
+        #[arg(long, env = "TENANTRY_SECURE_COOKIES")]
+        secure_cookies: bool,
+    },
+    /// Personal access tokens, for operators.
+    Pat {
+        #[command(subcommand)]
+        action: PatAction,
     },
     /// Manage the embedded PostgreSQL cluster.
     Db {
@@ -59,6 +70,37 @@ enum DbAction {
     Status,
     /// Print the owner connection URL, for psql and other tools.
     Url,
+}
+
+#[derive(Subcommand, Debug)]
+enum PatAction {
+    /// Create a token for a user and print it (shown once).
+    Create {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// A label for the token.
+        #[arg(long)]
+        name: String,
+        /// Lifetime in days (1 to 366); never expires when absent.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+    /// List a user's live tokens.
+    List {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Revoke one of a user's tokens.
+    Revoke {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// The token's id (from `pat list`).
+        #[arg(long)]
+        id: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -89,7 +131,20 @@ fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let target = database::Target::new(cli.data_dir, cli.database_url);
     match cli.command {
-        Command::Serve { no_seed } => commands::serve(&target, !no_seed).await,
+        Command::Serve {
+            no_seed,
+            bind,
+            secure_cookies,
+        } => commands::serve(&target, !no_seed, bind, secure_cookies).await,
+        Command::Pat { action } => match action {
+            PatAction::Create {
+                email,
+                name,
+                expires_in_days,
+            } => commands::pat_create(&target, &email, &name, expires_in_days).await,
+            PatAction::List { email } => commands::pat_list(&target, &email).await,
+            PatAction::Revoke { email, id } => commands::pat_revoke(&target, &email, &id).await,
+        },
         Command::Db { action } => match action {
             DbAction::Start => commands::db_start(&target),
             DbAction::Stop => commands::db_stop(&target),

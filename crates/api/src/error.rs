@@ -1,0 +1,183 @@
+//! The API's one error type and how it becomes an HTTP response.
+//!
+//! Every error is JSON `{"error": {"code", "message"}}` with the right status.
+//! For the Better Auth routes the same `code` and `message` also stand at the
+//! top level, where Better Auth's client library reads them.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tenantry_auth::AuthError;
+use tenantry_db::DbError;
+
+/// What went wrong, in terms a client can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed or a field is invalid.
+    #[error("{message}")]
+    BadRequest {
+        /// Stable code.
+        code: &'static str,
+        /// What to fix.
+        message: String,
+    },
+    /// 401: no credential, or one that does not work.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// 403: signed in, but not allowed.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 404.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 405.
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    /// 409: it exists already.
+    #[error("{message}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// What clashed.
+        message: String,
+    },
+    /// 413.
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// 503: the database is down or too slow.
+    #[error("service unavailable")]
+    Unavailable,
+    /// 500: logged with its cause; the client learns nothing more.
+    #[error("internal error")]
+    Internal(String),
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+    /// Same as `error.code` (Better Auth's client reads it here).
+    pub code: String,
+    /// Same as `error.message`.
+    pub message: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, machine-readable.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A 400 naming the invalid field.
+    pub fn invalid(field: &str, reason: impl std::fmt::Display) -> Self {
+        ApiError::BadRequest {
+            code: "INVALID_INPUT",
+            message: format!("invalid {field}: {reason}"),
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let message = self.to_string();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message: message.clone(),
+            },
+            code: code.to_owned(),
+            message,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::InvalidInput { field, reason } => ApiError::invalid(field, reason),
+            DbError::NotFound(what) => ApiError::NotFound(what),
+            DbError::Refused { code, message } => ApiError::BadRequest {
+                code,
+                message: message.to_owned(),
+            },
+            DbError::Conflict { constraint } => conflict_for(&constraint),
+            DbError::MissingReference { constraint } => ApiError::BadRequest {
+                code: "INVALID_REFERENCE",
+                message: format!("a referenced row does not exist ({constraint})"),
+            },
+            DbError::PolicyViolation => {
+                ApiError::Forbidden("the write is outside your organization")
+            }
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::Unavailable
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// A unique violation, named for people by its constraint.
+fn conflict_for(constraint: &str) -> ApiError {
+    let (code, message) = match constraint {
+        "user_email_key" => (
+            "USER_ALREADY_EXISTS",
+            "a user with this email already exists",
+        ),
+        "organization_slug_key" => (
+            "ORGANIZATION_ALREADY_EXISTS",
+            "an organization with this slug already exists",
+        ),
+        "project_organization_id_name_key" => (
+            "PROJECT_NAME_TAKEN",
+            "a project with this name already exists",
+        ),
+        "invitation_pending_email_key" => (
+            "USER_IS_ALREADY_INVITED",
+            "this email already has a pending invitation",
+        ),
+        "member_organization_id_user_id_key" => {
+            ("ALREADY_A_MEMBER", "the user is already a member")
+        }
+        _ => ("CONFLICT", "this conflicts with an existing record"),
+    };
+    ApiError::Conflict {
+        code,
+        message: message.to_owned(),
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        ApiError::invalid(error.field(), &error)
+    }
+}

@@ -1,0 +1,108 @@
+//! # tenantry-api: the HTTP API
+//!
+//! axum routes for Better Auth-compatible sign-up/sign-in and organizations,
+//! personal access tokens, the tenant resources (projects, usage, members,
+//! audit log), `/health` and `/openapi.json`. Every tenant route resolves the
+//! caller's organization ([`extract::TenantScope`]) and runs inside
+//! `tenantry_db::with_tenant_context`; no SQL lives here.
+//!
+//! ```no_run
+//! # async fn example(db: tenantry_db::Database) -> std::io::Result<()> {
+//! use tenantry_api::{Application, AuthSettings};
+//! let app = Application::bind("127.0.0.1:0".parse().unwrap(), db, AuthSettings::new(b"secret".to_vec())).await?;
+//! println!("listening on {}", app.local_addr());
+//! app.run_until(std::future::pending()).await
+//! # }
+//! ```
+
+pub mod error;
+pub mod extract;
+pub mod identity;
+pub mod mailer;
+pub mod openapi;
+pub mod routes;
+pub mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tenantry_db::Database;
+use tokio::net::TcpListener;
+
+pub use error::ApiError;
+pub use mailer::{LogMailer, Mailer};
+pub use state::{AppState, AuthSettings};
+
+/// Every route, with shared state, limits and error fallbacks.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(routes::auth::router())
+        .merge(routes::organization::router())
+        .merge(routes::tokens::router())
+        .merge(routes::projects::router())
+        .merge(routes::usage::router())
+        .merge(routes::members::router())
+        .merge(routes::health::router())
+        .route(
+            "/openapi.json",
+            axum::routing::get(|| async { axum::Json(openapi::document()) }),
+        )
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A bound, ready-to-run server. Binding is separate from running so tests
+/// (and `tenantry serve`) can learn the port first.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Bind `addr` (port 0 picks a free one) with the log mailer.
+    pub async fn bind(addr: SocketAddr, db: Database, auth: AuthSettings) -> std::io::Result<Self> {
+        Self::bind_with_mailer(addr, db, auth, Arc::new(LogMailer)).await
+    }
+
+    /// Bind with a mailer of the caller's choice.
+    pub async fn bind_with_mailer(
+        addr: SocketAddr,
+        db: Database,
+        auth: AuthSettings,
+        mailer: Arc<dyn Mailer>,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let state = AppState {
+            db,
+            auth: Arc::new(auth),
+            mailer,
+        };
+        Ok(Application {
+            listener,
+            router: router(state),
+        })
+    }
+
+    /// Where it listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serve until `shutdown` completes, then finish in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

@@ -1,0 +1,378 @@
+//! Better Auth's email/password routes, on Better Auth's paths and JSON
+//! shapes, so a Better Auth client can sign up, sign in and read its session.
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tenantry_auth::email::Email;
+use tenantry_auth::password::{PasswordCheck, hash_password, validate_password, verify_password};
+use tenantry_db::users::{self, Session, User};
+
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Identity};
+use crate::identity;
+use crate::mailer::Message;
+use crate::state::AppState;
+
+/// How long password-reset and verification links stay valid.
+const LINK_VALIDITY: chrono::Duration = chrono::Duration::hours(1);
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/sign-up/email", post(sign_up))
+        .route("/api/auth/sign-in/email", post(sign_in))
+        .route("/api/auth/sign-out", post(sign_out))
+        .route("/api/auth/get-session", get(get_session))
+        .route(
+            "/api/auth/request-password-reset",
+            post(request_password_reset),
+        )
+        .route("/api/auth/reset-password", post(reset_password))
+        .route(
+            "/api/auth/send-verification-email",
+            post(send_verification_email),
+        )
+        .route("/api/auth/verify-email", get(verify_email))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignUpBody {
+    /// Display name.
+    name: String,
+    /// Email; trimmed and lower-cased.
+    email: String,
+    /// 8 to 128 characters.
+    password: String,
+    /// Avatar URL.
+    image: Option<String>,
+    /// Accepted for compatibility; ignored.
+    #[serde(rename = "callbackURL")]
+    #[allow(dead_code)]
+    callback_url: Option<String>,
+    /// Accepted for compatibility; sessions always last the configured time.
+    #[allow(dead_code)]
+    remember_me: Option<bool>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignUpResponse {
+    /// The session token (also set as a cookie and in `set-auth-token`).
+    token: String,
+    user: User,
+}
+
+/// Create an account with email and password, and sign in.
+#[utoipa::path(post, path = "/api/auth/sign-up/email", tag = "auth", request_body = SignUpBody,
+    responses((status = 200, body = SignUpResponse), (status = 400, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub(crate) async fn sign_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SignUpBody>,
+) -> Result<Response, ApiError> {
+    let email = Email::parse(&body.email)?;
+    validate_password(&body.password)?;
+    if body.image.as_ref().is_some_and(|i| i.len() > 2048) {
+        return Err(ApiError::invalid(
+            "image",
+            "must be at most 2048 characters",
+        ));
+    }
+    let hash = hash_blocking(body.password).await?;
+    let user =
+        users::create_user_with_password(&state.db, &body.name, email.as_str(), &hash).await?;
+    let (session, session_headers) = identity::start_session(&state, &user, &headers).await?;
+    Ok((
+        session_headers,
+        Json(SignUpResponse {
+            token: session.token,
+            user,
+        }),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInBody {
+    email: String,
+    password: String,
+    #[serde(rename = "callbackURL")]
+    #[allow(dead_code)]
+    callback_url: Option<String>,
+    #[allow(dead_code)]
+    remember_me: Option<bool>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignInResponse {
+    /// Always false: no redirect for email sign-in.
+    redirect: bool,
+    /// The session token.
+    token: String,
+    /// Always null.
+    url: Option<String>,
+    user: User,
+}
+
+/// Sign in with email and password. Better Auth users imported with scrypt
+/// hashes sign in with their old password, which is then rehashed with argon2id.
+#[utoipa::path(post, path = "/api/auth/sign-in/email", tag = "auth", request_body = SignInBody,
+    responses((status = 200, body = SignInResponse), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SignInBody>,
+) -> Result<Response, ApiError> {
+    const REFUSED: ApiError = ApiError::Unauthorized("invalid email or password");
+    let email = Email::parse(&body.email).map_err(|_| REFUSED)?;
+    if body.password.chars().count() > tenantry_auth::password::MAX_PASSWORD_CHARS {
+        return Err(REFUSED);
+    }
+    let Some((user, stored)) = users::find_credentials(&state.db, email.as_str()).await? else {
+        // Spend the time a real check would, so response times do not say
+        // which emails have accounts.
+        let _ = hash_blocking(body.password).await;
+        return Err(REFUSED);
+    };
+    let password = body.password.clone();
+    let check = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match check {
+        Ok(PasswordCheck::Valid { needs_rehash }) => {
+            if needs_rehash {
+                let upgraded = hash_blocking(body.password).await?;
+                users::update_password_hash(&state.db, user.id, &upgraded).await?;
+                tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
+            }
+        }
+        Ok(PasswordCheck::Invalid) => return Err(REFUSED),
+        Err(e) => {
+            tracing::warn!(user_id = %user.id, error = %e, "stored password hash not understood");
+            return Err(REFUSED);
+        }
+    }
+    let (session, session_headers) = identity::start_session(&state, &user, &headers).await?;
+    Ok((
+        session_headers,
+        Json(SignInResponse {
+            redirect: false,
+            token: session.token,
+            url: None,
+            user,
+        }),
+    )
+        .into_response())
+}
+
+pub(crate) async fn hash_blocking(password: String) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::from)
+}
+
+/// End the current session.
+#[utoipa::path(post, path = "/api/auth/sign-out", tag = "auth",
+    responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    identity: Identity,
+) -> Result<Response, ApiError> {
+    if let Some(session) = identity.session() {
+        users::delete_session(&state.db, &session.token).await?;
+    }
+    Ok((
+        identity::clear_session_cookie(&state)?,
+        Json(json!({ "success": true })),
+    )
+        .into_response())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SessionResponse {
+    session: Session,
+    user: User,
+}
+
+/// The current session and user, or `null` when not signed in.
+#[utoipa::path(get, path = "/api/auth/get-session", tag = "auth",
+    responses((status = 200, body = Option<SessionResponse>)))]
+pub(crate) async fn get_session(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    // Better Auth answers `null` (200) for a missing or stale session rather
+    // than an error; only a database failure is an error here.
+    let presented = match bearer_session(&headers) {
+        Some(token) => Some((token, true)),
+        None => identity::session_cookie(&headers).map(|c| (c, false)),
+    };
+    let Some((token, bearer)) = presented else {
+        return Ok(Json(serde_json::Value::Null).into_response());
+    };
+    match identity::verify_session_token(&state, &token, bearer).await {
+        Ok(identity) => {
+            let session = identity.session().cloned().expect("a session credential");
+            Ok(Json(SessionResponse {
+                session,
+                user: identity.user,
+            })
+            .into_response())
+        }
+        Err(ApiError::Unauthorized(_)) => Ok(Json(serde_json::Value::Null).into_response()),
+        Err(other) => Err(other),
+    }
+}
+
+fn bearer_session(headers: &HeaderMap) -> Option<String> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordResetRequest {
+    email: String,
+    /// Where the link in the email should lead; the token is appended.
+    redirect_to: Option<String>,
+}
+
+/// Email a single-use password-reset link. Answers the same whether or not
+/// the email has an account.
+#[utoipa::path(post, path = "/api/auth/request-password-reset", tag = "auth", request_body = PasswordResetRequest,
+    responses((status = 200, body = Object)))]
+pub(crate) async fn request_password_reset(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PasswordResetRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let email = Email::parse(&body.email)?;
+    if let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await? {
+        let token = tenantry_auth::token::random_token(32);
+        users::create_verification(
+            &state.db,
+            &format!("reset-password:{token}"),
+            &user.id.to_string(),
+            Utc::now() + LINK_VALIDITY,
+        )
+        .await?;
+        let base = body.redirect_to.unwrap_or_else(|| "/reset-password".into());
+        state.mailer.send(Message {
+            to: user.email.clone(),
+            subject: "Reset your password".into(),
+            body: format!("Reset your password: {base}?token={token} (valid for one hour, once)"),
+        });
+    }
+    Ok(Json(json!({ "status": true })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetPasswordBody {
+    new_password: String,
+    token: String,
+}
+
+/// Set a new password with a reset token; every session of the user ends.
+#[utoipa::path(post, path = "/api/auth/reset-password", tag = "auth", request_body = ResetPasswordBody,
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody)))]
+pub(crate) async fn reset_password(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ResetPasswordBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    validate_password(&body.new_password)?;
+    let invalid = || ApiError::BadRequest {
+        code: "INVALID_TOKEN",
+        message: "the reset link is invalid, used or expired".into(),
+    };
+    if body.token.is_empty() || body.token.len() > 128 {
+        return Err(invalid());
+    }
+    let user_id = users::consume_verification(&state.db, &format!("reset-password:{}", body.token))
+        .await?
+        .and_then(|id| tenantry_db::UserId::parse(&id).ok())
+        .ok_or_else(invalid)?;
+    let hash = hash_blocking(body.new_password).await?;
+    users::update_password_hash(&state.db, user_id, &hash).await?;
+    users::delete_user_sessions(&state.db, user_id).await?;
+    Ok(Json(json!({ "status": true })))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationRequest {
+    email: String,
+    #[serde(rename = "callbackURL")]
+    callback_url: Option<String>,
+}
+
+/// Email a single-use link that verifies the address.
+#[utoipa::path(post, path = "/api/auth/send-verification-email", tag = "auth", request_body = VerificationRequest,
+    responses((status = 200, body = Object)))]
+pub(crate) async fn send_verification_email(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<VerificationRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let email = Email::parse(&body.email)?;
+    if let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await?
+        && !user.email_verified
+    {
+        let token = tenantry_auth::token::random_token(32);
+        users::create_verification(
+            &state.db,
+            &format!("verify-email:{token}"),
+            &user.id.to_string(),
+            Utc::now() + LINK_VALIDITY,
+        )
+        .await?;
+        let callback = body.callback_url.unwrap_or_default();
+        state.mailer.send(Message {
+            to: user.email.clone(),
+            subject: "Verify your email".into(),
+            body: format!(
+                "Verify your email: /api/auth/verify-email?token={token}&callbackURL={callback}"
+            ),
+        });
+    }
+    Ok(Json(json!({ "status": true })))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct VerifyEmailQuery {
+    token: String,
+}
+
+/// Verify an email address with the token from the link.
+#[utoipa::path(get, path = "/api/auth/verify-email", tag = "auth", params(VerifyEmailQuery),
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody)))]
+pub(crate) async fn verify_email(
+    State(state): State<AppState>,
+    Query(query): Query<VerifyEmailQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let invalid = || ApiError::BadRequest {
+        code: "INVALID_TOKEN",
+        message: "the verification link is invalid, used or expired".into(),
+    };
+    if query.token.is_empty() || query.token.len() > 128 {
+        return Err(invalid());
+    }
+    let user_id = users::consume_verification(&state.db, &format!("verify-email:{}", query.token))
+        .await?
+        .and_then(|id| tenantry_db::UserId::parse(&id).ok())
+        .ok_or_else(invalid)?;
+    users::mark_email_verified(&state.db, user_id).await?;
+    Ok(Json(json!({ "status": true })))
+}

@@ -1,0 +1,9 @@
+//! One module per resource, each exporting its own `router()`.
+
+pub mod auth;
+pub mod health;
+pub mod members;
+pub mod organization;
+pub mod projects;
+pub mod tokens;
+pub mod usage;

@@ -1,0 +1,43 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use tenantry_db::Database;
+
+use crate::mailer::Mailer;
+
+/// Settings that shape authentication.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// HMAC key for session cookies (Better Auth's `BETTER_AUTH_SECRET`).
+    pub secret: Vec<u8>,
+    /// Mark cookies `Secure` (when served over TLS).
+    pub secure_cookies: bool,
+    /// Session lifetime (Better Auth's `expiresIn`, 7 days).
+    pub session_ttl: chrono::Duration,
+    /// Refresh a session when it is older than this (Better Auth's `updateAge`, 1 day).
+    pub session_refresh_after: chrono::Duration,
+}
+
+impl AuthSettings {
+    /// Better Auth's defaults with the given secret.
+    pub fn new(secret: Vec<u8>) -> Self {
+        AuthSettings {
+            secret,
+            secure_cookies: false,
+            session_ttl: chrono::Duration::days(7),
+            session_refresh_after: chrono::Duration::days(1),
+        }
+    }
+}
+
+/// Shared by all handlers; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The data layer.
+    pub db: Database,
+    /// Authentication settings.
+    pub auth: Arc<AuthSettings>,
+    /// Where verification and reset links go.
+    pub mailer: Arc<dyn Mailer>,
+}

@@ -1,0 +1,153 @@
+//! `spawn_app()`: the real server on a free port, over a fresh database.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::{Client, RequestBuilder, Response};
+use serde_json::{Value, json};
+use tenantry_api::mailer::MemoryMailer;
+use tenantry_api::{Application, AuthSettings};
+use tenantry_testkit::TestDb;
+
+pub const SECRET: &[u8] = b"test-secret-at-least-32-characters-long";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: Client,
+    pub test: TestDb,
+    pub mailer: Arc<MemoryMailer>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let test = TestDb::new().await;
+    tenantry_db::seed(&test.db).await.expect("seed");
+    spawn_app_on(test).await
+}
+
+pub async fn spawn_app_on(test: TestDb) -> TestApp {
+    let mailer = Arc::new(MemoryMailer::default());
+    let app = Application::bind_with_mailer(
+        "127.0.0.1:0".parse().unwrap(),
+        test.db.clone(),
+        AuthSettings::new(SECRET.to_vec()),
+        mailer.clone(),
+    )
+    .await
+    .expect("bind");
+    let addr = app.local_addr();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        addr,
+        http: Client::new(),
+        test,
+        mailer,
+    }
+}
+
+/// A signed-in user: their session token and, once made, a PAT.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub id: String,
+    pub email: String,
+    pub session: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> RequestBuilder {
+        self.http.get(self.url(path)).bearer_auth(token)
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: Value) -> RequestBuilder {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+    }
+
+    pub async fn sign_up(&self, name: &str, email: &str) -> Member {
+        let response = self
+            .http
+            .post(self.url("/api/auth/sign-up/email"))
+            .json(&json!({ "name": name, "email": email, "password": "correct horse battery" }))
+            .send()
+            .await
+            .unwrap();
+        let body = expect_status(response, 200).await;
+        Member {
+            id: body["user"]["id"].as_str().unwrap().to_owned(),
+            email: email.to_lowercase(),
+            session: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Sign up and create an organization, which becomes the session's active one.
+    pub async fn owner_of(&self, name: &str, email: &str, slug: &str) -> (Member, String) {
+        let member = self.sign_up(name, email).await;
+        let response = self
+            .post(
+                "/api/auth/organization/create",
+                &member.session,
+                json!({ "name": format!("{name}'s org"), "slug": slug }),
+            )
+            .send()
+            .await
+            .unwrap();
+        let org = expect_status(response, 200).await;
+        (member, org["id"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn create_pat(&self, session: &str, name: &str) -> String {
+        let response = self
+            .post("/api/tokens", session, json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        expect_status(response, 201).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn create_project(&self, token: &str, name: &str) -> Value {
+        let response = self
+            .post("/api/projects", token, json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        expect_status(response, 201).await
+    }
+}
+
+/// Assert the status and return the JSON body (Null when empty).
+pub async fn expect_status(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    assert_eq!(actual, status, "body: {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+/// Assert an error response in our format, returning its code.
+pub async fn expect_error(response: Response, status: u16) -> String {
+    let body = expect_status(response, status).await;
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_owned();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    code
+}
