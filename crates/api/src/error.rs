@@ -28,6 +28,12 @@ pub enum ApiError {
     /// 403: signed in, but not allowed.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// 403: a cookie-authenticated write from an untrusted origin.
+    #[error("the request's origin is not trusted")]
+    CrossOrigin {
+        /// Better Auth's code: MISSING_OR_NULL_ORIGIN or INVALID_ORIGIN.
+        code: &'static str,
+    },
     /// 404.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -85,6 +91,7 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+            ApiError::CrossOrigin { code } => (StatusCode::FORBIDDEN, code),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),

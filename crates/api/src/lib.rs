@@ -20,6 +20,7 @@ pub mod extract;
 pub mod identity;
 pub mod mailer;
 pub mod openapi;
+pub mod origin;
 pub mod routes;
 pub mod state;
 
@@ -52,6 +53,10 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            origin::guard_cookie_writes,
+        ))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -17,6 +17,9 @@ pub struct AuthSettings {
     pub session_ttl: chrono::Duration,
     /// Refresh a session when it is older than this (Better Auth's `updateAge`, 1 day).
     pub session_refresh_after: chrono::Duration,
+    /// Origins, besides the server's own, allowed to send cookie-authenticated
+    /// writes (a front end on another host), e.g. `https://app.example.com`.
+    pub trusted_origins: Vec<String>,
 }
 
 impl AuthSettings {
@@ -27,6 +30,7 @@ impl AuthSettings {
             secure_cookies: false,
             session_ttl: chrono::Duration::days(7),
             session_refresh_after: chrono::Duration::days(1),
+            trusted_origins: Vec::new(),
         }
     }
 }

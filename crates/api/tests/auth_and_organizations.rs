@@ -513,3 +513,45 @@ async fn health_is_503_quickly_when_the_database_is_unreachable() {
     assert_eq!(response.status().as_u16(), 503);
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
 }
+
+#[tokio::test]
+async fn demo_users_sign_in_and_act_in_their_organizations() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .post(app.url("/api/auth/sign-in/email"))
+        .json(
+            &json!({ "email": "alice@example.com", "password": tenantry_db::seed::demo::PASSWORD }),
+        )
+        .send()
+        .await
+        .unwrap();
+    let token = expect_status(response, 200).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let orgs = expect_status(
+        app.get("/api/auth/organization/list", &token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let slugs: Vec<&str> = orgs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["acme", "globex"]);
+    // No active organization yet: the oldest membership (Acme) applies.
+    let projects = expect_status(app.get("/api/projects", &token).send().await.unwrap(), 200).await;
+    let names: Vec<&str> = projects["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Website relaunch", "Support bot"]);
+}

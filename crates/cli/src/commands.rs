@@ -70,6 +70,7 @@ pub async fn serve(
     with_demo_data: bool,
     bind: std::net::SocketAddr,
     secure_cookies: bool,
+    trusted_origins: Vec<String>,
 ) -> anyhow::Result<()> {
     let db = target.connect().await?;
     migrate_database(target, &db).await?;
@@ -80,6 +81,7 @@ pub async fn serve(
     refuse_unsafe_database(&db).await?;
     let mut auth = AuthSettings::new(target.auth_secret()?);
     auth.secure_cookies = secure_cookies;
+    auth.trusted_origins = trusted_origins;
     let app = Application::bind(bind, db, auth)
         .await
         .with_context(|| format!("cannot listen on {bind}"))?;

@@ -43,6 +43,9 @@ enum Command {
         /// Mark session cookies Secure (set when served over HTTPS).
         #[arg(long, env = "TENANTRY_SECURE_COOKIES")]
         secure_cookies: bool,
+        /// Other origins allowed to send cookie-authenticated writes (comma-separated).
+        #[arg(long, env = "TENANTRY_TRUSTED_ORIGINS", value_delimiter = ',')]
+        trusted_origins: Vec<String>,
     },
     /// Personal access tokens, for operators.
     Pat {
@@ -135,7 +138,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             no_seed,
             bind,
             secure_cookies,
-        } => commands::serve(&target, !no_seed, bind, secure_cookies).await,
+            trusted_origins,
+        } => commands::serve(&target, !no_seed, bind, secure_cookies, trusted_origins).await,
         Command::Pat { action } => match action {
             PatAction::Create {
                 email,

@@ -36,6 +36,12 @@ pub mod demo {
     /// dave@example.com.
     pub const DAVE: Uuid = id(2, 4);
 
+    /// Every demo user signs in with this password.
+    pub const PASSWORD: &str = "tenantry-demo";
+    /// Its argon2id hash (made once with `tenantry_auth::password::hash_password`;
+    /// this crate does not depend on the auth crate).
+    pub(super) const PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$XxffLOuTzgMA0OgUur2uLw$mjW8jvZtAb66kFYaEDoc38v1EhOoib9X4RkbjcrQVEQ";
+
     pub(super) const fn member(n: u128) -> Uuid {
         id(3, n)
     }
@@ -172,6 +178,13 @@ pub async fn seed(db: &Database) -> Result<SeedReport> {
                 "insert into \"user\" (id, name, email, email_verified) values ($1, $2, $3, true)
                  on conflict do nothing",
                 &[&id, &name, &email],
+            )
+            .await?;
+        inserted += tx
+            .execute(
+                "insert into account (user_id, account_id, provider_id, password)
+                 values ($1, $2, 'credential', $3) on conflict do nothing",
+                &[&id, &id.to_string(), &demo::PASSWORD_HASH],
             )
             .await?;
     }

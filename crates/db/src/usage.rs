@@ -3,7 +3,7 @@
 //! Cost is derived, never stored: each event is priced with the
 //! `ai_model_pricing` row valid at the event's time.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, SubsecRound, Utc};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -66,7 +66,8 @@ pub async fn record_usage(tx: &TenantTx, new: NewUsage<'_>) -> Result<UsageEvent
         }
     }
     let now = Utc::now();
-    let occurred_at = new.occurred_at.unwrap_or(now);
+    // PostgreSQL keeps microseconds; answer with what is stored.
+    let occurred_at = new.occurred_at.unwrap_or(now).trunc_subsecs(6);
     if occurred_at > now + Duration::minutes(5) {
         return Err(DbError::invalid("occurredAt", "must not be in the future"));
     }

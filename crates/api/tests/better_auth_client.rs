@@ -1,0 +1,87 @@
+//! Better Auth's own client library against the real server.
+//!
+//! Runs `tests/better-auth-client/client.mjs` with Node. `scripts/test`
+//! installs its npm dependencies and sets TENANTRY_REQUIRE_NODE_TESTS, so in
+//! CI a missing install fails the test instead of skipping it.
+
+mod common;
+
+use std::path::Path;
+
+use common::spawn_app;
+
+#[tokio::test]
+async fn better_auths_client_signs_up_signs_in_and_manages_organizations() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/better-auth-client");
+    if !dir.join("node_modules/better-auth").exists() {
+        assert!(
+            std::env::var_os("TENANTRY_REQUIRE_NODE_TESTS").is_none(),
+            "npm dependencies missing in {}",
+            dir.display()
+        );
+        eprintln!(
+            "skipped: run `npm ci` in {} (scripts/test does)",
+            dir.display()
+        );
+        return;
+    }
+    let app = spawn_app().await;
+    let base_url = app.url("");
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg("client.mjs")
+            .arg(base_url)
+            .current_dir(dir)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stdout}");
+    assert!(
+        output.status.success(),
+        "client failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
+}
+
+#[tokio::test]
+async fn cookie_writes_from_another_origin_are_refused() {
+    let app = spawn_app().await;
+    let user = app.sign_up("Cora", "cora@example.com").await;
+    let signed = tenantry_auth::token::sign_cookie_value(&user.session, common::SECRET);
+    let cookie = format!("better-auth.session_token={signed}");
+    let create = |origin: Option<&str>| {
+        let mut request = app
+            .http
+            .post(app.url("/api/auth/organization/create"))
+            .header("cookie", &cookie)
+            .json(&serde_json::json!({ "name": "Cora Co", "slug": format!("cora-{}", origin.is_some()) }));
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    assert_eq!(
+        common::expect_error(create(None).await.unwrap(), 403).await,
+        "MISSING_OR_NULL_ORIGIN"
+    );
+    let evil = create(Some("https://evil.example")).await.unwrap();
+    assert_eq!(common::expect_error(evil, 403).await, "INVALID_ORIGIN");
+    let own = create(Some(&app.url(""))).await.unwrap();
+    common::expect_status(own, 200).await;
+    // Reads with the cookie need no origin.
+    let read = app
+        .http
+        .get(app.url("/api/auth/get-session"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        common::expect_status(read, 200).await["user"]["email"],
+        "cora@example.com"
+    );
+}

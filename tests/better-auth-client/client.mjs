@@ -1,0 +1,135 @@
+// Drives tenantry with the real Better Auth client (better-auth/client plus
+// the organization client plugin), as a Node back end or a script would:
+// bearer tokens instead of a cookie jar. Usage: node client.mjs http://127.0.0.1:PORT
+import assert from "node:assert/strict";
+import { createAuthClient } from "better-auth/client";
+import { organizationClient } from "better-auth/client/plugins";
+
+const baseURL = process.argv[2];
+assert.ok(baseURL, "usage: node client.mjs <base URL>");
+
+function clientWithBearer() {
+  const state = { token: null };
+  const client = createAuthClient({
+    baseURL,
+    plugins: [organizationClient()],
+    fetchOptions: {
+      // A real Better Auth server insists on an Origin for sign-in/up from Node.
+      headers: { origin: baseURL },
+      auth: { type: "Bearer", token: () => state.token },
+      onSuccess: (ctx) => {
+        const token = ctx.response.headers.get("set-auth-token");
+        if (token) state.token = token;
+      },
+    },
+  });
+  return { client, state };
+}
+
+const unique = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
+let passed = 0;
+async function step(name, fn) {
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok - ${name}`);
+  } catch (error) {
+    console.log(`not ok - ${name}`);
+    console.log(error);
+    console.log(`${passed} passed, 1 failed`);
+    process.exit(1);
+  }
+}
+
+const owner = clientWithBearer();
+const invitee = clientWithBearer();
+const ownerEmail = `owner-${unique}@example.com`;
+const inviteeEmail = `invitee-${unique}@example.com`;
+let organization;
+
+await step("sign up", async () => {
+  const { data, error } = await owner.client.signUp.email({ name: "Owner", email: ownerEmail, password: "a long password" });
+  assert.equal(error, null);
+  assert.equal(data.user.email, ownerEmail);
+  assert.ok(owner.state.token, "set-auth-token received");
+});
+
+await step("get session with the bearer token", async () => {
+  const { data, error } = await owner.client.getSession();
+  assert.equal(error, null);
+  assert.equal(data.user.email, ownerEmail);
+  assert.ok(data.session.expiresAt instanceof Date, "dates parse");
+});
+
+await step("wrong password is refused with an error", async () => {
+  const { data, error } = await invitee.client.signIn.email({ email: ownerEmail, password: "not the password" });
+  assert.equal(data, null);
+  assert.equal(error.status, 401);
+  assert.ok(error.message);
+});
+
+await step("sign in", async () => {
+  owner.state.token = null;
+  const { data, error } = await owner.client.signIn.email({ email: ownerEmail, password: "a long password" });
+  assert.equal(error, null);
+  assert.equal(data.user.email, ownerEmail);
+  assert.ok(owner.state.token);
+});
+
+await step("create an organization", async () => {
+  const { data, error } = await owner.client.organization.create({ name: "Client Co", slug: `client-${unique}` });
+  assert.equal(error, null);
+  assert.equal(data.slug, `client-${unique}`);
+  organization = data;
+});
+
+await step("set it active and see it in the session", async () => {
+  const { error } = await owner.client.organization.setActive({ organizationId: organization.id });
+  assert.equal(error, null);
+  const { data } = await owner.client.getSession();
+  assert.equal(data.session.activeOrganizationId, organization.id);
+});
+
+await step("list organizations", async () => {
+  const { data, error } = await owner.client.organization.list();
+  assert.equal(error, null);
+  assert.deepEqual(data.map((o) => o.id), [organization.id]);
+});
+
+await step("full organization shows the owner", async () => {
+  const { data, error } = await owner.client.organization.getFullOrganization({ query: { organizationId: organization.id } });
+  assert.equal(error, null);
+  assert.equal(data.members.length, 1);
+  assert.equal(data.members[0].role, "owner");
+});
+
+await step("invite, sign up the invitee, accept", async () => {
+  const invited = await owner.client.organization.inviteMember({ email: inviteeEmail, role: "member", organizationId: organization.id });
+  assert.equal(invited.error, null);
+  const signedUp = await invitee.client.signUp.email({ name: "Invitee", email: inviteeEmail, password: "another long one" });
+  assert.equal(signedUp.error, null);
+  const accepted = await invitee.client.organization.acceptInvitation({ invitationId: invited.data.id });
+  assert.equal(accepted.error, null);
+  assert.equal(accepted.data.member.role, "member");
+});
+
+await step("the session token works on a tenant endpoint", async () => {
+  const response = await fetch(`${baseURL}/api/projects`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${owner.state.token}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "made through the client's session" }),
+  });
+  assert.equal(response.status, 201);
+  const list = await fetch(`${baseURL}/api/projects`, { headers: { authorization: `Bearer ${invitee.state.token}` } });
+  const page = await list.json();
+  assert.deepEqual(page.items.map((p) => p.name), ["made through the client's session"]);
+});
+
+await step("sign out ends the session", async () => {
+  const { error } = await owner.client.signOut();
+  assert.equal(error, null);
+  const { data } = await owner.client.getSession();
+  assert.equal(data, null);
+});
+
+console.log(`${passed} passed, 0 failed`);
