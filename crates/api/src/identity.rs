@@ -4,7 +4,6 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use chrono::Utc;
 use cookie::Cookie;
-use tenantry_auth::pat::{hash_matches, parse_pat};
 use tenantry_db::users::{NewSession, Session, User};
 
 use crate::error::ApiError;
@@ -16,26 +15,17 @@ pub const SESSION_COOKIE: &str = "better-auth.session_token";
 /// The response header Better Auth's bearer plugin hands the token in.
 pub const SET_AUTH_TOKEN: &str = "set-auth-token";
 
-/// Verify a personal access token: format and checksum first (no database
-/// work for garbage), then the stored hash in constant time, then expiry and
-/// revocation. Every failure is the same 401.
+/// Verify a personal access token (see `tenantry_auth::verify`); every
+/// refusal is the same 401.
 pub async fn verify_pat(state: &AppState, token: &str) -> Result<Identity, ApiError> {
-    const REFUSED: ApiError = ApiError::Unauthorized("invalid, expired or revoked token");
-    let parsed = parse_pat(token).map_err(|_| REFUSED)?;
-    let record = tenantry_db::find_pat_by_prefix(&state.db, parsed.lookup_prefix())
+    let verified = tenantry_auth::verify::verify_pat(&state.db, token)
         .await?
-        .ok_or(REFUSED)?;
-    let now = Utc::now();
-    if !hash_matches(&parsed.hash(), &record.token_hash) || !record.is_live(now) {
-        return Err(REFUSED);
-    }
-    let user = tenantry_db::users::find_user(&state.db, record.user_id)
-        .await?
-        .ok_or(REFUSED)?;
-    tenantry_db::record_pat_use(&state.db, &record, now).await?;
+        .ok_or(ApiError::Unauthorized("invalid, expired or revoked token"))?;
     Ok(Identity {
-        user,
-        credential: Credential::Pat { id: record.id },
+        user: verified.user,
+        credential: Credential::Pat {
+            id: verified.record.id,
+        },
     })
 }
 

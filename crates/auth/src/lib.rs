@@ -1,7 +1,7 @@
-//! # tenantry-auth: credentials as pure logic
+//! # tenantry-auth: credentials
 //!
-//! This crate owns everything about credentials that can be decided without a
-//! database or a network:
+//! This crate owns everything about credentials. Most of it is pure logic,
+//! decided without a database or a network:
 //!
 //! - [`password`]: the password policy, argon2id hashing, and verification of
 //!   both our argon2id PHC strings and the scrypt hashes of users imported from
@@ -12,9 +12,10 @@
 //! - [`token`]: opaque random tokens (sessions, verification links) and Better
 //!   Auth's HMAC-signed cookie values.
 //!
-//! It must not depend on `tenantry-db`, `tokio`, `axum` or anything else that
-//! does I/O: callers fetch and store the hashes, this crate only makes and
-//! checks them. Every failure is an [`AuthError`] that names the input field
+//! The exception is [`verify`]: checking a presented personal access token
+//! against the stored one, through `tenantry-db`'s named functions, so the
+//! HTTP API and the MCP server refuse exactly the same tokens. Nothing here
+//! knows about HTTP or MCP. Every failure is an [`AuthError`] that names the input field
 //! it concerns, so the HTTP and MCP layers can answer with a clear 4xx.
 //!
 //! ```
@@ -46,6 +47,7 @@ mod error;
 pub mod password;
 pub mod pat;
 pub mod token;
+pub mod verify;
 
 pub use email::Email;
 pub use error::AuthError;

@@ -2,19 +2,20 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use uuid::Uuid;
 
 use crate::context::TenantTx;
-use crate::error::{DbError, Result};
+use crate::error::Result;
 use crate::ids::UserId;
-use crate::page::{Page, paginate};
+use crate::page::{Page, cursor_of, paginate, parse_cursor};
 
 /// One audit entry.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
-    /// Increasing within the organization.
-    pub id: i64,
+    /// The entry's id (random; order comes from `created_at`).
+    pub id: Uuid,
     /// Who did it (the transaction's acting user).
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
     pub actor_user_id: Option<UserId>,
@@ -54,21 +55,29 @@ pub async fn list_audit_log(
     limit: i64,
     cursor: Option<&str>,
 ) -> Result<Page<AuditEntry>> {
-    let before = match cursor {
-        None => i64::MAX,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| DbError::invalid("cursor", "malformed cursor"))?,
+    const COLUMNS: &str = "id, actor_user_id, action, target_type, target_id, details, created_at";
+    let rows = match cursor {
+        None => {
+            tx.query(
+                &format!(
+                    "select {COLUMNS} from audit_log order by created_at desc, id desc limit $1"
+                ),
+                &[&(limit + 1)],
+            )
+            .await?
+        }
+        Some(cursor) => {
+            let (created_at, id) = parse_cursor(cursor)?;
+            tx.query(
+                &format!(
+                    "select {COLUMNS} from audit_log where (created_at, id) < ($1, $2)
+                     order by created_at desc, id desc limit $3"
+                ),
+                &[&created_at, &id, &(limit + 1)],
+            )
+            .await?
+        }
     };
-    let rows = tx
-        .query(
-            "select id, actor_user_id, action, target_type, target_id, details, created_at
-             from audit_log where id < $1 order by id desc limit $2",
-            &[&before, &(limit + 1)],
-        )
-        .await?;
     let entries = rows
         .iter()
         .map(|row| AuditEntry {
@@ -81,7 +90,7 @@ pub async fn list_audit_log(
             created_at: row.get("created_at"),
         })
         .collect();
-    Ok(paginate(entries, limit, |entry: &AuditEntry| {
-        entry.id.to_string()
+    Ok(paginate(entries, limit, |e: &AuditEntry| {
+        cursor_of(e.created_at, e.id)
     }))
 }

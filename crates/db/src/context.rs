@@ -192,6 +192,11 @@ impl TenantTx {
         &self,
         statement: impl Future<Output = Result<R, tokio_postgres::Error>>,
     ) -> Result<R> {
+        // If this future is dropped before the statement's outcome is known
+        // (the closure used a timeout or select!), the statement may still
+        // fail on the server, and PostgreSQL would then answer COMMIT with a
+        // silent rollback. Count an unseen outcome as a failure.
+        let unseen = MarkFailedUnlessSeen(&self.failed);
         let result = if self.began.swap(true, Ordering::AcqRel) {
             statement.await.map_err(DbError::from)
         } else {
@@ -208,6 +213,7 @@ impl TenantTx {
             // server would silently roll back).
             self.failed.store(true, Ordering::Release);
         }
+        std::mem::forget(unseen);
         result
     }
 
@@ -239,6 +245,15 @@ impl TenantTx {
         self.client().batch_execute(statement).await?;
         self.finished = true;
         Ok(())
+    }
+}
+
+/// Sets the flag when dropped; `mem::forget` it once the outcome is known.
+struct MarkFailedUnlessSeen<'a>(&'a AtomicBool);
+
+impl Drop for MarkFailedUnlessSeen<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
     }
 }
 

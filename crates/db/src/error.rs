@@ -75,7 +75,7 @@ pub enum DbError {
     #[error("database configuration: {0}")]
     Config(String),
     /// Any other PostgreSQL error.
-    #[error("database error: {0}")]
+    #[error("database error: {}", describe(.0))]
     Postgres(#[source] tokio_postgres::Error),
     /// Reading or writing a local file (role password files).
     #[error("{context}: {source}")]
@@ -86,6 +86,14 @@ pub enum DbError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// tokio-postgres's own Display says only "db error"; logs need the code and message.
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+        None => error.to_string(),
+    }
 }
 
 /// Shorthand used throughout the crate.
@@ -139,6 +147,12 @@ impl From<tokio_postgres::Error> for DbError {
                 constraint: constraint(),
             },
             SqlState::QUERY_CANCELED => DbError::StatementTimeout,
+            // Class 22, data exceptions: a value the server cannot take
+            // (a date out of range, a number too large). The input's fault.
+            ref code if code.code().starts_with("22") => DbError::InvalidInput {
+                field: "value",
+                reason: db.message().to_owned(),
+            },
             // WITH CHECK failures carry this code and name the table.
             SqlState::INSUFFICIENT_PRIVILEGE if db.message().contains("row-level security") => {
                 DbError::PolicyViolation

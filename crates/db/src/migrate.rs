@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_non_tenant_tables.sql"),
     migration!(3, "0003_tenant_tables.sql"),
     migration!(4, "0004_invitation_lookup.sql"),
+    migration!(5, "0005_audit_log_uuid_ids.sql"),
 ];
 
 /// The bookkeeping table, the one table outside the seed's list that is

@@ -47,3 +47,49 @@ pub fn paginate<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> Strin
         next_cursor,
     }
 }
+
+/// The opaque cursor of a row ordered by `(created_at, id)`.
+pub fn cursor_of(created_at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> String {
+    format!("{}_{id}", created_at.timestamp_micros())
+}
+
+/// Read a cursor made by [`cursor_of`]; anything else is invalid input.
+pub fn parse_cursor(cursor: &str) -> Result<(chrono::DateTime<chrono::Utc>, uuid::Uuid)> {
+    let malformed = || DbError::invalid("cursor", "malformed cursor");
+    let (micros, id) = cursor.split_once('_').ok_or_else(malformed)?;
+    // Cursors are made from stored timestamps; anything before 1970 is forged.
+    let micros: i64 = micros
+        .parse()
+        .ok()
+        .filter(|m| *m >= 0)
+        .ok_or_else(malformed)?;
+    let created_at = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(malformed)?;
+    let id = uuid::Uuid::try_parse(id).map_err(|_| malformed())?;
+    Ok((created_at, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+    use uuid::Uuid;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = Uuid::new_v4();
+        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
+        assert_eq!(
+            parse_cursor(&format!("{}_{id}", at.timestamp_micros())).unwrap(),
+            (at, id)
+        );
+        for bad in [
+            "",
+            "_",
+            "12_notauuid",
+            "x_0190c6c4-9f5e-7a51-8b4e-3f1f6c0d2a11",
+            "99999999999999999999_x",
+        ] {
+            assert!(parse_cursor(bad).is_err(), "{bad}");
+        }
+    }
+}

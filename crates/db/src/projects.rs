@@ -9,7 +9,7 @@ use crate::audit::append_audit;
 use crate::context::TenantTx;
 use crate::error::{DbError, Result};
 use crate::ids::{OrganizationId, UserId};
-use crate::page::{Page, paginate};
+use crate::page::{Page, cursor_of, paginate, parse_cursor};
 
 /// Longest project name.
 pub const MAX_PROJECT_NAME_CHARS: usize = 200;
@@ -82,17 +82,8 @@ pub async fn list_projects(
     };
     let projects = rows.iter().map(project_from).collect();
     Ok(paginate(projects, limit, |p: &Project| {
-        format!("{}_{}", p.created_at.timestamp_micros(), p.id)
+        cursor_of(p.created_at, p.id)
     }))
-}
-
-fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid)> {
-    let malformed = || DbError::invalid("cursor", "malformed cursor");
-    let (micros, id) = cursor.split_once('_').ok_or_else(malformed)?;
-    let micros: i64 = micros.parse().map_err(|_| malformed())?;
-    let created_at = DateTime::from_timestamp_micros(micros).ok_or_else(malformed)?;
-    let id = Uuid::try_parse(id).map_err(|_| malformed())?;
-    Ok((created_at, id))
 }
 
 /// One project, if the current organization has it.
@@ -213,25 +204,6 @@ fn validate_description(description: &str) -> Result<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let id = Uuid::new_v4();
-        let at = DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap();
-        assert_eq!(
-            parse_cursor(&format!("{}_{id}", at.timestamp_micros())).unwrap(),
-            (at, id)
-        );
-        for bad in [
-            "",
-            "_",
-            "12_notauuid",
-            "x_0190c6c4-9f5e-7a51-8b4e-3f1f6c0d2a11",
-            "99999999999999999999_x",
-        ] {
-            assert!(parse_cursor(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

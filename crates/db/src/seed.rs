@@ -225,7 +225,9 @@ pub async fn seed(db: &Database) -> Result<SeedReport> {
     }
 
     for (n, org, email, inviter) in [
-        (1, demo::ACME, "erin@example.com", demo::ALICE),
+        // Only addresses of existing demo users: an invitation to an
+        // unregistered address could be claimed by whoever signs up with it.
+        (1, demo::ACME, "bob@example.com", demo::ALICE),
         (2, demo::GLOBEX, "carol@example.com", demo::BOB),
     ] {
         inserted += tx

@@ -71,24 +71,22 @@ pub async fn record_usage(tx: &TenantTx, new: NewUsage<'_>) -> Result<UsageEvent
     if occurred_at > now + Duration::minutes(5) {
         return Err(DbError::invalid("occurredAt", "must not be in the future"));
     }
-    if new.model.is_empty() || new.model.len() > 200 {
-        return Err(DbError::invalid("model", "must name a model"));
+    if occurred_at < earliest_event() {
+        return Err(DbError::invalid("occurredAt", "must be after 2000-01-01"));
     }
+    let model_id = find_model(tx, new.model).await?;
     let row = tx
-        .query_opt(
+        .query_one(
             "insert into usage_event (project_id, model_id, input_tokens, output_tokens, occurred_at)
-             select $1, m.id, $3, $4, $5 from ai_model m where m.name = $2
-             returning id",
-            &[&new.project_id, &new.model, &new.input_tokens, &new.output_tokens, &occurred_at],
+             values ($1, $2, $3, $4, $5) returning id",
+            &[&new.project_id, &model_id, &new.input_tokens, &new.output_tokens, &occurred_at],
         )
         .await
         .map_err(|e| match e {
             DbError::MissingReference { .. } => DbError::invalid("projectId", "no such project"),
             other => other,
         })?;
-    let id: Uuid = row
-        .ok_or_else(|| DbError::invalid("model", "unknown model"))?
-        .get(0);
+    let id: Uuid = row.get(0);
     append_audit(
         tx,
         "usage.record",
@@ -105,6 +103,32 @@ pub async fn record_usage(tx: &TenantTx, new: NewUsage<'_>) -> Result<UsageEvent
         output_tokens: new.output_tokens,
         occurred_at,
     })
+}
+
+fn earliest_event() -> DateTime<Utc> {
+    DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01 is a valid time")
+}
+
+/// A model by `name` or `provider/name`; a bare name that two providers use
+/// is ambiguous and must be qualified.
+async fn find_model(tx: &TenantTx, model: &str) -> Result<Uuid> {
+    if model.is_empty() || model.len() > 200 {
+        return Err(DbError::invalid("model", "must name a model"));
+    }
+    let rows = tx
+        .query(
+            "select id from ai_model where name = $1 or provider || '/' || name = $1 limit 2",
+            &[&model],
+        )
+        .await?;
+    match rows.as_slice() {
+        [row] => Ok(row.get(0)),
+        [] => Err(DbError::invalid("model", "unknown model")),
+        _ => Err(DbError::invalid(
+            "model",
+            "ambiguous: write it as provider/name",
+        )),
+    }
 }
 
 /// Tokens and cost for one model on one day (UTC).
@@ -172,6 +196,9 @@ pub async fn usage_report(
 ) -> Result<UsageReport> {
     if from >= to {
         return Err(DbError::invalid("to", "must be after from"));
+    }
+    if from < earliest_event() {
+        return Err(DbError::invalid("from", "must be after 2000-01-01"));
     }
     if to - from > Duration::days(MAX_REPORT_DAYS) {
         return Err(DbError::invalid(

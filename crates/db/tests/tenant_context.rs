@@ -314,3 +314,30 @@ async fn a_tenant_travels_into_spawned_tasks() {
         .unwrap();
     assert_eq!(count, 2);
 }
+
+#[tokio::test]
+async fn a_statement_whose_outcome_was_never_seen_cannot_be_committed() {
+    let test = seeded_with_pool_of_one().await;
+    let before = project_count(&test.db, acme()).await;
+    let result = with_tenant_context(&test.db, acme(), async |tx| {
+        tx.execute(
+            "insert into project (name) values ('kept only if all is well')",
+            &[],
+        )
+        .await?;
+        // Given up on by the closure: it may yet fail on the server.
+        let _ = tokio::time::timeout(
+            Duration::from_millis(20),
+            tx.execute("select pg_sleep(0.3)", &[]),
+        )
+        .await;
+        Ok::<_, DbError>(())
+    })
+    .await;
+    assert!(
+        matches!(result, Err(DbError::TransactionAborted)),
+        "{result:?}"
+    );
+    assert_eq!(project_count(&test.db, acme()).await, before);
+    assert!(pooled_connection_state(&test.db).await.unwrap().is_clean());
+}
