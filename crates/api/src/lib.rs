@@ -87,6 +87,7 @@ impl Application {
             db,
             auth: Arc::new(auth),
             mailer,
+            hashing: Arc::new(tokio::sync::Semaphore::new(state::hashing_permits())),
         };
         Ok(Application {
             listener,

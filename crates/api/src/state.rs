@@ -44,4 +44,13 @@ pub struct AppState {
     pub auth: Arc<AuthSettings>,
     /// Where verification and reset links go.
     pub mailer: Arc<dyn Mailer>,
+    /// Password hashing is deliberately expensive (argon2id: 19 MiB, tens of
+    /// milliseconds); at most this many run at once, so a burst of sign-ins
+    /// queues instead of exhausting memory.
+    pub hashing: Arc<tokio::sync::Semaphore>,
+}
+
+/// Concurrent password hashes: one per core.
+pub fn hashing_permits() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }

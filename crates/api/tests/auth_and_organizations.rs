@@ -371,6 +371,30 @@ async fn organizations_invitations_and_roles() {
 async fn password_reset_is_single_use_and_ends_old_sessions() {
     let app = spawn_app().await;
     let user = app.sign_up("Rita", "rita@example.com").await;
+    let pat = app.create_pat(&user.session, "before the reset").await;
+    // A reset link may only lead back here (or to a trusted origin).
+    for target in [
+        "https://evil.example/steal",
+        "//evil.example/steal",
+        "javascript:alert(1)",
+    ] {
+        let phishing = app
+            .http
+            .post(app.url("/api/auth/request-password-reset"))
+            .json(&json!({ "email": "rita@example.com", "redirectTo": target }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            expect_error(phishing, 400).await,
+            "INVALID_REDIRECT_URL",
+            "{target}"
+        );
+    }
+    assert!(
+        app.mailer.sent().is_empty(),
+        "no mail for a refused request"
+    );
     let request = app
         .http
         .post(app.url("/api/auth/request-password-reset"))

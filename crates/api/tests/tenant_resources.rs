@@ -46,6 +46,14 @@ async fn personal_access_tokens_are_created_listed_used_and_revoked() {
         assert!(listed[0].get(field).is_some(), "listUserPATs field {field}");
     }
 
+    // A token cannot mint more tokens (they would outlive it).
+    let minted_by_pat = app
+        .post("/api/tokens", &token, json!({ "name": "forever" }))
+        .send()
+        .await
+        .unwrap();
+    expect_error(minted_by_pat, 403).await;
+
     // The token works on tenant endpoints and records its use.
     expect_status(app.get("/api/projects", &token).send().await.unwrap(), 200).await;
     let listed = expect_status(

@@ -145,6 +145,18 @@ pub async fn revoke_pat(db: &Database, user_id: UserId, pat_id: Uuid) -> Result<
     Ok(revoked == 1)
 }
 
+/// Revoke every live token of a user (after a password reset: whoever took
+/// over the account may have minted some). Returns how many.
+pub async fn revoke_all_user_pats(db: &Database, user_id: UserId) -> Result<u64> {
+    let conn = client::bare(db, BypassReason::UserScoped).await?;
+    Ok(conn
+        .execute(
+            "update personal_access_token set revoked_at = now() where user_id = $1 and revoked_at is null",
+            &[&user_id],
+        )
+        .await?)
+}
+
 /// Find a token by its prefix, for verification. The caller compares the hash
 /// in constant time and checks [`PatRecord::is_live`].
 pub async fn find_pat_by_prefix(db: &Database, token_prefix: &str) -> Result<Option<PatRecord>> {

@@ -84,7 +84,7 @@ pub(crate) async fn sign_up(
             "must be at most 2048 characters",
         ));
     }
-    let hash = hash_blocking(body.password).await?;
+    let hash = hash_blocking(&state, body.password).await?;
     let user =
         users::create_user_with_password(&state.db, &body.name, email.as_str(), &hash).await?;
     let (session, session_headers) = identity::start_session(&state, &user, &headers).await?;
@@ -138,17 +138,15 @@ pub(crate) async fn sign_in(
     let Some((user, stored)) = users::find_credentials(&state.db, email.as_str()).await? else {
         // Spend the time a real check would, so response times do not say
         // which emails have accounts.
-        let _ = hash_blocking(body.password).await;
+        let _ = hash_blocking(&state, body.password).await;
         return Err(REFUSED);
     };
     let password = body.password.clone();
-    let check = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let check = with_hashing_permit(&state, move || verify_password(&password, &stored)).await?;
     match check {
         Ok(PasswordCheck::Valid { needs_rehash }) => {
             if needs_rehash {
-                let upgraded = hash_blocking(body.password).await?;
+                let upgraded = hash_blocking(&state, body.password).await?;
                 users::update_password_hash(&state.db, user.id, &upgraded).await?;
                 tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
             }
@@ -172,10 +170,32 @@ pub(crate) async fn sign_in(
         .into_response())
 }
 
-pub(crate) async fn hash_blocking(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
+/// Run expensive password work on the blocking pool, a bounded number at a
+/// time; a caller that waits too long gets 503 rather than piling up.
+async fn with_hashing_permit<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let permit = tokio::time::timeout(HASHING_WAIT, state.hashing.clone().acquire_owned())
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|_| ApiError::Unavailable)?
+        .map_err(|_| ApiError::Unavailable)?;
+    let result = tokio::task::spawn_blocking(move || {
+        let result = work();
+        drop(permit);
+        result
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(result)
+}
+
+/// How long a sign-in may wait for a hashing slot.
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn hash_blocking(state: &AppState, password: String) -> Result<String, ApiError> {
+    with_hashing_permit(state, move || hash_password(&password))
+        .await?
         .map_err(ApiError::from)
 }
 
@@ -243,6 +263,25 @@ fn bearer_session(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
+/// A link we email may only lead back to us (a relative path) or to a
+/// trusted origin: an attacker-chosen target would receive the victim's token.
+fn require_safe_redirect(state: &AppState, target: &str) -> Result<(), ApiError> {
+    let relative = target.starts_with('/') && !target.starts_with("//") && !target.contains('\\');
+    let trusted = state.auth.trusted_origins.iter().any(|origin| {
+        target
+            .strip_prefix(origin.trim_end_matches('/'))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    });
+    if relative || trusted {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest {
+            code: "INVALID_REDIRECT_URL",
+            message: "the link target must be a relative path or a trusted origin".into(),
+        })
+    }
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordResetRequest {
@@ -260,6 +299,9 @@ pub(crate) async fn request_password_reset(
     ApiJson(body): ApiJson<PasswordResetRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let email = Email::parse(&body.email)?;
+    if let Some(target) = &body.redirect_to {
+        require_safe_redirect(&state, target)?;
+    }
     if let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await? {
         let token = tenantry_auth::token::random_token(32);
         users::create_verification(
@@ -305,9 +347,11 @@ pub(crate) async fn reset_password(
         .await?
         .and_then(|id| tenantry_db::UserId::parse(&id).ok())
         .ok_or_else(invalid)?;
-    let hash = hash_blocking(body.new_password).await?;
+    let hash = hash_blocking(&state, body.new_password).await?;
     users::update_password_hash(&state.db, user_id, &hash).await?;
     users::delete_user_sessions(&state.db, user_id).await?;
+    // Whoever had the account may have minted tokens; they go too.
+    tenantry_db::revoke_all_user_pats(&state.db, user_id).await?;
     Ok(Json(json!({ "status": true })))
 }
 
@@ -327,6 +371,9 @@ pub(crate) async fn send_verification_email(
     ApiJson(body): ApiJson<VerificationRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let email = Email::parse(&body.email)?;
+    if let Some(target) = &body.callback_url {
+        require_safe_redirect(&state, target)?;
+    }
     if let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await?
         && !user.email_verified
     {
@@ -338,7 +385,7 @@ pub(crate) async fn send_verification_email(
             Utc::now() + LINK_VALIDITY,
         )
         .await?;
-        let callback = body.callback_url.unwrap_or_default();
+        let callback = percent_encode(&body.callback_url.unwrap_or_default());
         state.mailer.send(Message {
             to: user.email.clone(),
             subject: "Verify your email".into(),
@@ -348,6 +395,19 @@ pub(crate) async fn send_verification_email(
         });
     }
     Ok(Json(json!({ "status": true })))
+}
+
+/// Encode a value for a URL query: everything but RFC 3986's unreserved characters.
+fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -375,4 +435,18 @@ pub(crate) async fn verify_email(
         .ok_or_else(invalid)?;
     users::mark_email_verified(&state.db, user_id).await?;
     Ok(Json(json!({ "status": true })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_encode;
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(
+            percent_encode("/welcome?a=1&b=2"),
+            "%2Fwelcome%3Fa%3D1%26b%3D2"
+        );
+        assert_eq!(percent_encode("plain-text_1.0~"), "plain-text_1.0~");
+    }
 }

@@ -51,14 +51,22 @@ pub struct CreatedToken {
     summary: PatSummary,
 }
 
-/// Create a token for the caller. The response is the only time it is shown.
+/// Create a token for the caller (signed in with a session: a token cannot
+/// mint further tokens, which would outlive its own expiry or revocation).
+/// The response is the only time it is shown.
 #[utoipa::path(post, path = "/api/tokens", tag = "tokens", request_body = CreateBody,
-    responses((status = 201, body = CreatedToken), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = CreatedToken), (status = 400, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     identity: Identity,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    if identity.session().is_none() {
+        return Err(ApiError::Forbidden(
+            "personal access tokens are created from a signed-in session",
+        ));
+    }
     let (token, summary) = mint_for(
         &state.db,
         identity.user.id,
