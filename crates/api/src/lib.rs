@@ -95,6 +95,12 @@ impl Application {
         })
     }
 
+    /// Serve `other` beside the API (the MCP server's `/mcp`).
+    pub fn merge(mut self, other: Router) -> Self {
+        self.router = self.router.merge(other);
+        self
+    }
+
     /// Where it listens.
     pub fn local_addr(&self) -> SocketAddr {
         self.listener

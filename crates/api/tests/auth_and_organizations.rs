@@ -438,6 +438,8 @@ async fn password_reset_is_single_use_and_ends_old_sessions() {
     )
     .await;
     assert!(old.is_null());
+    // Tokens minted before the reset stop working too.
+    expect_error(app.get("/api/projects", &pat).send().await.unwrap(), 401).await;
     let signed_in = app
         .http
         .post(app.url("/api/auth/sign-in/email"))

@@ -1,0 +1,68 @@
+//! # tenantry-mcp: the MCP server
+//!
+//! The seed's `packages/mcp`: AI agents work inside one organization's data
+//! with a personal access token. The token is checked on every HTTP request
+//! (or once, for stdio); [`tenantry_db::resolve_organization_id`] picks the
+//! organization unless the client names one (`X-Organization-Id`) or switches
+//! with the `switch_organization` tool; every tool runs inside
+//! `with_tenant_context`. Nothing here writes SQL.
+//!
+//! Served at `/mcp` (streamable HTTP) by `tenantry serve`, and over stdio by
+//! `tenantry mcp --stdio` with `TENANTRY_TOKEN`.
+
+pub mod caller;
+pub mod server;
+
+use rmcp::ServiceExt;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tenantry_db::Database;
+
+pub use caller::{Caller, Refusal, authenticate};
+pub use server::TenantryMcp;
+
+/// `/mcp`, with token authentication in front of the MCP service.
+pub fn router(db: Database) -> axum::Router {
+    let handler_db = db.clone();
+    let service = StreamableHttpService::new(
+        move || Ok(TenantryMcp::for_http(handler_db.clone())),
+        LocalSessionManager::default().into(),
+        // The default accepts only loopback Host headers (a guard against DNS
+        // rebinding); a deployment behind a proxy configures its hosts.
+        StreamableHttpServerConfig::default(),
+    );
+    axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn_with_state(
+            db,
+            caller::require_pat,
+        ))
+}
+
+/// Serve one client over stdin/stdout as the owner of `token`.
+pub async fn serve_stdio(db: Database, token: &str) -> Result<(), StdioError> {
+    let caller = authenticate(&db, token, None)
+        .await
+        .map_err(StdioError::Refused)?;
+    tracing::info!(user = %caller.user.email, "serving MCP over stdio");
+    let running = TenantryMcp::for_stdio(db, caller)
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| StdioError::Transport(e.to_string()))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| StdioError::Transport(e.to_string()))?;
+    Ok(())
+}
+
+/// Why the stdio server stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StdioError {
+    /// The token was refused.
+    #[error("TENANTRY_TOKEN refused: {0}")]
+    Refused(Refusal),
+    /// The transport failed.
+    #[error("MCP transport: {0}")]
+    Transport(String),
+}
