@@ -48,6 +48,7 @@ pub mod diagnostics;
 mod error;
 mod health;
 mod ids;
+pub mod lint;
 pub mod members;
 pub mod migrate;
 mod organizations;
@@ -75,7 +76,7 @@ pub use pats::{
     LAST_USED_RESOLUTION, NewPat, PatRecord, PatSummary, create_pat, find_pat_by_prefix,
     list_user_pats, record_pat_use, revoke_all_user_pats, revoke_pat,
 };
-pub use safety::{SafetyProblem, check_safe_to_serve};
+pub use safety::check_safe_to_serve;
 pub use seed::seed;
 pub use tenant::{MemberRole, Membership, Tenant};
 

@@ -1,80 +1,31 @@
 //! Refuse to serve an unsafe database (DESIGN.md invariant 9).
 //!
-//! Checked through the tenant pool's own login, as the server will run:
-//! that login must be neither superuser nor BYPASSRLS, and every table with
-//! an `organization_id` column must have RLS enabled and forced.
-//! `tenantry audit` runs the full set of lints; this is the part a server
-//! checks before it accepts a single request.
-
-use std::fmt;
+//! The security lints of [`crate::lint`] (every error-level one), run through
+//! the tenant pool's own login, as the server will run: the login checked by
+//! the `app_role_*` lints is the one the pool actually connects as, whatever
+//! the configuration names, and no owner connection is needed. `tenantry
+//! audit` runs the same lints plus the performance and Citus warnings.
 
 use crate::database::Database;
 use crate::error::Result;
+use crate::lint::{self, Finding, Level, LintConfig};
 
-/// One reason the database is not safe to serve tenants from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SafetyProblem {
-    /// A stable name for the check that failed.
-    pub lint: &'static str,
-    /// The role or table concerned.
-    pub object: String,
-}
-
-impl fmt::Display for SafetyProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({})", self.lint, self.object)
-    }
-}
-
-/// Every problem found; empty means safe to serve.
-pub async fn check_safe_to_serve(db: &Database) -> Result<Vec<SafetyProblem>> {
+/// Every error-level finding; empty means safe to serve.
+///
+/// `config.app_role` is ignored: the application login is read from the
+/// tenant pool's connection.
+pub async fn check_safe_to_serve(db: &Database, config: &LintConfig) -> Result<Vec<Finding>> {
     let conn = db.app.get().await?;
-    let mut problems = Vec::new();
-    let role = conn
-        .query_one(
-            "select current_user::text, rolsuper, rolbypassrls from pg_roles where rolname = current_user",
-            &[],
-        )
-        .await?;
-    let login: String = role.get(0);
-    if role.get::<_, bool>(1) {
-        problems.push(SafetyProblem {
-            lint: "app_role_is_superuser",
-            object: login.clone(),
-        });
-    }
-    if role.get::<_, bool>(2) {
-        problems.push(SafetyProblem {
-            lint: "app_role_bypasses_rls",
-            object: login,
-        });
-    }
-    let tables = conn
-        .query(
-            "select c.oid::regclass::text, c.relrowsecurity, c.relforcerowsecurity
-             from pg_class c join pg_namespace n on n.oid = c.relnamespace
-             where c.relkind in ('r', 'p')
-               and n.nspname not in ('pg_catalog', 'information_schema')
-               and exists (select 1 from pg_attribute a where a.attrelid = c.oid
-                           and a.attname = 'organization_id' and not a.attisdropped)
-             order by 1",
-            &[],
-        )
-        .await?;
-    for table in tables {
-        let name: String = table.get(0);
-        if !table.get::<_, bool>(1) {
-            problems.push(SafetyProblem {
-                lint: "tenant_table_rls_disabled",
-                object: name.clone(),
-            });
-        }
-        if !table.get::<_, bool>(2) {
-            problems.push(SafetyProblem {
-                lint: "tenant_table_rls_not_forced",
-                object: name,
-            });
-        }
-    }
-    Ok(problems)
+    let login: String = conn
+        .query_one("select session_user::text", &[])
+        .await?
+        .get(0);
+    let config = LintConfig {
+        app_role: login,
+        ..config.clone()
+    };
+    let client: &tokio_postgres::Client = &conn;
+    let mut findings = lint::run_lints(client, &config).await?;
+    findings.retain(|f| f.level == Level::Error);
+    Ok(findings)
 }

@@ -1,0 +1,467 @@
+//! One read of the catalog: everything the lints look at, as plain data.
+//!
+//! The lints themselves are pure functions over this snapshot, so each query
+//! here runs once per audit whatever the number of lints. Only world-readable
+//! catalogs are used (`pg_class`, `pg_policy`, `pg_roles`, `pg_proc`, ...):
+//! the snapshot can be taken by the owner (`tenantry audit`) or by the
+//! application login itself (the start-up check). Objects that belong to an
+//! extension are left out: they are not ours to fix.
+//!
+//! Names are printed schema-qualified with `quote_ident`, so findings read the
+//! same whatever the connection's `search_path`.
+
+use tokio_postgres::GenericClient;
+
+use super::LintConfig;
+use crate::error::Result;
+
+/// A table (`relkind` r or p) in one of the audited schemas.
+#[derive(Debug)]
+pub struct Table {
+    pub oid: u32,
+    /// Unqualified, unquoted: matched against the configured lists.
+    pub name: String,
+    /// `schema.table`, quoted where needed: used in findings and fixes.
+    pub qualified: String,
+    /// The schema, quoted where needed.
+    pub schema: String,
+    pub rls: bool,
+    pub forced: bool,
+    pub owner: String,
+    pub schema_owner: String,
+    /// The `organization_id` column's number; `Some` makes a tenant table.
+    pub tenant_attnum: Option<i16>,
+    pub has_id: bool,
+}
+
+impl Table {
+    pub fn is_tenant(&self) -> bool {
+        self.tenant_attnum.is_some()
+    }
+}
+
+/// A row of `pg_policy`.
+#[derive(Debug)]
+pub struct Policy {
+    pub table: u32,
+    /// Quoted where needed.
+    pub name: String,
+    /// `r`, `a`, `w`, `d` or `*`, as in `pg_policy.polcmd`.
+    pub command: String,
+    pub permissive: bool,
+    /// Role names; `public` for PUBLIC.
+    pub roles: Vec<String>,
+    pub using: Option<String>,
+    pub with_check: Option<String>,
+}
+
+/// A primary key, unique or foreign key constraint.
+#[derive(Debug)]
+pub struct Constraint {
+    pub table: u32,
+    pub name: String,
+    /// `p`, `u` or `f`.
+    pub kind: String,
+    pub columns: Vec<i16>,
+    pub column_names: Vec<String>,
+    /// Foreign keys only.
+    pub referenced: Option<u32>,
+    pub referenced_columns: Vec<i16>,
+    pub referenced_column_names: Vec<String>,
+}
+
+/// An index, with its key columns (0 for an expression).
+#[derive(Debug)]
+pub struct Index {
+    pub table: u32,
+    pub name: String,
+    pub columns: Vec<i16>,
+    pub column_names: Vec<String>,
+    pub unique: bool,
+    /// True when a primary key, unique or exclusion constraint owns it
+    /// (reported through the constraint instead).
+    pub backs_constraint: bool,
+}
+
+/// A view or materialized view in an audited schema.
+#[derive(Debug)]
+pub struct View {
+    pub oid: u32,
+    pub qualified: String,
+    pub materialized: bool,
+    pub security_invoker: bool,
+}
+
+/// A function or procedure in an audited schema.
+#[derive(Debug)]
+pub struct Function {
+    /// `schema.name(argument types)`.
+    pub signature: String,
+    pub security_definer: bool,
+    pub config: Vec<String>,
+    pub source: String,
+    pub executable_by_tenant_role: bool,
+    /// Tables its body depends on (recorded for `BEGIN ATOMIC` bodies only).
+    pub table_dependencies: Vec<u32>,
+}
+
+/// The application's login role.
+#[derive(Debug)]
+pub struct AppRole {
+    pub superuser: bool,
+    pub bypass_rls: bool,
+    /// Roles whose privileges it has without `SET ROLE`.
+    pub inherited: Vec<String>,
+}
+
+/// Privileges on one of the secrets tables.
+#[derive(Debug)]
+pub struct SecretGrants {
+    pub qualified: String,
+    /// What `authenticated` can do (through its own grants, PUBLIC or roles
+    /// it inherits).
+    pub tenant_role: Vec<String>,
+    /// What is granted to PUBLIC (table or column level).
+    pub public: Vec<String>,
+}
+
+/// Everything the lints need.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub tables: Vec<Table>,
+    pub policies: Vec<Policy>,
+    pub constraints: Vec<Constraint>,
+    pub indexes: Vec<Index>,
+    pub views: Vec<View>,
+    /// `(view, relation it reads)`, for every view of the database.
+    pub view_edges: Vec<(u32, u32)>,
+    pub functions: Vec<Function>,
+    /// `None` when the configured role does not exist.
+    pub app_role: Option<AppRole>,
+    pub secrets: Vec<SecretGrants>,
+    /// `server_version_num`: role inheritance changed in PostgreSQL 16.
+    pub server_version: i32,
+}
+
+impl Snapshot {
+    pub fn table(&self, oid: u32) -> Option<&Table> {
+        self.tables.iter().find(|t| t.oid == oid)
+    }
+}
+
+/// The role every policy names (DESIGN.md invariant 3).
+pub const TENANT_ROLE: &str = "authenticated";
+
+/// Excludes objects that an extension owns; `$class` is their catalog.
+macro_rules! not_from_extension {
+    ($class:literal, $oid:literal) => {
+        concat!(
+            "not exists (select 1 from pg_catalog.pg_depend e where e.classid = '",
+            $class,
+            "'::regclass and e.objid = ",
+            $oid,
+            " and e.deptype = 'e')"
+        )
+    };
+}
+
+pub async fn snapshot<C: GenericClient + Sync>(
+    client: &C,
+    config: &LintConfig,
+) -> Result<Snapshot> {
+    let schemas = &config.schemas;
+    let tenant_role: Option<u32> = client
+        .query_opt(
+            "select oid from pg_catalog.pg_roles where rolname = $1",
+            &[&TENANT_ROLE],
+        )
+        .await?
+        .map(|row| row.get(0));
+
+    let tables = client
+        .query(
+            concat!(
+                "select c.oid, c.relname::text,
+                        quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+                        quote_ident(n.nspname),
+                        c.relrowsecurity, c.relforcerowsecurity,
+                        pg_get_userbyid(c.relowner)::text, pg_get_userbyid(n.nspowner)::text,
+                        (select a.attnum from pg_catalog.pg_attribute a
+                         where a.attrelid = c.oid and a.attname = 'organization_id'
+                           and not a.attisdropped),
+                        exists (select 1 from pg_catalog.pg_attribute a
+                                where a.attrelid = c.oid and a.attname = 'id'
+                                  and not a.attisdropped)
+                 from pg_catalog.pg_class c
+                 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+                 where c.relkind in ('r', 'p') and n.nspname = any($1) and ",
+                not_from_extension!("pg_class", "c.oid"),
+                " order by 3"
+            ),
+            &[schemas],
+        )
+        .await?
+        .iter()
+        .map(|r| Table {
+            oid: r.get(0),
+            name: r.get(1),
+            qualified: r.get(2),
+            schema: r.get(3),
+            rls: r.get(4),
+            forced: r.get(5),
+            owner: r.get(6),
+            schema_owner: r.get(7),
+            tenant_attnum: r.get(8),
+            has_id: r.get(9),
+        })
+        .collect();
+
+    let policies = client
+        .query(
+            "select p.polrelid, quote_ident(p.polname), p.polcmd::text, p.polpermissive,
+                    array(select case when r = 0 then 'public' else pg_get_userbyid(r)::text end
+                          from unnest(p.polroles) r order by 1),
+                    pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+             from pg_catalog.pg_policy p
+             join pg_catalog.pg_class c on c.oid = p.polrelid
+             join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+             where n.nspname = any($1)
+             order by p.polrelid, p.polname",
+            &[schemas],
+        )
+        .await?
+        .iter()
+        .map(|r| Policy {
+            table: r.get(0),
+            name: r.get(1),
+            command: r.get(2),
+            permissive: r.get(3),
+            roles: r.get(4),
+            using: r.get(5),
+            with_check: r.get(6),
+        })
+        .collect();
+
+    let constraints = client
+        .query(
+            "select con.conrelid, quote_ident(con.conname), con.contype::text,
+                    con.conkey,
+                    array(select quote_ident(a.attname)
+                          from unnest(con.conkey) with ordinality k(attnum, i)
+                          join pg_catalog.pg_attribute a
+                            on a.attrelid = con.conrelid and a.attnum = k.attnum
+                          order by k.i),
+                    nullif(con.confrelid, 0::oid),
+                    coalesce(con.confkey, '{}'),
+                    array(select quote_ident(a.attname)
+                          from unnest(con.confkey) with ordinality k(attnum, i)
+                          join pg_catalog.pg_attribute a
+                            on a.attrelid = con.confrelid and a.attnum = k.attnum
+                          order by k.i)
+             from pg_catalog.pg_constraint con
+             join pg_catalog.pg_class c on c.oid = con.conrelid
+             join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+             where con.contype in ('p', 'u', 'f') and n.nspname = any($1)
+             order by con.conrelid, con.conname",
+            &[schemas],
+        )
+        .await?
+        .iter()
+        .map(|r| Constraint {
+            table: r.get(0),
+            name: r.get(1),
+            kind: r.get(2),
+            columns: r.get(3),
+            column_names: r.get(4),
+            referenced: r.get(5),
+            referenced_columns: r.get(6),
+            referenced_column_names: r.get(7),
+        })
+        .collect();
+
+    let indexes = client
+        .query(
+            "select i.indrelid, quote_ident(ic.relname),
+                    (i.indkey::int2[])[0:i.indnkeyatts - 1],
+                    array(select coalesce(quote_ident(a.attname), '(expression)')
+                          from unnest((i.indkey::int2[])[0:i.indnkeyatts - 1])
+                               with ordinality k(attnum, n)
+                          left join pg_catalog.pg_attribute a
+                            on a.attrelid = i.indrelid and a.attnum = k.attnum
+                          order by k.n),
+                    i.indisunique,
+                    exists (select 1 from pg_catalog.pg_constraint con
+                            where con.conindid = i.indexrelid and con.conrelid = i.indrelid
+                              and con.contype in ('p', 'u', 'x'))
+             from pg_catalog.pg_index i
+             join pg_catalog.pg_class ic on ic.oid = i.indexrelid
+             join pg_catalog.pg_class c on c.oid = i.indrelid
+             join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+             where n.nspname = any($1)
+             order by i.indrelid, ic.relname",
+            &[schemas],
+        )
+        .await?
+        .iter()
+        .map(|r| Index {
+            table: r.get(0),
+            name: r.get(1),
+            columns: r.get(2),
+            column_names: r.get(3),
+            unique: r.get(4),
+            backs_constraint: r.get(5),
+        })
+        .collect();
+
+    let views = client
+        .query(
+            concat!(
+                "select c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+                        c.relkind = 'm',
+                        coalesce((select lower(o.option_value)
+                                  from pg_catalog.pg_options_to_table(c.reloptions) o
+                                  where o.option_name = 'security_invoker'), 'false')
+                          in ('true', 'on', 'yes', '1')
+                 from pg_catalog.pg_class c
+                 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+                 where c.relkind in ('v', 'm') and n.nspname = any($1) and ",
+                not_from_extension!("pg_class", "c.oid"),
+                " order by 2"
+            ),
+            &[schemas],
+        )
+        .await?
+        .iter()
+        .map(|r| View {
+            oid: r.get(0),
+            qualified: r.get(1),
+            materialized: r.get(2),
+            security_invoker: r.get(3),
+        })
+        .collect();
+
+    // Every view's direct reads, in any schema: a view in an audited schema
+    // may reach a tenant table through views elsewhere.
+    let view_edges = client
+        .query(
+            "select distinct r.ev_class, d.refobjid
+             from pg_catalog.pg_rewrite r
+             join pg_catalog.pg_class v on v.oid = r.ev_class and v.relkind in ('v', 'm')
+             join pg_catalog.pg_depend d
+               on d.classid = 'pg_catalog.pg_rewrite'::regclass and d.objid = r.oid
+             where d.refclassid = 'pg_catalog.pg_class'::regclass
+               and d.refobjid <> r.ev_class",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+
+    let functions = client
+        .query(
+            concat!(
+                "select quote_ident(n.nspname) || '.' || quote_ident(p.proname)
+                          || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+                        p.prosecdef, coalesce(p.proconfig, '{}'), coalesce(p.prosrc, ''),
+                        coalesce($2::oid is not null
+                                 and has_function_privilege($2::oid, p.oid, 'EXECUTE'), false),
+                        array(select d.refobjid from pg_catalog.pg_depend d
+                              where d.classid = 'pg_catalog.pg_proc'::regclass
+                                and d.objid = p.oid
+                                and d.refclassid = 'pg_catalog.pg_class'::regclass)
+                 from pg_catalog.pg_proc p
+                 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+                 join pg_catalog.pg_language l on l.oid = p.prolang
+                 where n.nspname = any($1) and p.prokind in ('f', 'p')
+                   and l.lanname not in ('c', 'internal') and ",
+                not_from_extension!("pg_proc", "p.oid"),
+                " order by 1"
+            ),
+            &[schemas, &tenant_role],
+        )
+        .await?
+        .iter()
+        .map(|r| Function {
+            signature: r.get(0),
+            security_definer: r.get(1),
+            config: r.get(2),
+            source: r.get(3),
+            executable_by_tenant_role: r.get(4),
+            table_dependencies: r.get(5),
+        })
+        .collect();
+
+    // Builtin pg_* roles are left out of `inherited`: granting, say,
+    // pg_monitor to the login for metrics gives it no tenant data.
+    let app_role = client
+        .query_opt(
+            "select r.rolsuper, r.rolbypassrls,
+                    array(select b.rolname::text from pg_catalog.pg_roles b
+                          where b.oid <> r.oid and b.rolname !~ '^pg_'
+                            and pg_has_role(r.oid, b.oid, 'USAGE')
+                          order by 1)
+             from pg_catalog.pg_roles r where r.rolname = $1",
+            &[&config.app_role],
+        )
+        .await?
+        .map(|r| AppRole {
+            superuser: r.get(0),
+            bypass_rls: r.get(1),
+            inherited: r.get(2),
+        });
+
+    let secrets = client
+        .query(
+            "select quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+                    case when $3::oid is null then '{}'::text[] else array_remove(array[
+                      case when has_any_column_privilege($3::oid, c.oid, 'SELECT') then 'SELECT' end,
+                      case when has_any_column_privilege($3::oid, c.oid, 'INSERT') then 'INSERT' end,
+                      case when has_any_column_privilege($3::oid, c.oid, 'UPDATE') then 'UPDATE' end,
+                      case when has_table_privilege($3::oid, c.oid, 'DELETE') then 'DELETE' end,
+                      case when has_table_privilege($3::oid, c.oid, 'TRUNCATE') then 'TRUNCATE' end,
+                      case when has_any_column_privilege($3::oid, c.oid, 'REFERENCES') then 'REFERENCES' end,
+                      case when has_table_privilege($3::oid, c.oid, 'TRIGGER') then 'TRIGGER' end
+                    ]::text[], null) end,
+                    array(select distinct a.privilege_type::text
+                          from (select t.grantee, t.privilege_type
+                                from aclexplode(c.relacl) t
+                                union all
+                                select t.grantee, t.privilege_type
+                                from pg_catalog.pg_attribute col, aclexplode(col.attacl) t
+                                where col.attrelid = c.oid and not col.attisdropped) a
+                          where a.grantee = 0
+                          order by 1)
+             from pg_catalog.pg_class c
+             join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+             where c.relkind in ('r', 'p') and n.nspname = any($1) and c.relname = any($2)
+             order by 1",
+            &[schemas, &config.secret_tables, &tenant_role],
+        )
+        .await?
+        .iter()
+        .map(|r| SecretGrants {
+            qualified: r.get(0),
+            tenant_role: r.get(1),
+            public: r.get(2),
+        })
+        .collect();
+
+    let server_version: i32 = client
+        .query_one("select current_setting('server_version_num')::int", &[])
+        .await?
+        .get(0);
+
+    Ok(Snapshot {
+        server_version,
+        tables,
+        policies,
+        constraints,
+        indexes,
+        views,
+        view_edges,
+        functions,
+        app_role,
+        secrets,
+    })
+}
