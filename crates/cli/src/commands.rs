@@ -3,6 +3,7 @@
 use anyhow::{Context, bail};
 use tenantry_api::{Application, AuthSettings};
 use tenantry_cluster::Status;
+use tenantry_db::lint::LintConfig;
 use tenantry_db::{Database, setup};
 
 use crate::database::Target;
@@ -71,6 +72,7 @@ pub async fn serve(
     bind: std::net::SocketAddr,
     secure_cookies: bool,
     trusted_origins: Vec<String>,
+    allow_unsafe_database: bool,
 ) -> anyhow::Result<()> {
     let db = target.connect().await?;
     migrate_database(target, &db).await?;
@@ -78,16 +80,27 @@ pub async fn serve(
         let report = tenantry_db::seed(&db).await.context("seeding")?;
         tracing::info!(inserted = report.inserted, "demo data loaded");
     }
-    refuse_unsafe_database(&db).await?;
+    refuse_unsafe_database(&db, allow_unsafe_database).await?;
     let mut auth = AuthSettings::new(target.auth_secret()?);
     auth.secure_cookies = secure_cookies;
     auth.trusted_origins = trusted_origins;
-    let app = Application::bind(bind, db, auth)
+    tracing::warn!(
+        "reset and verification links go to the log (the default mailer); plug in a Mailer for production"
+    );
+    let app = Application::bind(bind, db.clone(), auth)
         .await
-        .with_context(|| format!("cannot listen on {bind}"))?;
-    tracing::info!(address = %app.local_addr(), "serving the HTTP API");
+        .with_context(|| format!("cannot listen on {bind}"))?
+        .merge(tenantry_mcp::router(db));
+    tracing::info!(address = %app.local_addr(), "serving the HTTP API, and MCP at /mcp");
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `tenantry mcp --stdio`: one agent, one token, stdin and stdout.
+pub async fn mcp_stdio(target: &Target, token: &str) -> anyhow::Result<()> {
+    let db = target.connect().await?;
+    tenantry_mcp::serve_stdio(db, token).await?;
     Ok(())
 }
 
@@ -164,15 +177,32 @@ async fn migrate_database(target: &Target, db: &Database) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn refuse_unsafe_database(db: &Database) -> anyhow::Result<()> {
-    let problems = tenantry_db::check_safe_to_serve(db)
+/// DESIGN.md invariant 9: the security lints of `tenantry audit`, through the
+/// tenant pool's own login. With `--allow-unsafe-database` the server starts
+/// anyway, and says so on every start.
+async fn refuse_unsafe_database(db: &Database, allow_unsafe: bool) -> anyhow::Result<()> {
+    let findings = tenantry_db::check_safe_to_serve(db, &LintConfig::default())
         .await
         .context("checking the database is safe to serve")?;
-    if problems.is_empty() {
+    let list: Vec<String> = findings
+        .iter()
+        .map(|f| format!("{} ({})", f.lint, f.object))
+        .collect();
+    if allow_unsafe {
+        tracing::warn!(
+            findings = %list.join(", "),
+            "started with --allow-unsafe-database: tenant isolation is not guaranteed; run `tenantry audit` for fixes"
+        );
         return Ok(());
     }
-    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-    bail!("refusing to serve an unsafe database: {}", list.join(", "))
+    if findings.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "refusing to serve an unsafe database ({} security lint(s) failed; `tenantry audit` gives the fixes, --allow-unsafe-database overrides): {}",
+        findings.len(),
+        list.join(", ")
+    )
 }
 
 async fn shutdown_signal() {

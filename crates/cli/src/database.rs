@@ -24,6 +24,11 @@ impl Target {
         }
     }
 
+    /// Whether this is tenantry's own cluster.
+    pub fn is_embedded(&self) -> bool {
+        matches!(self, Target::Embedded(_))
+    }
+
     /// The embedded cluster, or an error saying the command only applies to it.
     pub fn cluster(&self) -> anyhow::Result<&Cluster> {
         match self {

@@ -1,6 +1,7 @@
 //! `tenantry`: the command-line entry point. Parsing lives here; each
 //! command is a function in `commands`.
 
+mod audit;
 mod commands;
 mod database;
 
@@ -32,11 +33,15 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Bring the database up, migrate, seed demo data, check it is safe, and serve the HTTP API.
+    /// Bring the database up, migrate, seed demo data, check it is safe, and serve the HTTP API and /mcp.
     Serve {
         /// Skip the demo data.
         #[arg(long)]
         no_seed: bool,
+        /// Load the demo data into an external database too (by default only
+        /// the embedded cluster gets it: demo users have a published password).
+        #[arg(long)]
+        demo_data: bool,
         /// Address to listen on.
         #[arg(long, env = "TENANTRY_BIND", default_value = "127.0.0.1:8080")]
         bind: std::net::SocketAddr,
@@ -46,6 +51,18 @@ enum Command {
         /// Other origins allowed to send cookie-authenticated writes (comma-separated).
         #[arg(long, env = "TENANTRY_TRUSTED_ORIGINS", value_delimiter = ',')]
         trusted_origins: Vec<String>,
+        /// Start even when security lints fail (logged as a warning on every start).
+        #[arg(long)]
+        allow_unsafe_database: bool,
+    },
+    /// Serve MCP over stdin/stdout for a desktop agent, as the owner of TENANTRY_TOKEN.
+    Mcp {
+        /// Use the stdio transport (the HTTP transport is part of `serve`, at /mcp).
+        #[arg(long, required = true)]
+        stdio: bool,
+        /// A personal access token (`tenantry pat create`).
+        #[arg(long, env = "TENANTRY_TOKEN", hide_env_values = true)]
+        token: String,
     },
     /// Personal access tokens, for operators.
     Pat {
@@ -61,6 +78,8 @@ enum Command {
     Migrate,
     /// Load reference and demo data (idempotent).
     Seed,
+    /// Check the schema for tenant-isolation, performance and scale-out problems.
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -134,12 +153,26 @@ fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let target = database::Target::new(cli.data_dir, cli.database_url);
     match cli.command {
+        Command::Mcp { stdio: _, token } => commands::mcp_stdio(&target, &token).await,
         Command::Serve {
             no_seed,
+            demo_data,
             bind,
             secure_cookies,
             trusted_origins,
-        } => commands::serve(&target, !no_seed, bind, secure_cookies, trusted_origins).await,
+            allow_unsafe_database,
+        } => {
+            let with_demo_data = !no_seed && (target.is_embedded() || demo_data);
+            commands::serve(
+                &target,
+                with_demo_data,
+                bind,
+                secure_cookies,
+                trusted_origins,
+                allow_unsafe_database,
+            )
+            .await
+        }
         Command::Pat { action } => match action {
             PatAction::Create {
                 email,
@@ -157,5 +190,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         },
         Command::Migrate => commands::migrate(&target).await,
         Command::Seed => commands::seed(&target).await,
+        Command::Audit(args) => audit::audit(&target, args).await,
     }
 }

@@ -1,0 +1,154 @@
+//! The MCP server driven by the official Python SDK (`mcp` from PyPI), over
+//! streamable HTTP (the real server, API and `/mcp` together) and over stdio
+//! (the real `tenantry mcp --stdio` binary).
+//!
+//! `scripts/test` installs the SDK into `tests/mcp-client/.venv` and sets
+//! TENANTRY_REQUIRE_PYTHON_TESTS, so in CI a missing install fails the test
+//! instead of skipping it.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+use tenantry_api::{Application, AuthSettings};
+use tenantry_db::seed::demo;
+use tenantry_db::{NewPat, UserId};
+use tenantry_testkit::TestDb;
+
+fn client_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/mcp-client")
+}
+
+/// Mint and store a PAT for `user` directly (as `tenantry pat create` does).
+async fn pat_for(
+    test: &TestDb,
+    user: uuid::Uuid,
+    expires_in: Option<Duration>,
+) -> (String, uuid::Uuid) {
+    let minted = tenantry_auth::pat::mint_pat();
+    let summary = tenantry_db::create_pat(
+        &test.db,
+        NewPat {
+            user_id: UserId::from_uuid(user),
+            name: "mcp test",
+            token_prefix: &minted.lookup_prefix,
+            token_hash: &minted.hash,
+            expires_at: expires_in.map(|d| Utc::now() + d),
+        },
+    )
+    .await
+    .unwrap();
+    (minted.token, summary.id)
+}
+
+#[tokio::test]
+async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
+    let python = client_dir().join(".venv/bin/python");
+    if !python.exists() {
+        assert!(
+            std::env::var_os("TENANTRY_REQUIRE_PYTHON_TESTS").is_none(),
+            "the MCP Python SDK is not installed in {}",
+            python.display()
+        );
+        eprintln!("skipped: run scripts/test to install the MCP Python SDK");
+        return;
+    }
+    let test = TestDb::new().await;
+    tenantry_db::seed(&test.db).await.unwrap();
+    let (alice, _) = pat_for(&test, demo::ALICE, None).await;
+    let (carol, _) = pat_for(&test, demo::CAROL, None).await;
+    let (expired, expired_id) = pat_for(&test, demo::BOB, Some(Duration::days(1))).await;
+    test.owner()
+        .await
+        .execute(
+            "update personal_access_token set expires_at = now() - interval '1 minute' where id = $1",
+            &[&expired_id],
+        )
+        .await
+        .unwrap();
+    let (revoked, revoked_id) = pat_for(&test, demo::BOB, None).await;
+    tenantry_db::revoke_pat(&test.db, UserId::from_uuid(demo::BOB), revoked_id)
+        .await
+        .unwrap();
+    let mut wrong_checksum = alice.clone().into_bytes();
+    wrong_checksum[10] = if wrong_checksum[10] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    // A live session of Alice's: valid for the HTTP API, not for MCP.
+    let session_token = tenantry_auth::token::random_token(32);
+    tenantry_db::users::create_session(
+        &test.db,
+        tenantry_db::users::NewSession {
+            user_id: UserId::from_uuid(demo::ALICE),
+            token: &session_token,
+            expires_at: Utc::now() + Duration::days(1),
+            ip_address: None,
+            user_agent: None,
+            active_organization_id: None,
+        },
+    )
+    .await
+    .unwrap();
+
+    let app = Application::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        test.db.clone(),
+        AuthSettings::new(b"test-secret-at-least-32-characters-long".to_vec()),
+    )
+    .await
+    .unwrap()
+    .merge(tenantry_mcp::router(test.db.clone()));
+    let url = format!("http://{}/mcp", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    let config = test.db.config();
+    let config = json!({
+        "url": url,
+        "alice_token": alice,
+        "alice_id": demo::ALICE,
+        "carol_token": carol,
+        "globex_id": demo::GLOBEX,
+        "initech_id": demo::INITECH,
+        "refused_tokens": {
+            "malformed": "tnty_short",
+            "wrong-checksum": String::from_utf8(wrong_checksum).unwrap(),
+            "unknown": tenantry_auth::pat::mint_pat().token,
+            "expired": expired,
+            "revoked": revoked,
+            "session (not a PAT)": session_token,
+        },
+        "stdio": {
+            "command": env!("CARGO_BIN_EXE_tenantry"),
+            "env": {
+                "DATABASE_URL": config.owner_url.clone().unwrap(),
+                "TENANTRY_APP_DATABASE_URL": config.app_url,
+                "TENANTRY_BARE_DATABASE_URL": config.bare_url,
+                "RUST_LOG": "warn",
+                "PATH": std::env::var("PATH").unwrap_or_default(),
+            },
+        },
+    });
+    let config_path = std::env::temp_dir().join(format!("tenantry-mcp-{}.json", test.name()));
+    std::fs::write(&config_path, config.to_string()).unwrap();
+
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg("client.py")
+            .arg(&config_path)
+            .current_dir(client_dir())
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stdout}");
+    assert!(
+        output.status.success(),
+        "MCP client checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+}
