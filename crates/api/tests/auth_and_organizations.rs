@@ -581,3 +581,66 @@ async fn demo_users_sign_in_and_act_in_their_organizations() {
         .collect();
     assert_eq!(names, ["Website relaunch", "Support bot"]);
 }
+
+#[tokio::test]
+async fn email_verification_links_are_single_use_and_purpose_bound() {
+    let app = spawn_app().await;
+    let user = app.sign_up("Vera", "vera@example.com").await;
+    let send =
+        |path: &str, body: serde_json::Value| app.http.post(app.url(path)).json(&body).send();
+    expect_status(
+        send(
+            "/api/auth/send-verification-email",
+            json!({ "email": "vera@example.com" }),
+        )
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    expect_status(
+        send(
+            "/api/auth/request-password-reset",
+            json!({ "email": "vera@example.com" }),
+        )
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    let token_in = |subject: &str| {
+        let mail = app
+            .mailer
+            .sent()
+            .into_iter()
+            .find(|m| m.subject.contains(subject))
+            .unwrap();
+        let after = mail.body.split("token=").nth(1).unwrap();
+        after.split(['&', ' ']).next().unwrap().to_owned()
+    };
+    let (verify, reset) = (token_in("Verify"), token_in("Reset"));
+    let verify_with = |token: &str| {
+        app.http
+            .get(app.url(&format!("/api/auth/verify-email?token={token}")))
+            .send()
+    };
+    // A reset token does not verify an email.
+    assert_eq!(
+        expect_error(verify_with(&reset).await.unwrap(), 400).await,
+        "INVALID_TOKEN"
+    );
+    expect_status(verify_with(&verify).await.unwrap(), 200).await;
+    assert_eq!(
+        expect_error(verify_with(&verify).await.unwrap(), 400).await,
+        "INVALID_TOKEN"
+    );
+    let session = expect_status(
+        app.get("/api/auth/get-session", &user.session)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(session["user"]["emailVerified"], true);
+}

@@ -263,6 +263,59 @@ fn bearer_session(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
+/// What an emailed link is for; part of the stored identifier, so a token
+/// issued for one purpose cannot be redeemed for the other.
+#[derive(Clone, Copy)]
+enum LinkPurpose {
+    ResetPassword,
+    VerifyEmail,
+}
+
+impl LinkPurpose {
+    fn identifier(self, token: &str) -> String {
+        match self {
+            LinkPurpose::ResetPassword => format!("reset-password:{token}"),
+            LinkPurpose::VerifyEmail => format!("verify-email:{token}"),
+        }
+    }
+}
+
+/// Store a single-use token for `user`, valid for [`LINK_VALIDITY`].
+async fn issue_link_token(
+    state: &AppState,
+    purpose: LinkPurpose,
+    user: &User,
+) -> Result<String, ApiError> {
+    let token = tenantry_auth::token::random_token(32);
+    users::create_verification(
+        &state.db,
+        &purpose.identifier(&token),
+        &user.id.to_string(),
+        Utc::now() + LINK_VALIDITY,
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Take back a token issued for `purpose`: once, before it expires.
+async fn redeem_link_token(
+    state: &AppState,
+    purpose: LinkPurpose,
+    token: &str,
+) -> Result<tenantry_db::UserId, ApiError> {
+    let invalid = || ApiError::BadRequest {
+        code: "INVALID_TOKEN",
+        message: "the link is invalid, used or expired".into(),
+    };
+    if token.is_empty() || token.len() > 128 {
+        return Err(invalid());
+    }
+    users::consume_verification(&state.db, &purpose.identifier(token))
+        .await?
+        .and_then(|id| tenantry_db::UserId::parse(&id).ok())
+        .ok_or_else(invalid)
+}
+
 /// A link we email may only lead back to us (a relative path) or to a
 /// trusted origin: an attacker-chosen target would receive the victim's token.
 fn require_safe_redirect(state: &AppState, target: &str) -> Result<(), ApiError> {
@@ -303,14 +356,7 @@ pub(crate) async fn request_password_reset(
         require_safe_redirect(&state, target)?;
     }
     if let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await? {
-        let token = tenantry_auth::token::random_token(32);
-        users::create_verification(
-            &state.db,
-            &format!("reset-password:{token}"),
-            &user.id.to_string(),
-            Utc::now() + LINK_VALIDITY,
-        )
-        .await?;
+        let token = issue_link_token(&state, LinkPurpose::ResetPassword, &user).await?;
         let base = body.redirect_to.unwrap_or_else(|| "/reset-password".into());
         state.mailer.send(Message {
             to: user.email.clone(),
@@ -336,17 +382,7 @@ pub(crate) async fn reset_password(
     ApiJson(body): ApiJson<ResetPasswordBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     validate_password(&body.new_password)?;
-    let invalid = || ApiError::BadRequest {
-        code: "INVALID_TOKEN",
-        message: "the reset link is invalid, used or expired".into(),
-    };
-    if body.token.is_empty() || body.token.len() > 128 {
-        return Err(invalid());
-    }
-    let user_id = users::consume_verification(&state.db, &format!("reset-password:{}", body.token))
-        .await?
-        .and_then(|id| tenantry_db::UserId::parse(&id).ok())
-        .ok_or_else(invalid)?;
+    let user_id = redeem_link_token(&state, LinkPurpose::ResetPassword, &body.token).await?;
     let hash = hash_blocking(&state, body.new_password).await?;
     users::update_password_hash(&state.db, user_id, &hash).await?;
     users::delete_user_sessions(&state.db, user_id).await?;
@@ -377,14 +413,7 @@ pub(crate) async fn send_verification_email(
     if let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await?
         && !user.email_verified
     {
-        let token = tenantry_auth::token::random_token(32);
-        users::create_verification(
-            &state.db,
-            &format!("verify-email:{token}"),
-            &user.id.to_string(),
-            Utc::now() + LINK_VALIDITY,
-        )
-        .await?;
+        let token = issue_link_token(&state, LinkPurpose::VerifyEmail, &user).await?;
         let callback = percent_encode(&body.callback_url.unwrap_or_default());
         state.mailer.send(Message {
             to: user.email.clone(),
@@ -422,17 +451,7 @@ pub(crate) async fn verify_email(
     State(state): State<AppState>,
     Query(query): Query<VerifyEmailQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let invalid = || ApiError::BadRequest {
-        code: "INVALID_TOKEN",
-        message: "the verification link is invalid, used or expired".into(),
-    };
-    if query.token.is_empty() || query.token.len() > 128 {
-        return Err(invalid());
-    }
-    let user_id = users::consume_verification(&state.db, &format!("verify-email:{}", query.token))
-        .await?
-        .and_then(|id| tenantry_db::UserId::parse(&id).ok())
-        .ok_or_else(invalid)?;
+    let user_id = redeem_link_token(&state, LinkPurpose::VerifyEmail, &query.token).await?;
     users::mark_email_verified(&state.db, user_id).await?;
     Ok(Json(json!({ "status": true })))
 }
