@@ -1,0 +1,128 @@
+//! The database operations measured in-process, each exactly what its table
+//! row says it measures.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, ensure};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tenantry_db::{Database, DbError, Tenant, with_tenant_context};
+use tokio_postgres::NoTls;
+
+use crate::data::{org_of, project_uuid};
+use crate::load::{Rng, Sample, drive};
+
+/// The tenant point read: RLS supplies the organization.
+pub const POINT_TENANT: &str = "select name from project where id = $1";
+/// The bare point read: the same lookup by (organization_id, id) on the
+/// RLS-free twin, so the app login can run it with no tenant context.
+pub const POINT_BARE: &str =
+    "select name from project_norls where organization_id = $1 and id = $2";
+/// 100 rows of the tenant, filtered by RLS alone.
+pub const LIST_RLS: &str = "select id, name from project order by id limit 100";
+/// The same 100 rows filtered by an explicit predicate on the RLS-free twin.
+pub const LIST_EXPLICIT: &str =
+    "select id, name from project_norls where organization_id = $1 order by id limit 100";
+
+/// A pool built exactly like tenantry's tenant pool (same URL, same size,
+/// same recycling), for the bare baseline: tenantry does not hand its own
+/// pools out, by design.
+pub fn bare_pool(app_url: &str, size: usize) -> anyhow::Result<Pool> {
+    let config = tokio_postgres::Config::from_str(app_url).context("app URL")?;
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Ok(Pool::builder(manager)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(Duration::from_secs(5)))
+        .create_timeout(Some(Duration::from_secs(5)))
+        .build()?)
+}
+
+/// Point reads with no tenant context: one Bind/Execute/Sync per read.
+pub async fn point_bare(
+    pool: Pool,
+    rows: u64,
+    tenants: u64,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Sample> {
+    let pool = Arc::new(pool);
+    drive(clients, duration, move |_, mut rng: Rng| {
+        let pool = pool.clone();
+        async move {
+            let g = rng.one_to(rows);
+            let conn = pool.get().await?;
+            let statement = conn.prepare_cached(POINT_BARE).await?;
+            let row = conn
+                .query_opt(&statement, &[&org_of(g, tenants), &project_uuid(g)])
+                .await?;
+            ensure!(row.is_some(), "bare read: project {g} missing");
+            Ok(rng)
+        }
+    })
+    .await
+}
+
+/// Point reads through `with_tenant_context`, as the tenant owning the row.
+pub async fn point_tenant(
+    db: Database,
+    rows: u64,
+    tenants: u64,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Sample> {
+    drive(clients, duration, move |_, mut rng: Rng| {
+        let db = db.clone();
+        async move {
+            let g = rng.one_to(rows);
+            let tenant = Tenant::without_membership_check(org_of(g, tenants));
+            let id = project_uuid(g);
+            let row = with_tenant_context(&db, tenant, async |tx| {
+                tx.query_opt(POINT_TENANT, &[&id]).await
+            })
+            .await?;
+            ensure!(
+                row.is_some(),
+                "tenant read: project {g} not visible to its tenant"
+            );
+            Ok(rng)
+        }
+    })
+    .await
+}
+
+/// A 100-row list in a tenant transaction, filtered by RLS or explicitly.
+pub async fn list(
+    db: Database,
+    tenants: u64,
+    explicit: bool,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Sample> {
+    drive(clients, duration, move |_, mut rng: Rng| {
+        let db = db.clone();
+        async move {
+            let org = org_of(rng.one_to(tenants), tenants);
+            let tenant = Tenant::without_membership_check(org);
+            let rows = with_tenant_context(&db, tenant, async |tx| {
+                if explicit {
+                    tx.query(LIST_EXPLICIT, &[&org]).await
+                } else {
+                    tx.query(LIST_RLS, &[]).await
+                }
+            })
+            .await
+            .map_err(|e: DbError| anyhow::anyhow!(e))?;
+            ensure!(!rows.is_empty(), "list: organization {org} has no rows");
+            Ok(rng)
+        }
+    })
+    .await
+}

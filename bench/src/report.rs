@@ -1,0 +1,130 @@
+//! Markdown tables: min / median / max per series, and the ratio of medians
+//! against the item's goal.
+
+use crate::load::Stats;
+
+/// One measured series: a label, what it measures, and one value per round.
+pub struct Series {
+    pub label: String,
+    pub what: String,
+    pub tps: Vec<f64>,
+    pub p50_us: Vec<f64>,
+}
+
+impl Series {
+    pub fn new(label: &str, what: &str) -> Self {
+        Series {
+            label: label.to_owned(),
+            what: what.to_owned(),
+            tps: Vec::new(),
+            p50_us: Vec::new(),
+        }
+    }
+
+    pub fn median_tps(&self) -> Option<f64> {
+        Stats::of(&self.tps).map(|s| s.median)
+    }
+
+    pub fn median_p50(&self) -> Option<f64> {
+        Stats::of(&self.p50_us).map(|s| s.median)
+    }
+}
+
+/// How a ratio is judged.
+#[derive(Clone, Copy)]
+pub enum Goal {
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+impl Goal {
+    fn judge(self, ratio: f64) -> String {
+        match self {
+            Goal::AtLeast(g) if ratio >= g => format!(">= {g}: **met**"),
+            Goal::AtLeast(g) => format!(">= {g}: **not met**"),
+            Goal::AtMost(g) if ratio <= g => format!("<= {g}: **met**"),
+            Goal::AtMost(g) => format!("<= {g}: **not met**"),
+        }
+    }
+}
+
+/// A ratio line: what is divided by what, its value, and the verdict.
+pub struct Ratio {
+    pub text: String,
+    pub value: Option<f64>,
+    pub goal: Goal,
+}
+
+pub fn ratio(text: &str, numerator: Option<f64>, denominator: Option<f64>, goal: Goal) -> Ratio {
+    let value = match (numerator, denominator) {
+        (Some(n), Some(d)) if d > 0.0 => Some(n / d),
+        _ => None,
+    };
+    Ratio {
+        text: text.to_owned(),
+        value,
+        goal,
+    }
+}
+
+fn fmt_stats(values: &[f64], decimals: usize) -> String {
+    match Stats::of(values) {
+        Some(s) => format!(
+            "{:.d$} | {:.d$} | {:.d$}",
+            s.min,
+            s.median,
+            s.max,
+            d = decimals
+        ),
+        None => "- | - | -".to_owned(),
+    }
+}
+
+/// Render one item's table (with a latency column group when any series has one).
+pub fn table(
+    title: &str,
+    series: &[&Series],
+    unit: &str,
+    ratios: &[Ratio],
+    notes: &[String],
+) -> String {
+    let with_latency = series.iter().any(|s| !s.p50_us.is_empty());
+    let mut out = format!("### {title}\n\n");
+    if with_latency {
+        out.push_str(&format!(
+            "| series | measures | min {unit} | median {unit} | max {unit} | min p50 µs | median p50 µs | max p50 µs |\n|---|---|---:|---:|---:|---:|---:|---:|\n"
+        ));
+    } else {
+        out.push_str(&format!(
+            "| series | measures | min {unit} | median {unit} | max {unit} |\n|---|---|---:|---:|---:|\n"
+        ));
+    }
+    for s in series {
+        out.push_str(&format!(
+            "| {} | {} | {}",
+            s.label,
+            s.what,
+            fmt_stats(&s.tps, 0)
+        ));
+        if with_latency {
+            out.push_str(&format!(" | {}", fmt_stats(&s.p50_us, 0)));
+        }
+        out.push_str(" |\n");
+    }
+    out.push('\n');
+    for r in ratios {
+        match r.value {
+            Some(v) => out.push_str(&format!(
+                "- {} = **{v:.2}** (goal {})\n",
+                r.text,
+                r.goal.judge(v)
+            )),
+            None => out.push_str(&format!("- {} = n/a (not measured)\n", r.text)),
+        }
+    }
+    for n in notes {
+        out.push_str(&format!("- {n}\n"));
+    }
+    out.push('\n');
+    out
+}

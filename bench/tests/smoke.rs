@@ -1,0 +1,46 @@
+//! The runner starts, loads a tiny dataset and prints its tables. No timing
+//! is asserted: the figures of a sub-second round on a shared CI machine
+//! mean nothing. Uses the test cluster the other crates' tests use.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn test_cluster() -> PathBuf {
+    if let Some(root) = std::env::var_os("TENANTRY_TEST_CLUSTER") {
+        return PathBuf::from(root);
+    }
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+        .join("tenantry-test-cluster")
+}
+
+#[test]
+fn smoke_run_prints_tables() {
+    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .arg("--smoke")
+        .arg("--data-dir")
+        .arg(test_cluster())
+        .output()
+        .expect("the bench binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "bench --smoke failed:\n{stdout}\n{stderr}"
+    );
+    for expected in [
+        "### Item 1",
+        "| tenantry |",
+        "| bare |",
+        "### Item 5",
+        "| rls |",
+        "| explicit |",
+        "tenantry / bare (medians) = **",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}
