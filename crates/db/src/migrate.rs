@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_tenant_tables.sql"),
     migration!(4, "0004_invitation_lookup.sql"),
     migration!(5, "0005_audit_log_uuid_ids.sql"),
+    migration!(6, "0006_inlinable_tenant_functions.sql"),
 ];
 
 /// The bookkeeping table, the one table outside the seed's list that is

@@ -235,6 +235,12 @@ pub struct LintConfig {
     pub secret_tables: Vec<String>,
     /// The schemas audited. `app` holds the tenant functions.
     pub schemas: Vec<String>,
+    /// SECURITY INVOKER SQL functions deliberately left without a fixed
+    /// `search_path`, because PostgreSQL inlines only functions without a
+    /// `SET` clause (a +45% tenant point read for `app.current_tenant()`,
+    /// see BENCHMARKS.md). Their bodies must qualify every name; pg_catalog,
+    /// searched first, supplies the rest. Signatures as `schema.name(args)`.
+    pub inlined_functions: Vec<String>,
 }
 
 impl Default for LintConfig {
@@ -261,6 +267,7 @@ impl Default for LintConfig {
                 "verification",
             ]),
             schemas: names(&["public", "app"]),
+            inlined_functions: names(&["app.current_tenant()", "app.current_user_id()"]),
         }
     }
 }

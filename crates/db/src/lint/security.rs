@@ -18,7 +18,7 @@ pub(super) fn check(s: &Snapshot, config: &LintConfig, out: &mut Vec<Finding>) {
     }
     keys(s, out);
     views(s, out);
-    functions(s, out);
+    functions(s, config, out);
     app_role(s, config, out);
     secrets(s, out);
 }
@@ -379,7 +379,7 @@ fn views(s: &Snapshot, out: &mut Vec<Finding>) {
     }
 }
 
-fn functions(s: &Snapshot, out: &mut Vec<Finding>) {
+fn functions(s: &Snapshot, config: &LintConfig, out: &mut Vec<Finding>) {
     let tenant_tables: Vec<&Table> = s.tables.iter().filter(|t| t.is_tenant()).collect();
     for function in &s.functions {
         let f = &function.signature;
@@ -407,11 +407,13 @@ fn functions(s: &Snapshot, out: &mut Vec<Finding>) {
                 );
             }
         }
-        if !function
+        let fixed_search_path = function
             .config
             .iter()
-            .any(|setting| setting.starts_with("search_path="))
-        {
+            .any(|setting| setting.starts_with("search_path="));
+        let inlined =
+            !function.security_definer && config.inlined_functions.iter().any(|name| name == f);
+        if !fixed_search_path && !inlined {
             out.push(
                 Finding::new(
                     &FUNCTION_WITHOUT_SEARCH_PATH,
