@@ -170,22 +170,36 @@ impl FromRequestParts<AppState> for TenantScope {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let identity = Identity::from_request_parts(parts, state).await?;
-        let requested = match parts.headers.get(ORGANIZATION_HEADER) {
-            Some(value) => Some(
+        let requested = parts
+            .headers
+            .get(ORGANIZATION_HEADER)
+            .map(|value| {
                 value
                     .to_str()
                     .ok()
                     .and_then(|v| OrganizationId::parse(v).ok())
-                    .ok_or_else(|| ApiError::invalid("X-Organization-Id", "must be a UUID"))?,
-            ),
-            None => identity.session().and_then(|s| s.active_organization_id),
-        };
-        let membership = tenantry_db::resolve_tenant(&state.db, identity.user.id, requested)
-            .await?
-            .ok_or(ApiError::NotFound("organization"))?;
+                    .ok_or_else(|| ApiError::invalid("X-Organization-Id", "must be a UUID"))
+            })
+            .transpose()?;
+        let membership = membership_for(state, &identity, requested).await?;
         Ok(TenantScope {
             identity,
             membership,
         })
     }
+}
+
+/// The caller's membership of the requested organization, else of the
+/// session's active one, else of their default (oldest). Non-members get
+/// 404: an organization's existence is not confirmed to outsiders. The one
+/// rule for tenant routes and the organization plugin's routes alike.
+pub async fn membership_for(
+    state: &AppState,
+    identity: &Identity,
+    requested: Option<OrganizationId>,
+) -> Result<Membership, ApiError> {
+    let requested = requested.or_else(|| identity.session().and_then(|s| s.active_organization_id));
+    tenantry_db::resolve_tenant(&state.db, identity.user.id, requested)
+        .await?
+        .ok_or(ApiError::NotFound("organization"))
 }

@@ -15,7 +15,7 @@ use tenantry_db::{MemberRole, Membership, OrganizationId, UserOrganization, with
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Identity};
+use crate::extract::{ApiJson, Identity, membership_for};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -88,7 +88,7 @@ pub(crate) async fn create(
         tenantry_db::users::set_active_organization(&state.db, session.id, Some(organization.id))
             .await?;
     }
-    let membership = require_membership(&state, &identity, Some(organization.id)).await?;
+    let membership = membership_for(&state, &identity, Some(organization.id)).await?;
     full_organization(&state, &membership).await.map(Json)
 }
 
@@ -141,7 +141,7 @@ pub(crate) async fn set_active(
         tenantry_db::users::set_active_organization(&state.db, session.id, None).await?;
         return Ok(Json(None));
     };
-    let membership = require_membership(&state, &identity, Some(requested)).await?;
+    let membership = membership_for(&state, &identity, Some(requested)).await?;
     tenantry_db::users::set_active_organization(&state.db, session.id, Some(requested)).await?;
     Ok(Json(Some(full_organization(&state, &membership).await?)))
 }
@@ -167,7 +167,7 @@ pub(crate) async fn get_full_organization(
         .as_deref()
         .map(OrganizationId::parse)
         .transpose()?;
-    let membership = require_membership(&state, &identity, requested).await?;
+    let membership = membership_for(&state, &identity, requested).await?;
     full_organization(&state, &membership).await.map(Json)
 }
 
@@ -195,7 +195,7 @@ pub(crate) async fn invite_member(
         .as_deref()
         .map(OrganizationId::parse)
         .transpose()?;
-    let membership = require_membership(&state, &identity, requested).await?;
+    let membership = membership_for(&state, &identity, requested).await?;
     require_manager(&membership, role)?;
     let inviter = identity.user.id;
     let invitation = with_tenant_context(&state.db, membership.tenant(), async |tx| {
@@ -280,7 +280,7 @@ pub(crate) async fn remove_member(
         .as_deref()
         .map(OrganizationId::parse)
         .transpose()?;
-    let membership = require_membership(&state, &identity, requested).await?;
+    let membership = membership_for(&state, &identity, requested).await?;
     let target = body.member_id_or_email.trim().to_owned();
     let caller = identity.user.id;
     let member = with_tenant_context(&state.db, membership.tenant(), async |tx| {
@@ -324,7 +324,7 @@ pub(crate) async fn update_member_role(
         .as_deref()
         .map(OrganizationId::parse)
         .transpose()?;
-    let membership = require_membership(&state, &identity, requested).await?;
+    let membership = membership_for(&state, &identity, requested).await?;
     require_manager(&membership, role)?;
     let member = with_tenant_context(&state.db, membership.tenant(), async |tx| {
         let current = members::get_member(tx, member_id).await?;
@@ -333,19 +333,6 @@ pub(crate) async fn update_member_role(
     })
     .await?;
     Ok(Json(member))
-}
-
-/// The caller's membership of the requested organization, or of the
-/// session's active (or default) one. Non-members get 404.
-pub(crate) async fn require_membership(
-    state: &AppState,
-    identity: &Identity,
-    requested: Option<OrganizationId>,
-) -> Result<Membership, ApiError> {
-    let requested = requested.or_else(|| identity.session().and_then(|s| s.active_organization_id));
-    tenantry_db::resolve_tenant(&state.db, identity.user.id, requested)
-        .await?
-        .ok_or(ApiError::NotFound("organization"))
 }
 
 /// Owners and admins manage members; touching an owner takes an owner.
