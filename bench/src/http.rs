@@ -250,7 +250,7 @@ fn rpc_message(body: &str) -> anyhow::Result<Value> {
         .with_context(|| format!("no JSON-RPC response in {body:?}"))
 }
 
-struct McpSession {
+pub struct McpSession {
     http: reqwest::Client,
     url: String,
     pat: String,
@@ -258,7 +258,7 @@ struct McpSession {
 }
 
 impl McpSession {
-    async fn open(http: reqwest::Client, url: String, pat: String) -> anyhow::Result<Self> {
+    pub async fn open(http: reqwest::Client, url: String, pat: String) -> anyhow::Result<Self> {
         let response = http
             .post(&url)
             .bearer_auth(&pat)
@@ -311,7 +311,7 @@ impl McpSession {
             .body(body.to_string())
     }
 
-    async fn call_list_projects(&self, id: u64) -> anyhow::Result<()> {
+    pub async fn call_list_projects(&self, id: u64) -> anyhow::Result<()> {
         let response = self
             .request(json!({
                 "jsonrpc": "2.0", "id": id, "method": "tools/call",

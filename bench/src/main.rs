@@ -18,6 +18,7 @@ mod load;
 mod ops;
 mod peers;
 mod report;
+mod soak;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -57,6 +58,8 @@ enum Internal {
         #[arg(long)]
         bind: std::net::SocketAddr,
     },
+    /// A bounded mixed load over many organizations, with a consistency check (soak.rs).
+    Soak(soak::SoakArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -236,6 +239,7 @@ fn main() -> anyhow::Result<()> {
             database,
             bind,
         }) => runtime.block_on(http::serve_child(&data_dir, &database, bind)),
+        Some(Internal::Soak(args)) => runtime.block_on(soak::run(args)),
         None => {
             let plan = Plan::from(cli.run)?;
             runtime.block_on(run(plan))

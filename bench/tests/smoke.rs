@@ -44,3 +44,32 @@ fn smoke_run_prints_tables() {
         );
     }
 }
+
+#[test]
+fn soak_smoke_run_passes_its_consistency_check() {
+    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["soak", "--seconds", "1", "--tenants", "3", "--clients", "8"])
+        .arg("--data-dir")
+        .arg(test_cluster())
+        .output()
+        .expect("the bench binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "bench soak failed:\n{stdout}\n{stderr}"
+    );
+    for expected in [
+        "| **all** |",
+        "| ForeignRead |",
+        "peak RSS (VmHWM)",
+        "ok: SQL: 0 projects created by someone not a member",
+        "Errors: none.",
+        "; passed._",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}

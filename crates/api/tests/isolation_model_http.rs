@@ -1,0 +1,1344 @@
+//! Isolation as a property, through HTTP (the reliability issue, part 1; the
+//! Rust-API half is `crates/db/tests/isolation_model.rs`).
+//!
+//! Random sequences of operations on the tenant endpoints (projects: create,
+//! read, list with pagination, rename, delete, attempts to move one to
+//! another organization; usage: record, also against other organizations'
+//! projects, and report; members; audit log) and on the organization routes
+//! that change who may see what (set the active organization, invite and
+//! accept, leave), by several users who belong to different organizations
+//! (some to several, some to none), authenticating with a PAT, a session
+//! token as bearer, or the signed session cookie, choosing the organization
+//! with `X-Organization-Id` (or a body field) or not at all: members of it,
+//! outsiders, an organization that does not exist, a malformed id. Every
+//! response is checked against a plain in-memory model of who may see what,
+//! including the rule that picks an organization (`extract::membership_for`,
+//! `resolve_organization_id`) and the rule that outsiders get 404.
+//!
+//! One server on one database for the whole run (the real `Application`
+//! over reqwest; `synchronous_commit = off` on that database, which changes
+//! nothing but the run time); each case signs up fresh users and creates
+//! fresh organizations, so the model starts empty, and two runners work side
+//! by side. 25 cases of 400 operations = 10,000 operations per run, about
+//! 35 s on 2 busy cores (`PROPTEST_CASES` changes the number of cases).
+//!
+//! On failure, proptest shrinks the case (dropping halves, quarters, ...
+//! then single operations, then simplifying the ones left; see [`Sequence`]),
+//! saves the case's seed in `isolation_model_http.proptest-regressions` next
+//! to this file (replayed first on the next run) and prints it (`cc ...`);
+//! the panic message prints the minimal sequence and the run's
+//! `PROPTEST_RNG_SEED`, which replays the whole run.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use common::TestApp;
+use proptest::prelude::*;
+use proptest::strategy::{NewTree, ValueTree};
+use proptest::test_runner::{Config, FileFailurePersistence, RngSeed, TestCaseError, TestRunner};
+use reqwest::{Method, RequestBuilder};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const USERS: usize = 4;
+const ORGS: usize = 3;
+const OPS_PER_CASE: usize = 400;
+const DEFAULT_CASES: u32 = 25;
+/// Runners working side by side on the one server.
+const RUNNERS: u32 = 2;
+/// Project names come from a small set, so names collide within an
+/// organization (409) and across organizations (which must not matter).
+const NAMES: u8 = 6;
+/// Where usage is recorded, and the report's window around it.
+const USAGE_AT: &str = "2025-03-01T12:00:00Z";
+const REPORT_QUERY: &str = "from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z";
+
+// ---------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------
+
+/// How the caller authenticates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cred {
+    Pat,
+    /// The session token as `Authorization: Bearer`.
+    Session,
+    /// The signed session cookie (with the server's own `Origin`).
+    Cookie,
+}
+
+/// Which organization the request names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Org {
+    /// None: the session's active one, else the default.
+    Implicit,
+    /// One of this case's organizations, member or not.
+    Named(usize),
+    /// A real organization outside the case, where nobody here is a member.
+    Outside,
+    /// A well-formed id of no organization.
+    Unknown,
+    /// Not a UUID.
+    Malformed,
+}
+
+/// Which project an operation aims at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// Among every project created in this case (own, foreign, deleted).
+    Case(usize),
+    /// A project of the organization outside the case.
+    Outside,
+    /// A well-formed id of no project.
+    Unknown,
+    /// Not a UUID.
+    Malformed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MoveHow {
+    /// `PATCH {"organizationId": ...}`
+    PatchCamel,
+    /// `PATCH {"name": ..., "organization_id": ...}`
+    PatchSnake,
+    /// `POST /api/projects {"name": ..., "organizationId": ...}`
+    CreateInto,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    Create {
+        name: u8,
+    },
+    Read {
+        target: Target,
+    },
+    Rename {
+        target: Target,
+        name: u8,
+        describe: bool,
+    },
+    Delete {
+        target: Target,
+    },
+    /// Try to put a project into another organization.
+    Move {
+        target: Target,
+        to: Org,
+        how: MoveHow,
+    },
+    List {
+        limit: u8,
+    },
+    /// Usage, optionally referencing a project (perhaps someone else's).
+    RecordUsage {
+        project: Option<Target>,
+        tokens: u16,
+    },
+    Report,
+    Members,
+    AuditLog,
+    /// `set-active` with the organization named by `org` (`Implicit`: null).
+    SetActive,
+    /// Invite `invitee` into the acting organization; they accept.
+    Invite {
+        invitee: usize,
+        admin: bool,
+    },
+    /// Leave the acting organization.
+    Leave,
+}
+
+/// One operation by user `who`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Op {
+    who: usize,
+    cred: Cred,
+    org: Org,
+    action: Action,
+}
+
+fn cred() -> impl Strategy<Value = Cred> {
+    prop_oneof![Just(Cred::Pat), Just(Cred::Session), Just(Cred::Cookie)]
+}
+
+fn org() -> impl Strategy<Value = Org> {
+    prop_oneof![
+        4 => Just(Org::Implicit),
+        6 => (0..ORGS).prop_map(Org::Named),
+        1 => Just(Org::Outside),
+        1 => Just(Org::Unknown),
+        1 => Just(Org::Malformed),
+    ]
+}
+
+fn target() -> impl Strategy<Value = Target> {
+    prop_oneof![
+        12 => (0..64usize).prop_map(Target::Case),
+        1 => Just(Target::Outside),
+        1 => Just(Target::Unknown),
+        1 => Just(Target::Malformed),
+    ]
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    let name = 0..NAMES;
+    let how = prop_oneof![
+        Just(MoveHow::PatchCamel),
+        Just(MoveHow::PatchSnake),
+        Just(MoveHow::CreateInto)
+    ];
+    prop_oneof![
+        5 => name.clone().prop_map(|name| Action::Create { name }).boxed(),
+        5 => target().prop_map(|target| Action::Read { target }).boxed(),
+        3 => (target(), name, any::<bool>())
+            .prop_map(|(target, name, describe)| Action::Rename { target, name, describe })
+            .boxed(),
+        2 => target().prop_map(|target| Action::Delete { target }).boxed(),
+        2 => (target(), org(), how)
+            .prop_map(|(target, to, how)| Action::Move { target, to, how })
+            .boxed(),
+        3 => prop_oneof![3 => 1u8..=4, 1 => Just(100u8)]
+            .prop_map(|limit| Action::List { limit })
+            .boxed(),
+        2 => (proptest::option::of(target()), 1u16..1000)
+            .prop_map(|(project, tokens)| Action::RecordUsage { project, tokens })
+            .boxed(),
+        1 => Just(Action::Report).boxed(),
+        1 => Just(Action::Members).boxed(),
+        1 => Just(Action::AuditLog).boxed(),
+        1 => Just(Action::SetActive).boxed(),
+        1 => (0..USERS, any::<bool>())
+            .prop_map(|(invitee, admin)| Action::Invite { invitee, admin })
+            .boxed(),
+        1 => Just(Action::Leave).boxed(),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    (0..USERS, cred(), org(), action()).prop_map(|(who, cred, org, action)| Op {
+        who,
+        cred,
+        org,
+        action,
+    })
+}
+
+/// A case: the operations, and which of this case's organizations each user
+/// joins at the start (bit k: organization k; its lowest member creates it).
+#[derive(Clone)]
+struct Case {
+    steps: Vec<Option<Op>>,
+    memberships: Vec<u8>,
+}
+
+impl fmt::Debug for Case {
+    /// Only the steps shrinking kept, with their positions.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "memberships {:?} (bit k = organization k)",
+            self.memberships
+        )?;
+        for (i, op) in self.steps.iter().enumerate() {
+            if let Some(op) = op {
+                writeln!(f, "  step {i}: {op:?}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    // Operations first: proptest shrinks a tuple's parts in order, and
+    // dropping operations first makes every later replay shorter.
+    (
+        Sequence {
+            element: op(),
+            len: OPS_PER_CASE,
+        },
+        proptest::collection::vec(0u8..(1 << ORGS), USERS),
+    )
+        .prop_map(|(steps, memberships)| Case { steps, memberships })
+}
+
+/// `len` operations that shrink like delta debugging: first drop halves,
+/// then quarters, ... then single operations (each failing replay stops at
+/// its first disagreement, and the tail after it goes in the first round),
+/// then simplify each operation left. `proptest::collection::vec` drops one
+/// element per replay, and none at all at a fixed length: a failure at step
+/// 350 of 400 took it more than the 300 s shrink budget.
+#[derive(Debug)]
+struct Sequence<S> {
+    element: S,
+    len: usize,
+}
+
+impl<S: Strategy> Strategy for Sequence<S> {
+    type Tree = SequenceTree<S::Tree>;
+    type Value = Vec<Option<S::Value>>;
+
+    fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
+        let elements = (0..self.len)
+            .map(|_| self.element.new_tree(runner))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SequenceTree {
+            elements,
+            kept: vec![true; self.len],
+            failing: vec![true; self.len],
+            phase: Phase::Drop {
+                size: (self.len / 2).max(1),
+                next: 0,
+                dropped: 0,
+            },
+        })
+    }
+}
+
+enum Phase {
+    /// Dropping `size` kept elements at a time; `next` is the position
+    /// (among the kept ones) of the next chunk, `dropped` the size of the
+    /// chunk the current value lacks.
+    Drop {
+        size: usize,
+        next: usize,
+        dropped: usize,
+    },
+    /// Simplifying the kept element at `index`.
+    Simplify { index: usize },
+}
+
+struct SequenceTree<T> {
+    elements: Vec<T>,
+    /// The current value's elements.
+    kept: Vec<bool>,
+    /// The last value known to fail.
+    failing: Vec<bool>,
+    phase: Phase,
+}
+
+impl<T: ValueTree> SequenceTree<T> {
+    /// Move to the next simpler value after the last one known to fail.
+    fn next_candidate(&mut self) -> bool {
+        loop {
+            match &mut self.phase {
+                Phase::Drop { size: 0, .. } => self.phase = Phase::Simplify { index: 0 },
+                Phase::Drop {
+                    size,
+                    next,
+                    dropped,
+                } => {
+                    let kept: Vec<usize> = (0..self.failing.len())
+                        .filter(|&i| self.failing[i])
+                        .collect();
+                    if *next >= kept.len() {
+                        (*size, *next) = (*size / 2, 0);
+                        continue;
+                    }
+                    let end = (*next + *size).min(kept.len());
+                    for &i in &kept[*next..end] {
+                        self.kept[i] = false;
+                    }
+                    (*dropped, *next) = (end - *next, end);
+                    return true;
+                }
+                Phase::Simplify { index } => {
+                    while *index < self.elements.len() {
+                        if self.kept[*index] && self.elements[*index].simplify() {
+                            return true;
+                        }
+                        *index += 1;
+                    }
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+impl<T: ValueTree> ValueTree for SequenceTree<T> {
+    type Value = Vec<Option<T::Value>>;
+
+    fn current(&self) -> Self::Value {
+        self.elements
+            .iter()
+            .zip(&self.kept)
+            .map(|(element, kept)| kept.then(|| element.current()))
+            .collect()
+    }
+
+    /// The current value fails: keep it, try something simpler.
+    fn simplify(&mut self) -> bool {
+        if let Phase::Drop { next, dropped, .. } = &mut self.phase {
+            // The chunk is gone: the next one starts where it started.
+            (*next, *dropped) = (*next - *dropped, 0);
+        }
+        self.failing.clone_from(&self.kept);
+        self.next_candidate()
+    }
+
+    /// The current value passes: back to the last failing one, try the next.
+    fn complicate(&mut self) -> bool {
+        match self.phase {
+            Phase::Drop { .. } => {
+                self.kept.clone_from(&self.failing);
+                if let Phase::Drop { dropped, .. } = &mut self.phase {
+                    *dropped = 0;
+                }
+                self.next_candidate() || {
+                    // Nothing left to try: stay on the failing value.
+                    self.kept.clone_from(&self.failing);
+                    false
+                }
+            }
+            Phase::Simplify { index } => self.elements[index].complicate(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The model
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+struct UserState {
+    id: String,
+    email: String,
+    session: String,
+    /// `better-auth.session_token=<signed value>`
+    cookie: String,
+    pat: String,
+    /// The session's active organization (a case organization, or none).
+    active: Option<usize>,
+}
+
+#[derive(Default)]
+struct OrgState {
+    id: String,
+    /// Current members: user -> (role, when they joined, in join order).
+    members: BTreeMap<usize, (Role, u64)>,
+    /// Everyone who was ever a member (audit entries name them).
+    ever_members: BTreeSet<String>,
+    /// Live projects: id -> (name, description).
+    projects: BTreeMap<Uuid, (String, String)>,
+    /// Every project ever created here, and how many were deleted.
+    created: BTreeSet<Uuid>,
+    deleted: usize,
+    usage_events: i64,
+    usage_input_tokens: i64,
+}
+
+/// What the model expects a request to act in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Acting {
+    In(usize),
+    /// 404: not a member, or nothing to act in.
+    NotFound,
+    /// 400: a malformed organization id.
+    BadRequest,
+}
+
+struct Model {
+    users: Vec<UserState>,
+    orgs: Vec<OrgState>,
+    /// Every project id created in this case, deleted ones included.
+    every_id: Vec<Uuid>,
+    joins: u64,
+}
+
+impl Model {
+    fn is_member(&self, user: usize, org: usize) -> bool {
+        self.orgs[org].members.contains_key(&user)
+    }
+
+    fn join(&mut self, user: usize, org: usize, role: Role) {
+        self.joins += 1;
+        let state = &mut self.orgs[org];
+        state.members.insert(user, (role, self.joins));
+        state.ever_members.insert(self.users[user].id.clone());
+    }
+
+    /// `resolve_organization_id`: the (only) session's active organization
+    /// if still a member, else the oldest membership.
+    fn default_org(&self, user: usize) -> Acting {
+        if let Some(active) = self.users[user].active
+            && self.is_member(user, active)
+        {
+            return Acting::In(active);
+        }
+        (0..ORGS)
+            .filter_map(|k| self.orgs[k].members.get(&user).map(|(_, seq)| (*seq, k)))
+            .min()
+            .map_or(Acting::NotFound, |(_, k)| Acting::In(k))
+    }
+
+    /// `extract::membership_for`: the named organization, else the session's
+    /// active one, else the default; non-members get 404.
+    fn acting(&self, user: usize, cred: Cred, org: Org) -> Acting {
+        let requested = match org {
+            Org::Malformed => return Acting::BadRequest,
+            Org::Outside | Org::Unknown => return Acting::NotFound,
+            Org::Named(k) => Some(k),
+            Org::Implicit => match cred {
+                Cred::Pat => None,
+                Cred::Session | Cred::Cookie => self.users[user].active,
+            },
+        };
+        match requested {
+            Some(k) if self.is_member(user, k) => Acting::In(k),
+            Some(_) => Acting::NotFound,
+            None => self.default_org(user),
+        }
+    }
+
+    fn owner_of(&self, project: &Uuid) -> Option<usize> {
+        self.orgs
+            .iter()
+            .position(|org| org.projects.contains_key(project))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+// ---------------------------------------------------------------------------
+
+/// The server and what every case shares: an organization outside all
+/// cases, with projects, that must never change.
+struct World {
+    app: TestApp,
+    origin: String,
+    outside_org: String,
+    outside_projects: Vec<Value>,
+    outside_pat: String,
+    http_requests: AtomicU64,
+    operations: AtomicU64,
+}
+
+type Reply = (u16, Value);
+
+impl World {
+    async fn send(&self, request: RequestBuilder) -> Result<Reply, String> {
+        self.http_requests.fetch_add(1, Ordering::Relaxed);
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {e}"))?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| e.to_string())?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .map_err(|e| format!("status {status}: body is not JSON ({e}): {text}"))?
+        };
+        Ok((status, body))
+    }
+
+    /// A request as `user` with `cred`.
+    fn request(&self, method: Method, path: &str, user: &UserState, cred: Cred) -> RequestBuilder {
+        let request = self.app.http.request(method, self.app.url(path));
+        match cred {
+            Cred::Pat => request.bearer_auth(&user.pat),
+            Cred::Session => request.bearer_auth(&user.session),
+            Cred::Cookie => request
+                .header("cookie", &user.cookie)
+                .header("origin", &self.origin),
+        }
+    }
+
+    /// The id `org` names, as a header or body value.
+    fn org_id(&self, model: &Model, org: Org) -> Option<String> {
+        match org {
+            Org::Implicit => None,
+            Org::Named(k) => Some(model.orgs[k].id.clone()),
+            Org::Outside => Some(self.outside_org.clone()),
+            Org::Unknown => Some(Uuid::new_v4().to_string()),
+            Org::Malformed => Some("not-a-uuid".to_owned()),
+        }
+    }
+
+    /// A tenant-route request naming the organization in `X-Organization-Id`.
+    fn tenant(&self, model: &Model, op: &Op, method: Method, path: &str) -> RequestBuilder {
+        let request = self.request(method, path, &model.users[op.who], op.cred);
+        match self.org_id(model, op.org) {
+            Some(id) => request.header("x-organization-id", id),
+            None => request,
+        }
+    }
+
+    /// The id `target` names; before the case created anything, `Case`
+    /// names no project either.
+    fn target_id(&self, model: &Model, target: Target) -> String {
+        match target {
+            Target::Case(i) => model
+                .every_id
+                .get(i % model.every_id.len().max(1))
+                .map_or_else(|| Uuid::new_v4().to_string(), Uuid::to_string),
+            Target::Outside => str_of(&self.outside_projects[0], "id").to_owned(),
+            Target::Unknown => Uuid::new_v4().to_string(),
+            Target::Malformed => "not-a-uuid".to_owned(),
+        }
+    }
+}
+
+/// Check a reply's status, and for errors our error format and code.
+fn expect(what: &str, reply: &Reply, status: u16, code: Option<&str>) -> Result<(), String> {
+    let (got, body) = reply;
+    if *got != status {
+        return Err(format!("{what}: expected {status}, got {got}: {body}"));
+    }
+    if status >= 400 {
+        let actual = body["error"]["code"].as_str();
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        if actual.is_none() || message.is_empty() {
+            return Err(format!("{what}: error not in our format: {body}"));
+        }
+        if let Some(code) = code
+            && actual != Some(code)
+        {
+            return Err(format!("{what}: expected code {code}, got {body}"));
+        }
+    }
+    Ok(())
+}
+
+/// The reply every tenant route gives when the organization does not resolve.
+fn expect_unresolved(what: &str, reply: &Reply, acting: Acting) -> Result<(), String> {
+    match acting {
+        Acting::NotFound => expect(what, reply, 404, Some("NOT_FOUND")),
+        Acting::BadRequest => expect(what, reply, 400, Some("INVALID_INPUT")),
+        Acting::In(_) => unreachable!(),
+    }
+}
+
+fn str_of<'a>(value: &'a Value, field: &str) -> &'a str {
+    value[field].as_str().unwrap_or_default()
+}
+
+/// A project in a reply must be the model's, in the acting organization.
+fn check_project(what: &str, model: &Model, org: usize, project: &Value) -> Result<Uuid, String> {
+    let id = Uuid::try_parse(str_of(project, "id"))
+        .map_err(|_| format!("{what}: no project id in {project}"))?;
+    if str_of(project, "organizationId") != model.orgs[org].id {
+        return Err(format!(
+            "{what}: project {id} of organization {} returned in organization {org} ({})",
+            str_of(project, "organizationId"),
+            model.orgs[org].id
+        ));
+    }
+    match model.orgs[org].projects.get(&id) {
+        Some((name, description))
+            if name == str_of(project, "name") && description == str_of(project, "description") => {
+        }
+        Some(expected) => {
+            return Err(format!(
+                "{what}: project {id} is {project}, model has {expected:?}"
+            ));
+        }
+        None => {
+            let owner = model.owner_of(&id);
+            return Err(format!(
+                "{what}: organization {org} sees project {id} (model: owned by {owner:?}, deleted or foreign)"
+            ));
+        }
+    }
+    Ok(id)
+}
+
+/// Page through `/api/projects` in `org` and compare with the model.
+async fn check_listing(
+    world: &World,
+    model: &Model,
+    org: usize,
+    limit: u8,
+    start: impl Fn(&str) -> RequestBuilder,
+) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    let mut last_created = None;
+    let expected_pages = model.orgs[org].projects.len() / usize::from(limit) + 2;
+    for _ in 0..expected_pages {
+        let path = match &cursor {
+            Some(c) => format!("/api/projects?limit={limit}&cursor={c}"),
+            None => format!("/api/projects?limit={limit}"),
+        };
+        let reply = world.send(start(&path)).await?;
+        expect("list", &reply, 200, None)?;
+        let items = reply.1["items"].as_array().cloned().unwrap_or_default();
+        if items.len() > usize::from(limit) {
+            return Err(format!("list: {} items on a page of {limit}", items.len()));
+        }
+        for item in &items {
+            let id = check_project("list", model, org, item)?;
+            if !seen.insert(id) {
+                return Err(format!("list: project {id} listed twice"));
+            }
+            // Parsed: chrono writes 0, 3, 6 or 9 fractional digits.
+            let created = chrono::DateTime::parse_from_rfc3339(str_of(item, "createdAt"))
+                .map_err(|e| format!("list: createdAt of {item}: {e}"))?;
+            if last_created.is_some_and(|last| last > created) {
+                return Err("list: not in creation order".to_owned());
+            }
+            last_created = Some(created);
+        }
+        match reply.1["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => {
+                let expected: BTreeSet<Uuid> = model.orgs[org].projects.keys().copied().collect();
+                return if seen == expected {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "list: organization {org} lists {} projects, model has {}; missing {:?}",
+                        seen.len(),
+                        expected.len(),
+                        expected.difference(&seen).collect::<Vec<_>>()
+                    ))
+                };
+            }
+        }
+    }
+    Err(format!("list: more pages than {expected_pages}"))
+}
+
+// ---------------------------------------------------------------------------
+// Running a case
+// ---------------------------------------------------------------------------
+
+async fn sign_up(world: &World, label: &str) -> Result<UserState, String> {
+    let email = format!("{label}-{}@example.com", Uuid::new_v4().simple());
+    let request = world
+        .app
+        .http
+        .post(world.app.url("/api/auth/sign-up/email"))
+        .json(&json!({ "name": label, "email": email, "password": "correct horse battery" }));
+    world.http_requests.fetch_add(1, Ordering::Relaxed);
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    if response.status() != 200 {
+        return Err(format!("sign-up: {}", response.status()));
+    }
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("better-auth.session_token="))
+        .and_then(|v| v.split(';').next())
+        .ok_or("sign-up set no session cookie")?
+        .to_owned();
+    let body: Value = response.json().await.map_err(|e| e.to_string())?;
+    let session = str_of(&body, "token").to_owned();
+    let reply = world
+        .send(
+            world
+                .app
+                .post("/api/tokens", &session, json!({ "name": "model" })),
+        )
+        .await?;
+    expect("create PAT", &reply, 201, None)?;
+    Ok(UserState {
+        id: str_of(&body["user"], "id").to_owned(),
+        email,
+        session,
+        cookie,
+        pat: str_of(&reply.1, "token").to_owned(),
+        active: None,
+    })
+}
+
+/// Invite `invitee` into `org` as `inviter` (session bearer, organization in
+/// the body) and accept with the invitee's session.
+async fn invite_and_accept(
+    world: &World,
+    model: &Model,
+    inviter: usize,
+    cred: Cred,
+    org_field: Option<String>,
+    invitee: usize,
+    role: &str,
+) -> Result<Reply, String> {
+    let mut body = json!({ "email": model.users[invitee].email, "role": role });
+    if let Some(id) = org_field {
+        body["organizationId"] = json!(id);
+    }
+    let invite = world.request(
+        Method::POST,
+        "/api/auth/organization/invite-member",
+        &model.users[inviter],
+        cred,
+    );
+    let reply = world.send(invite.json(&body)).await?;
+    if reply.0 != 200 {
+        return Ok(reply);
+    }
+    let accept = world
+        .request(
+            Method::POST,
+            "/api/auth/organization/accept-invitation",
+            &model.users[invitee],
+            Cred::Session,
+        )
+        .json(&json!({ "invitationId": str_of(&reply.1, "id") }));
+    let accepted = world.send(accept).await?;
+    expect("accept invitation", &accepted, 200, None)?;
+    Ok(reply)
+}
+
+async fn set_up(world: &World, memberships: &[u8]) -> Result<Model, String> {
+    // Concurrently: each sign-up hashes a password, the slow part of a case.
+    let users = tokio::join!(
+        sign_up(world, "u0"),
+        sign_up(world, "u1"),
+        sign_up(world, "u2"),
+        sign_up(world, "u3"),
+    );
+    let users = vec![users.0?, users.1?, users.2?, users.3?];
+    assert_eq!(users.len(), USERS);
+    let mut model = Model {
+        users,
+        orgs: (0..ORGS).map(|_| OrgState::default()).collect(),
+        every_id: Vec::new(),
+        joins: 0,
+    };
+    for k in 0..ORGS {
+        let members: Vec<usize> = (0..USERS)
+            .filter(|&u| memberships[u] & (1 << k) != 0)
+            .collect();
+        let creator = members.first().copied().unwrap_or(k % USERS);
+        let create = world.app.post(
+            "/api/auth/organization/create",
+            &model.users[creator].session,
+            json!({ "name": format!("org {k}"), "slug": format!("m-{}", Uuid::new_v4().simple()) }),
+        );
+        let reply = world.send(create).await?;
+        expect("create organization", &reply, 200, None)?;
+        model.orgs[k].id = str_of(&reply.1, "id").to_owned();
+        model.join(creator, k, Role::Owner);
+        model.users[creator].active = Some(k);
+        for &u in members.iter().filter(|&&u| u != creator) {
+            let id = Some(model.orgs[k].id.clone());
+            let reply =
+                invite_and_accept(world, &model, creator, Cred::Session, id, u, "member").await?;
+            expect("invite", &reply, 200, None)?;
+            model.join(u, k, Role::Member);
+            model.users[u].active = Some(k);
+        }
+    }
+    Ok(model)
+}
+
+/// Run one operation and compare its outcome with the model, updating it.
+async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(), String> {
+    let acting = model.acting(op.who, op.cred, op.org);
+    let what = &format!("{op:?}");
+    match op.action {
+        Action::Create { name } => {
+            let name = format!("n{name}");
+            let request = world.tenant(model, op, Method::POST, "/api/projects");
+            let reply = world.send(request.json(&json!({ "name": name }))).await?;
+            let Acting::In(org) = acting else {
+                return expect_unresolved(what, &reply, acting);
+            };
+            if model.orgs[org].projects.values().any(|(n, _)| *n == name) {
+                return expect(what, &reply, 409, Some("PROJECT_NAME_TAKEN"));
+            }
+            expect(what, &reply, 201, None)?;
+            let id = Uuid::try_parse(str_of(&reply.1, "id")).map_err(|e| format!("{what}: {e}"))?;
+            model.orgs[org].projects.insert(id, (name, String::new()));
+            model.orgs[org].created.insert(id);
+            model.every_id.push(id);
+            check_project(what, model, org, &reply.1)?;
+            if str_of(&reply.1, "createdBy") != model.users[op.who].id {
+                return Err(format!("{what}: createdBy {}", reply.1["createdBy"]));
+            }
+        }
+        Action::Read { target }
+        | Action::Rename { target, .. }
+        | Action::Delete { target }
+        | Action::Move { target, .. } => {
+            let id = world.target_id(model, target);
+            let path = format!("/api/projects/{id}");
+            let request = match op.action {
+                Action::Read { .. } => world.tenant(model, op, Method::GET, &path),
+                Action::Rename { name, describe, .. } => {
+                    let mut body = json!({ "name": format!("n{name}") });
+                    if describe {
+                        body["description"] = json!(format!("d{n}"));
+                    }
+                    world.tenant(model, op, Method::PATCH, &path).json(&body)
+                }
+                Action::Delete { .. } => world.tenant(model, op, Method::DELETE, &path),
+                Action::Move { to, how, .. } => {
+                    let to = world.org_id(model, to).unwrap_or_default();
+                    match how {
+                        MoveHow::PatchCamel => world
+                            .tenant(model, op, Method::PATCH, &path)
+                            .json(&json!({ "organizationId": to })),
+                        MoveHow::PatchSnake => world
+                            .tenant(model, op, Method::PATCH, &path)
+                            .json(&json!({ "name": "moved", "organization_id": to })),
+                        MoveHow::CreateInto => world
+                            .tenant(model, op, Method::POST, "/api/projects")
+                            .json(&json!({ "name": "moved", "organizationId": to })),
+                    }
+                }
+                _ => unreachable!(),
+            };
+            let reply = world.send(request).await?;
+            let Acting::In(org) = acting else {
+                return expect_unresolved(what, &reply, acting);
+            };
+            if let Action::Move { .. } = op.action {
+                // Rows have no way to change organization: unknown fields are refused.
+                return expect(what, &reply, 400, Some("INVALID_INPUT"));
+            }
+            if target == Target::Malformed {
+                return expect(what, &reply, 400, Some("INVALID_INPUT"));
+            }
+            let id = Uuid::try_parse(&id).map_err(|e| e.to_string())?;
+            if !model.orgs[org].projects.contains_key(&id) {
+                // Foreign, deleted, outside or unknown: all look missing.
+                return expect(what, &reply, 404, Some("NOT_FOUND"));
+            }
+            match op.action {
+                Action::Read { .. } => {
+                    expect(what, &reply, 200, None)?;
+                    check_project(what, model, org, &reply.1)?;
+                }
+                Action::Rename { name, describe, .. } => {
+                    let name = format!("n{name}");
+                    let taken = model.orgs[org]
+                        .projects
+                        .iter()
+                        .any(|(other, (n, _))| *other != id && *n == name);
+                    if taken {
+                        return expect(what, &reply, 409, Some("PROJECT_NAME_TAKEN"));
+                    }
+                    expect(what, &reply, 200, None)?;
+                    let project = model.orgs[org].projects.get_mut(&id).expect("checked");
+                    project.0 = name;
+                    if describe {
+                        project.1 = format!("d{n}");
+                    }
+                    check_project(what, model, org, &reply.1)?;
+                }
+                Action::Delete { .. } => {
+                    expect(what, &reply, 204, None)?;
+                    model.orgs[org].projects.remove(&id);
+                    model.orgs[org].deleted += 1;
+                }
+                _ => unreachable!(),
+            }
+        }
+        Action::List { limit } => {
+            let Acting::In(org) = acting else {
+                let reply = world
+                    .send(world.tenant(model, op, Method::GET, "/api/projects"))
+                    .await?;
+                return expect_unresolved(what, &reply, acting);
+            };
+            check_listing(world, model, org, limit, |path| {
+                world.tenant(model, op, Method::GET, path)
+            })
+            .await
+            .map_err(|e| format!("{what}: {e}"))?;
+        }
+        Action::RecordUsage { project, tokens } => {
+            let mut body = json!({ "model": "gpt-4o-mini", "inputTokens": tokens,
+                                   "outputTokens": 1, "occurredAt": USAGE_AT });
+            let project_id = project.map(|target| world.target_id(model, target));
+            if let Some(id) = &project_id {
+                body["projectId"] = json!(id);
+            }
+            let request = world.tenant(model, op, Method::POST, "/api/usage");
+            let reply = world.send(request.json(&body)).await?;
+            let Acting::In(org) = acting else {
+                return expect_unresolved(what, &reply, acting);
+            };
+            let own = project_id.as_deref().is_none_or(|id| {
+                Uuid::try_parse(id).is_ok_and(|id| model.orgs[org].projects.contains_key(&id))
+            });
+            if !own {
+                // Referencing another organization's project looks like a missing one.
+                return expect(what, &reply, 400, Some("INVALID_INPUT"));
+            }
+            expect(what, &reply, 201, None)?;
+            model.orgs[org].usage_events += 1;
+            model.orgs[org].usage_input_tokens += i64::from(tokens);
+        }
+        Action::Report => {
+            let path = format!("/api/usage/report?{REPORT_QUERY}");
+            let reply = world
+                .send(world.tenant(model, op, Method::GET, &path))
+                .await?;
+            let Acting::In(org) = acting else {
+                return expect_unresolved(what, &reply, acting);
+            };
+            expect(what, &reply, 200, None)?;
+            let days = reply.1["days"].as_array().cloned().unwrap_or_default();
+            let sum = |field: &str| days.iter().filter_map(|d| d[field].as_i64()).sum::<i64>();
+            let (events, input) = (sum("events"), sum("inputTokens"));
+            let state = &model.orgs[org];
+            if (events, input) != (state.usage_events, state.usage_input_tokens) {
+                return Err(format!(
+                    "{what}: report has {events} events / {input} tokens, model {} / {}",
+                    state.usage_events, state.usage_input_tokens
+                ));
+            }
+        }
+        Action::Members => {
+            let reply = world
+                .send(world.tenant(model, op, Method::GET, "/api/members"))
+                .await?;
+            let Acting::In(org) = acting else {
+                return expect_unresolved(what, &reply, acting);
+            };
+            expect(what, &reply, 200, None)?;
+            let listed: BTreeSet<String> = reply
+                .1
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|m| {
+                    if str_of(m, "organizationId") == model.orgs[org].id {
+                        Ok(str_of(m, "userId").to_owned())
+                    } else {
+                        Err(format!("{what}: a member row of another organization: {m}"))
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            let expected: BTreeSet<String> = model.orgs[org]
+                .members
+                .keys()
+                .map(|&u| model.users[u].id.clone())
+                .collect();
+            if listed != expected {
+                return Err(format!("{what}: members {listed:?}, model {expected:?}"));
+            }
+        }
+        Action::AuditLog => {
+            let request = world.tenant(model, op, Method::GET, "/api/audit-log?limit=100");
+            let reply = world.send(request).await?;
+            let Acting::In(org) = acting else {
+                return expect_unresolved(what, &reply, acting);
+            };
+            expect(what, &reply, 200, None)?;
+            let state = &model.orgs[org];
+            let entries = reply.1["items"].as_array().cloned().unwrap_or_default();
+            let (mut creates, mut deletes) = (0, 0);
+            for entry in &entries {
+                let actor = str_of(entry, "actorUserId");
+                if !state.ever_members.contains(actor) {
+                    return Err(format!("{what}: audit entry by a non-member: {entry}"));
+                }
+                if str_of(entry, "targetType") == "project" {
+                    let target = Uuid::try_parse(str_of(entry, "targetId"));
+                    if !target.is_ok_and(|id| state.created.contains(&id)) {
+                        return Err(format!(
+                            "{what}: audit entry for a foreign project: {entry}"
+                        ));
+                    }
+                }
+                match str_of(entry, "action") {
+                    "project.create" => creates += 1,
+                    "project.delete" => deletes += 1,
+                    _ => {}
+                }
+            }
+            if reply.1["nextCursor"].is_null()
+                && (creates, deletes) != (state.created.len(), state.deleted)
+            {
+                return Err(format!(
+                    "{what}: audit log has {creates} creates / {deletes} deletes, model {} / {}",
+                    state.created.len(),
+                    state.deleted
+                ));
+            }
+        }
+        Action::SetActive => {
+            let user = &model.users[op.who];
+            let id = world.org_id(model, op.org);
+            let request = world
+                .request(
+                    Method::POST,
+                    "/api/auth/organization/set-active",
+                    user,
+                    op.cred,
+                )
+                .json(&json!({ "organizationId": id }));
+            let reply = world.send(request).await?;
+            if op.cred == Cred::Pat {
+                return expect(what, &reply, 403, Some("FORBIDDEN"));
+            }
+            match op.org {
+                Org::Implicit => {
+                    expect(what, &reply, 200, None)?;
+                    model.users[op.who].active = None;
+                }
+                Org::Malformed => expect(what, &reply, 400, Some("INVALID_INPUT"))?,
+                Org::Named(k) if model.is_member(op.who, k) => {
+                    expect(what, &reply, 200, None)?;
+                    if str_of(&reply.1, "id") != model.orgs[k].id {
+                        return Err(format!("{what}: set-active returned {}", reply.1["id"]));
+                    }
+                    model.users[op.who].active = Some(k);
+                }
+                _ => expect(what, &reply, 404, Some("NOT_FOUND"))?,
+            }
+        }
+        Action::Invite { invitee, admin } => {
+            let role = if admin { "admin" } else { "member" };
+            let org_field = world.org_id(model, op.org);
+            let reply =
+                invite_and_accept(world, model, op.who, op.cred, org_field, invitee, role).await?;
+            let Acting::In(org) = acting else {
+                return expect_unresolved(what, &reply, acting);
+            };
+            let (inviter_role, _) = model.orgs[org].members[&op.who];
+            if inviter_role == Role::Member {
+                return expect(what, &reply, 403, Some("FORBIDDEN"));
+            }
+            if model.is_member(invitee, org) {
+                let code = "USER_IS_ALREADY_A_MEMBER_OF_THIS_ORGANIZATION";
+                return expect(what, &reply, 400, Some(code));
+            }
+            expect(what, &reply, 200, None)?;
+            let role = if admin { Role::Admin } else { Role::Member };
+            model.join(invitee, org, role);
+            model.users[invitee].active = Some(org);
+        }
+        Action::Leave => {
+            let user = &model.users[op.who];
+            let mut body = json!({ "memberIdOrEmail": user.email });
+            if let Some(id) = world.org_id(model, op.org) {
+                body["organizationId"] = json!(id);
+            }
+            let request = world
+                .request(
+                    Method::POST,
+                    "/api/auth/organization/remove-member",
+                    user,
+                    op.cred,
+                )
+                .json(&body);
+            let reply = world.send(request).await?;
+            let Acting::In(org) = acting else {
+                return expect_unresolved(what, &reply, acting);
+            };
+            let owners = model.orgs[org]
+                .members
+                .values()
+                .filter(|(role, _)| *role == Role::Owner)
+                .count();
+            if model.orgs[org].members[&op.who].0 == Role::Owner && owners == 1 {
+                let code = "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER";
+                return expect(what, &reply, 400, Some(code));
+            }
+            expect(what, &reply, 200, None)?;
+            model.orgs[org].members.remove(&op.who);
+        }
+    }
+    Ok(())
+}
+
+/// After a case: every organization holds exactly what the model says, and
+/// the organization outside the case is untouched.
+async fn final_check(world: &World, model: &Model) -> Result<(), String> {
+    for org in 0..ORGS {
+        let (&owner, _) = model.orgs[org]
+            .members
+            .iter()
+            .find(|(_, (role, _))| *role == Role::Owner)
+            .ok_or("an organization without an owner")?;
+        let pat = &model.users[owner].pat;
+        let id = &model.orgs[org].id;
+        check_listing(world, model, org, 100, |path| {
+            world.app.get(path, pat).header("x-organization-id", id)
+        })
+        .await
+        .map_err(|e| format!("final check of organization {org}: {e}"))?;
+    }
+    let reply = world
+        .send(world.app.get("/api/projects?limit=100", &world.outside_pat))
+        .await?;
+    expect("outside organization", &reply, 200, None)?;
+    if reply.1["items"].as_array() != Some(&world.outside_projects) {
+        return Err(format!(
+            "the organization outside the case changed: {}",
+            reply.1["items"]
+        ));
+    }
+    Ok(())
+}
+
+async fn run_case(world: &World, case: &Case) -> Result<(), String> {
+    let mut model = set_up(world, &case.memberships)
+        .await
+        .map_err(|e| format!("setting up: {e}"))?;
+    for (n, op) in case.steps.iter().enumerate() {
+        let Some(op) = op else { continue };
+        world.operations.fetch_add(1, Ordering::Relaxed);
+        step(world, &mut model, op, n)
+            .await
+            .map_err(|e| format!("step {n}: {e}"))?;
+    }
+    final_check(world, &model).await
+}
+
+async fn world() -> World {
+    let test = tenantry_testkit::TestDb::new().await;
+    let owner = test.owner().await;
+    owner
+        .batch_execute(&format!(
+            "alter database \"{}\" set synchronous_commit = off",
+            test.name()
+        ))
+        .await
+        .unwrap();
+    tenantry_db::seed(&test.db).await.expect("seed");
+    let app = common::spawn_app_on(test).await;
+    let origin = format!("http://{}", app.addr);
+    let (outsider, outside_org) = app
+        .owner_of("Olga", "olga-outside@example.com", "outside")
+        .await;
+    let outside_pat = app.create_pat(&outsider.session, "outside").await;
+    let mut outside_projects = Vec::new();
+    for name in ["n0", "n1"] {
+        outside_projects.push(app.create_project(&outside_pat, name).await);
+    }
+    World {
+        app,
+        origin,
+        outside_org,
+        outside_projects,
+        outside_pat,
+        http_requests: AtomicU64::new(0),
+        operations: AtomicU64::new(0),
+    }
+}
+
+#[test]
+fn no_sequence_of_http_operations_crosses_tenants() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let world = runtime.block_on(world());
+    let config = Config {
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(DEFAULT_CASES),
+        // Shrinking replays whole cases over HTTP: bound it in time too.
+        max_shrink_iters: 4_000,
+        max_shrink_time: 300_000,
+        source_file: Some(file!()),
+        // Next to this file: `tests/` has no lib.rs for `SourceParallel`.
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
+            "proptest-regressions",
+        ))),
+        ..Config::default()
+    };
+    // A seed of our own (unless PROPTEST_RNG_SEED names one) so that the
+    // failure message can say how to replay the whole run.
+    let seed = match config.rng_seed {
+        RngSeed::Fixed(seed) => seed,
+        RngSeed::Random => rand_seed(),
+    };
+    let cases = config.cases;
+    let started = Instant::now();
+    // Cases are independent (fresh users and organizations), so RUNNERS
+    // runners share the server, each with its share of the cases and a seed
+    // of its own (the run's seed + its number): while one waits for
+    // PostgreSQL, the other works.
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let runners: Vec<_> = (0..RUNNERS)
+            .map(|i| {
+                let mut config = config.clone();
+                config.cases = cases / RUNNERS + u32::from(i < cases % RUNNERS);
+                config.rng_seed = RngSeed::Fixed(seed.wrapping_add(u64::from(i)));
+                let (world, runtime) = (&world, &runtime);
+                scope.spawn(move || {
+                    TestRunner::new(config).run(&case(), |case| {
+                        runtime
+                            .block_on(run_case(world, &case))
+                            .map_err(TestCaseError::fail)
+                    })
+                })
+            })
+            .collect();
+        runners.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let summary = format!(
+        "{cases} cases, {} operations ({} HTTP requests with set-up and checks) in {:.1} s",
+        world.operations.load(Ordering::Relaxed),
+        world.http_requests.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64()
+    );
+    eprintln!("isolation model over HTTP: {summary}");
+    let failures: Vec<String> = results
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, result)| {
+            let error = result.err()?;
+            Some(format!(
+                "runner {i} (seed {}): {error}",
+                seed.wrapping_add(i as u64)
+            ))
+        })
+        .collect();
+    if !failures.is_empty() {
+        panic!(
+            "{}\n\n{summary}\nreplay this run with PROPTEST_RNG_SEED={seed} \
+             (runner i uses that seed + i); proptest also saved the failing case's \
+             seed (the `cc` line above), which the next run replays first",
+            failures.join("\n\n")
+        );
+    }
+}
+
+fn rand_seed() -> u64 {
+    let uuid = Uuid::new_v4().as_u128();
+    (uuid >> 64) as u64 ^ uuid as u64
+}
+
+/// The shrinker alone, without a server: a failure that needs two of 400
+/// elements shrinks to exactly those two, each at its simplest.
+#[test]
+fn sequences_shrink_to_the_elements_that_matter() {
+    let mut runner = TestRunner::new(Config {
+        failure_persistence: None,
+        rng_seed: RngSeed::Fixed(7),
+        ..Config::default()
+    });
+    let replays = AtomicU64::new(0);
+    let strategy = Sequence {
+        element: 0u32..100,
+        len: 400,
+    };
+    let result = runner.run(&strategy, |values| {
+        replays.fetch_add(1, Ordering::Relaxed);
+        let big = values.iter().flatten().filter(|v| **v >= 90).count();
+        prop_assert!(big < 2);
+        Ok(())
+    });
+    let Err(proptest::test_runner::TestError::Fail(_, minimal)) = result else {
+        panic!("expected a failure, got {result:?}");
+    };
+    let kept: Vec<u32> = minimal.into_iter().flatten().collect();
+    assert_eq!(kept, [90, 90]);
+    // Delta debugging: far fewer replays than one per element.
+    assert!(replays.load(Ordering::Relaxed) < 100, "{replays:?}");
+}
