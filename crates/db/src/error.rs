@@ -122,14 +122,52 @@ impl DbError {
         )
     }
 
-    /// True when the database could not be reached or answered too slowly:
-    /// these map to 503.
+    /// True when the database could not be reached, dropped the connection
+    /// or answered too slowly: these map to 503, and trying again later may
+    /// work. A server that is down, restarting or shutting down, or that
+    /// terminated the backend, counts; an error in the query does not.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            DbError::Unavailable(_) | DbError::Timeout(_) | DbError::StatementTimeout
-        ) || matches!(self, DbError::Postgres(e) if e.is_closed())
+        match self {
+            DbError::Unavailable(_) | DbError::Timeout(_) | DbError::StatementTimeout => true,
+            DbError::Postgres(error) => is_connection_failure(error),
+            _ => false,
+        }
     }
+}
+
+/// Whether `error` means the connection to the server failed rather than
+/// the statement: refused or reset connections, a closed connection, and the
+/// server's own "connection exception" (class 08), shutdown and
+/// too-many-connections errors. `pg_terminate_backend` and a restart's
+/// fast shutdown answer an in-flight statement with 57P01; connecting while
+/// the server starts or stops gets 57P03.
+fn is_connection_failure(error: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    if error.is_closed() {
+        return true;
+    }
+    if let Some(db) = error.as_db_error() {
+        let code = db.code();
+        return code.code().starts_with("08")
+            || [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+                SqlState::IDLE_SESSION_TIMEOUT,
+                SqlState::TOO_MANY_CONNECTIONS,
+            ]
+            .contains(code);
+    }
+    // Connecting or talking to the server failed at the socket. Malformed
+    // messages (InvalidData, InvalidInput) are a protocol bug, not an outage.
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<std::io::Error>())
+        .is_some_and(|io| {
+            !matches!(
+                io.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
+            )
+        })
 }
 
 impl From<tokio_postgres::Error> for DbError {
