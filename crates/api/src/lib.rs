@@ -21,6 +21,7 @@ pub mod identity;
 pub mod mailer;
 pub mod openapi;
 pub mod origin;
+pub mod params;
 pub mod routes;
 pub mod state;
 

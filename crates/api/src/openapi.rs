@@ -1,7 +1,9 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use crate::routes;
 
@@ -23,7 +25,7 @@ use crate::routes;
         routes::members::members, routes::members::audit_log,
         routes::health::health,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ErrorResponses),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -45,6 +47,135 @@ impl utoipa::Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Operations that take no credential.
+const PUBLIC: &[&str] = &[
+    "/api/auth/sign-up/email",
+    "/api/auth/sign-in/email",
+    "/api/auth/request-password-reset",
+    "/api/auth/reset-password",
+    "/api/auth/send-verification-email",
+    "/api/auth/verify-email",
+    "/health",
+];
+
+/// Operations that read a credential when there is one (`null` otherwise).
+const OPTIONAL_AUTH: &[&str] = &["/api/auth/get-session"];
+
+/// Operations that act in an organization chosen by `X-Organization-Id` (a
+/// malformed one is a 400, one the caller is not a member of a 404).
+const TENANT_SCOPED: &[&str] = &[
+    "/api/projects",
+    "/api/usage",
+    "/api/members",
+    "/api/audit-log",
+];
+
+/// The error statuses the server answers beyond each handler's own, added to
+/// every operation they apply to, so the document lists every status a
+/// client can get (the schemathesis run in `scripts/bad-input` checks it):
+///
+/// - 400 where there is input: a JSON body, query or path parameters, or
+///   `X-Organization-Id` on tenant routes;
+/// - 401 where a credential is required; 404 on tenant routes;
+/// - 403 on writes: a cookie-authenticated write from an untrusted origin
+///   ([`crate::origin`]);
+/// - 413 where there is a body ([`crate::extract::BODY_LIMIT`]);
+/// - 503 everywhere: the database is down or too slow.
+///
+/// Operations that need no credential get `security: []`, and
+/// `get-session` gets an optional one.
+struct ErrorResponses;
+
+impl utoipa::Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                (false, item.get.as_mut()),
+                (true, item.post.as_mut()),
+                (true, item.put.as_mut()),
+                (true, item.patch.as_mut()),
+                (true, item.delete.as_mut()),
+            ];
+            for (write, operation) in operations {
+                if let Some(operation) = operation {
+                    document_errors(path, write, operation);
+                }
+            }
+        }
+    }
+}
+
+fn document_errors(path: &str, write: bool, operation: &mut Operation) {
+    let public = PUBLIC.contains(&path);
+    let optional = OPTIONAL_AUTH.contains(&path);
+    let tenant = TENANT_SCOPED
+        .iter()
+        .any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")));
+    let has_body = operation.request_body.is_some();
+    let has_params = operation
+        .parameters
+        .as_ref()
+        .is_some_and(|parameters| !parameters.is_empty());
+    let mut add = |status: &str, description: &str| {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(error_response(description)));
+    };
+    if has_body || has_params || tenant {
+        add(
+            "400",
+            "Invalid input: the error names the field, parameter or header",
+        );
+    }
+    if !public && !optional {
+        add(
+            "401",
+            "No credential, or one that is invalid, expired or revoked",
+        );
+    }
+    if write {
+        add(
+            "403",
+            "A cookie-authenticated write from an untrusted origin",
+        );
+    }
+    if tenant {
+        add(
+            "404",
+            "Not found in the caller's organization, or not a member of the organization named",
+        );
+    }
+    if has_body {
+        add("413", "The request body is larger than the limit");
+    }
+    add(
+        "503",
+        "The database is unavailable or did not answer in time",
+    );
+    if public {
+        operation.security = Some(Vec::new());
+    } else if optional {
+        operation.security = Some(vec![
+            SecurityRequirement::default(),
+            SecurityRequirement::new("bearer", Vec::<String>::new()),
+        ]);
+    }
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
 }
 
 /// The document as JSON.

@@ -74,7 +74,7 @@ pub use organizations::{
 };
 pub use pats::{
     LAST_USED_RESOLUTION, NewPat, PatRecord, PatSummary, create_pat, find_pat_by_prefix,
-    list_user_pats, record_pat_use, revoke_all_user_pats, revoke_pat,
+    list_user_pats, record_pat_use, revoke_all_user_pats, revoke_pat, validate_pat_name,
 };
 pub use safety::check_safe_to_serve;
 pub use seed::seed;

@@ -317,11 +317,9 @@ pub async fn create_organization(
     logo: Option<&str>,
     metadata: Option<&str>,
 ) -> Result<Organization> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(DbError::invalid("name", "must be 1 to 200 characters"));
-    }
+    let name = validate_organization_name(name)?;
     validate_slug(slug)?;
+    let logo = logo.map(validate_logo).transpose()?;
     let organization = {
         let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
         let row = conn
@@ -447,7 +445,44 @@ pub async fn accept_invitation(
     .await
 }
 
-fn validate_slug(slug: &str) -> Result<()> {
+/// Longest organization name.
+pub const MAX_ORGANIZATION_NAME_CHARS: usize = 200;
+
+/// Check an organization name: trimmed, 1 to [`MAX_ORGANIZATION_NAME_CHARS`]
+/// characters, no control characters. Returns the trimmed name. Pure: run
+/// before any query.
+pub fn validate_organization_name(name: &str) -> Result<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_ORGANIZATION_NAME_CHARS {
+        return Err(DbError::invalid(
+            "name",
+            format!("must be 1 to {MAX_ORGANIZATION_NAME_CHARS} characters"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(DbError::invalid(
+            "name",
+            "must not contain control characters",
+        ));
+    }
+    Ok(name)
+}
+
+/// Check an organization's logo (a URL, as Better Auth stores it): no
+/// control characters. Its length is bounded by the request body limit.
+pub fn validate_logo(logo: &str) -> Result<&str> {
+    if logo.chars().any(char::is_control) {
+        return Err(DbError::invalid(
+            "logo",
+            "must not contain control characters",
+        ));
+    }
+    Ok(logo)
+}
+
+/// Check a slug: 1 to 64 lower-case ASCII letters, digits or dashes, not
+/// starting or ending with a dash. Pure: run before any query.
+pub fn validate_slug(slug: &str) -> Result<()> {
     let ok = (1..=64).contains(&slug.len())
         && slug
             .bytes()

@@ -201,7 +201,9 @@ pub async fn record_pat_use(db: &Database, pat: &PatRecord, now: DateTime<Utc>) 
     Ok(written == 1)
 }
 
-fn validate_pat_name(name: &str) -> Result<&str> {
+/// Check a token name: trimmed, 1 to [`MAX_PAT_NAME_CHARS`] characters, no
+/// control characters. Returns the trimmed name. Pure: run before any query.
+pub fn validate_pat_name(name: &str) -> Result<&str> {
     let name = name.trim();
     if name.is_empty() {
         return Err(DbError::invalid("name", "must not be empty"));

@@ -174,7 +174,10 @@ pub async fn delete_project(tx: &TenantTx, id: Uuid) -> Result<()> {
     .await
 }
 
-fn validate_project_name(name: &str) -> Result<&str> {
+/// Check a project name (DESIGN.md invariant 8): trimmed, 1 to
+/// [`MAX_PROJECT_NAME_CHARS`] characters, no control characters. Returns the
+/// trimmed name, which is what is stored. Pure: run before any query.
+pub fn validate_project_name(name: &str) -> Result<&str> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_PROJECT_NAME_CHARS {
         return Err(DbError::invalid(
@@ -191,11 +194,20 @@ fn validate_project_name(name: &str) -> Result<&str> {
     Ok(name)
 }
 
-fn validate_description(description: &str) -> Result<&str> {
+/// Check a project description: at most [`MAX_PROJECT_DESCRIPTION_CHARS`]
+/// characters and no NUL, which PostgreSQL text cannot hold (line breaks and
+/// tabs are fine). Pure: run before any query.
+pub fn validate_description(description: &str) -> Result<&str> {
     if description.chars().count() > MAX_PROJECT_DESCRIPTION_CHARS {
         return Err(DbError::invalid(
             "description",
             format!("must be at most {MAX_PROJECT_DESCRIPTION_CHARS} characters"),
+        ));
+    }
+    if description.contains('\0') {
+        return Err(DbError::invalid(
+            "description",
+            "must not contain NUL characters",
         ));
     }
     Ok(description)
@@ -211,5 +223,10 @@ mod tests {
         assert!(validate_project_name(" ").is_err());
         assert!(validate_project_name(&"x".repeat(201)).is_err());
         assert!(validate_description(&"x".repeat(4001)).is_err());
+        assert_eq!(
+            validate_description("two\nlines\t").unwrap(),
+            "two\nlines\t"
+        );
+        assert!(validate_description("a\0b").is_err());
     }
 }

@@ -105,6 +105,20 @@ pub async fn record_usage(tx: &TenantTx, new: NewUsage<'_>) -> Result<UsageEvent
     })
 }
 
+/// Longest model reference accepted, in bytes (`provider/name`).
+pub const MAX_MODEL_NAME_BYTES: usize = 200;
+
+/// Check the shape of a model reference before it is looked up: 1 to
+/// [`MAX_MODEL_NAME_BYTES`] bytes, no control characters (no model has
+/// them, and PostgreSQL text cannot hold NUL). Pure: run before any query.
+pub fn validate_model_name(model: &str) -> Result<&str> {
+    if model.is_empty() || model.len() > MAX_MODEL_NAME_BYTES || model.chars().any(char::is_control)
+    {
+        return Err(DbError::invalid("model", "must name a model"));
+    }
+    Ok(model)
+}
+
 fn earliest_event() -> DateTime<Utc> {
     DateTime::from_timestamp(946_684_800, 0).expect("2000-01-01 is a valid time")
 }
@@ -112,9 +126,7 @@ fn earliest_event() -> DateTime<Utc> {
 /// A model by `name` or `provider/name`; a bare name that two providers use
 /// is ambiguous and must be qualified.
 async fn find_model(tx: &TenantTx, model: &str) -> Result<Uuid> {
-    if model.is_empty() || model.len() > 200 {
-        return Err(DbError::invalid("model", "must name a model"));
-    }
+    validate_model_name(model)?;
     let rows = tx
         .query(
             "select id from ai_model where name = $1 or provider || '/' || name = $1 limit 2",

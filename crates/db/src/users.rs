@@ -357,7 +357,10 @@ pub async fn consume_verification(db: &Database, identifier: &str) -> Result<Opt
     Ok(row.map(|row| row.get(0)))
 }
 
-fn validate_name(name: &str) -> Result<&str> {
+/// Check a user's display name: trimmed, 1 to [`MAX_USER_NAME_CHARS`]
+/// characters, no control characters. Returns the trimmed name. Pure: run
+/// before any query.
+pub fn validate_name(name: &str) -> Result<&str> {
     let name = name.trim();
     if name.is_empty() {
         return Err(DbError::invalid("name", "must not be empty"));

@@ -11,6 +11,7 @@
 //! `tenantry mcp --stdio` with `TENANTRY_TOKEN`.
 
 pub mod caller;
+pub mod jsonrpc;
 pub mod server;
 
 use rmcp::ServiceExt;
@@ -19,9 +20,12 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tenantry_db::Database;
 
 pub use caller::{Caller, Refusal, authenticate};
+pub use jsonrpc::MAX_REQUEST_BODY_BYTES;
 pub use server::TenantryMcp;
 
-/// `/mcp`, with token authentication in front of the MCP service.
+/// `/mcp`, with token authentication in front of the MCP service, then
+/// [`jsonrpc::guard`], which answers malformed, oversized and wrongly shaped
+/// JSON-RPC with a JSON-RPC error before rmcp reads it.
 pub fn router(db: Database) -> axum::Router {
     let handler_db = db.clone();
     let service = StreamableHttpService::new(
@@ -29,10 +33,12 @@ pub fn router(db: Database) -> axum::Router {
         LocalSessionManager::default().into(),
         // The default accepts only loopback Host headers (a guard against DNS
         // rebinding); a deployment behind a proxy configures its hosts.
-        StreamableHttpServerConfig::default(),
+        StreamableHttpServerConfig::default().with_max_request_body_bytes(MAX_REQUEST_BODY_BYTES),
     );
     axum::Router::new()
         .nest_service("/mcp", service)
+        // Layers run bottom-up: the token is checked before the body is read.
+        .layer(axum::middleware::from_fn(jsonrpc::guard))
         .layer(axum::middleware::from_fn_with_state(
             db,
             caller::require_pat,

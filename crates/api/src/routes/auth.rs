@@ -1,7 +1,7 @@
 //! Better Auth's email/password routes, on Better Auth's paths and JSON
 //! shapes, so a Better Auth client can sign up, sign in and read its session.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::extract::{ApiJson, Identity};
 use crate::identity;
 use crate::mailer::Message;
+use crate::params::ApiQuery;
 use crate::state::AppState;
 
 /// How long password-reset and verification links stay valid.
@@ -44,12 +45,16 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase")]
 pub struct SignUpBody {
     /// Display name.
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     /// Email; trimmed and lower-cased.
+    #[schema(format = Email, max_length = 254)]
     email: String,
     /// 8 to 128 characters.
+    #[schema(format = Password, min_length = 8, max_length = 128)]
     password: String,
     /// Avatar URL.
+    #[schema(max_length = 2048)]
     image: Option<String>,
     /// Accepted for compatibility; ignored.
     #[serde(rename = "callbackURL")]
@@ -307,7 +312,9 @@ async fn redeem_link_token(
         code: "INVALID_TOKEN",
         message: "the link is invalid, used or expired".into(),
     };
-    if token.is_empty() || token.len() > 128 {
+    // Link tokens are ours (`random_token`: ASCII letters and digits); check
+    // the shape before the bare lookup, so nothing else reaches it.
+    if token.is_empty() || token.len() > 128 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(invalid());
     }
     users::consume_verification(&state.db, &purpose.identifier(token))
@@ -370,7 +377,11 @@ pub(crate) async fn request_password_reset(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetPasswordBody {
+    /// 8 to 128 characters.
+    #[schema(format = Password, min_length = 8, max_length = 128)]
     new_password: String,
+    /// The token from the emailed link.
+    #[schema(pattern = "^[A-Za-z0-9]{1,128}$")]
     token: String,
 }
 
@@ -441,6 +452,8 @@ fn percent_encode(value: &str) -> String {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct VerifyEmailQuery {
+    /// The token from the emailed link.
+    #[param(pattern = "^[A-Za-z0-9]{1,128}$")]
     token: String,
 }
 
@@ -449,7 +462,7 @@ pub struct VerifyEmailQuery {
     responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody)))]
 pub(crate) async fn verify_email(
     State(state): State<AppState>,
-    Query(query): Query<VerifyEmailQuery>,
+    ApiQuery(query): ApiQuery<VerifyEmailQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let user_id = redeem_link_token(&state, LinkPurpose::VerifyEmail, &query.token).await?;
     users::mark_email_verified(&state.db, user_id).await?;

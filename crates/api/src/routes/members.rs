@@ -1,6 +1,6 @@
 //! `/api/members` and `/api/audit-log`: reading the organization's people and history.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -11,6 +11,7 @@ use tenantry_db::with_tenant_context;
 
 use crate::error::ApiError;
 use crate::extract::TenantScope;
+use crate::params::ApiQuery;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -36,6 +37,7 @@ pub(crate) async fn members(
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct AuditQuery {
     /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// `nextCursor` of the previous page.
     cursor: Option<String>,
@@ -47,7 +49,7 @@ pub struct AuditQuery {
 pub(crate) async fn audit_log(
     State(state): State<AppState>,
     scope: TenantScope,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Page<AuditEntry>>, ApiError> {
     let limit = page_size(query.limit)?;
     let page = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {

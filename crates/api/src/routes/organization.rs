@@ -5,7 +5,7 @@
 //! remove members and change roles; only an owner makes someone an owner;
 //! the last owner can neither leave nor be demoted.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Identity, membership_for};
+use crate::params::ApiQuery;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -42,7 +43,11 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateBody {
+    /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
+    /// Lower-case letters, digits and dashes; unique.
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
     slug: String,
     logo: Option<String>,
     /// Stored as a JSON string, as Better Auth does.
@@ -108,8 +113,9 @@ pub(crate) async fn list(
 #[serde(rename_all = "camelCase")]
 pub struct SetActiveBody {
     /// `null` clears the active organization.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Uuid)]
     organization_id: Option<String>,
+    #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
     organization_slug: Option<String>,
 }
 
@@ -150,6 +156,7 @@ pub(crate) async fn set_active(
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationQuery {
     /// Defaults to the session's active organization.
+    #[param(value_type = Option<String>, format = Uuid)]
     organization_id: Option<String>,
 }
 
@@ -160,7 +167,7 @@ pub struct OrganizationQuery {
 pub(crate) async fn get_full_organization(
     State(state): State<AppState>,
     identity: Identity,
-    Query(query): Query<OrganizationQuery>,
+    ApiQuery(query): ApiQuery<OrganizationQuery>,
 ) -> Result<Json<FullOrganization>, ApiError> {
     let requested = query
         .organization_id
@@ -174,15 +181,19 @@ pub(crate) async fn get_full_organization(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InviteBody {
+    #[schema(format = Email, max_length = 254)]
     email: String,
     /// owner, admin or member.
+    #[schema(pattern = "^(owner|admin|member)$")]
     role: String,
+    #[schema(value_type = Option<String>, format = Uuid)]
     organization_id: Option<String>,
 }
 
 /// Invite someone by email (owners and admins).
 #[utoipa::path(post, path = "/api/auth/organization/invite-member", tag = "organization", request_body = InviteBody,
-    responses((status = 200, body = Invitation), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Invitation), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn invite_member(
     State(state): State<AppState>,
     identity: Identity,
@@ -216,6 +227,7 @@ pub(crate) async fn invite_member(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AcceptBody {
+    #[schema(format = Uuid)]
     invitation_id: String,
 }
 
@@ -227,7 +239,8 @@ pub struct AcceptResponse {
 
 /// Accept an invitation addressed to the caller's email.
 #[utoipa::path(post, path = "/api/auth/organization/accept-invitation", tag = "organization", request_body = AcceptBody,
-    responses((status = 200, body = AcceptResponse), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = AcceptResponse), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn accept_invitation(
     State(state): State<AppState>,
     identity: Identity,
@@ -258,6 +271,7 @@ pub(crate) async fn accept_invitation(
 pub struct RemoveBody {
     /// A membership id, or the member's email.
     member_id_or_email: String,
+    #[schema(value_type = Option<String>, format = Uuid)]
     organization_id: Option<String>,
 }
 
@@ -269,7 +283,7 @@ pub struct MemberResponse {
 /// Remove a member (owners and admins), or leave (anyone, for themselves).
 #[utoipa::path(post, path = "/api/auth/organization/remove-member", tag = "organization", request_body = RemoveBody,
     responses((status = 200, body = MemberResponse), (status = 400, body = crate::error::ErrorBody),
-              (status = 403, body = crate::error::ErrorBody)))]
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn remove_member(
     State(state): State<AppState>,
     identity: Identity,
@@ -301,8 +315,12 @@ pub(crate) async fn remove_member(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateRoleBody {
+    #[schema(format = Uuid)]
     member_id: String,
+    /// owner, admin or member.
+    #[schema(pattern = "^(owner|admin|member)$")]
     role: String,
+    #[schema(value_type = Option<String>, format = Uuid)]
     organization_id: Option<String>,
 }
 
@@ -310,7 +328,8 @@ pub struct UpdateRoleBody {
 /// ownership). Returns the member itself, unwrapped, as Better Auth does.
 #[utoipa::path(post, path = "/api/auth/organization/update-member-role", tag = "organization",
     request_body = UpdateRoleBody,
-    responses((status = 200, body = Member), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Member), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn update_member_role(
     State(state): State<AppState>,
     identity: Identity,

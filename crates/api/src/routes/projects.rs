@@ -1,6 +1,6 @@
 //! Projects: `/api/projects`, inside the caller's organization.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, TenantScope};
+use crate::params::{ApiPath, ApiQuery};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
     /// 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// `nextCursor` of the previous page.
     cursor: Option<String>,
@@ -34,7 +36,7 @@ pub struct ListQuery {
 pub(crate) async fn list(
     State(state): State<AppState>,
     scope: TenantScope,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<Project>>, ApiError> {
     let limit = page_size(query.limit)?;
     let page = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
@@ -49,12 +51,12 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 }
 
 /// One project.
-#[utoipa::path(get, path = "/api/projects/{id}", tag = "projects", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/projects/{id}", tag = "projects", params(("id" = uuid::Uuid, Path, description = "The project's id")),
     responses((status = 200, body = Project), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn show(
     State(state): State<AppState>,
     scope: TenantScope,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Project>, ApiError> {
     let id = parse_id(&id)?;
     let project = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
@@ -68,8 +70,10 @@ pub(crate) async fn show(
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// 1 to 200 characters, unique in the organization.
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     /// Up to 4000 characters.
+    #[schema(max_length = 4000)]
     description: Option<String>,
 }
 
@@ -91,18 +95,23 @@ pub(crate) async fn create(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {
+    /// 1 to 200 characters, unique in the organization.
+    #[schema(min_length = 1, max_length = 200)]
     name: Option<String>,
+    /// Up to 4000 characters.
+    #[schema(max_length = 4000)]
     description: Option<String>,
 }
 
 /// Rename a project or change its description.
-#[utoipa::path(patch, path = "/api/projects/{id}", tag = "projects", params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/api/projects/{id}", tag = "projects", params(("id" = uuid::Uuid, Path, description = "The project's id")),
     request_body = UpdateBody,
-    responses((status = 200, body = Project), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Project), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     scope: TenantScope,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Json<Project>, ApiError> {
     let id = parse_id(&id)?;
@@ -114,12 +123,12 @@ pub(crate) async fn update(
 }
 
 /// Delete a project.
-#[utoipa::path(delete, path = "/api/projects/{id}", tag = "projects", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/projects/{id}", tag = "projects", params(("id" = uuid::Uuid, Path, description = "The project's id")),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn remove(
     State(state): State<AppState>,
     scope: TenantScope,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {

@@ -1,6 +1,6 @@
 //! Personal access tokens: `/api/tokens`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Identity};
+use crate::params::ApiPath;
 use crate::state::AppState;
 
 /// Longest lifetime a token may be given.
@@ -38,8 +39,10 @@ pub(crate) async fn list(
 #[serde(rename_all = "camelCase")]
 pub struct CreateBody {
     /// A label, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
     /// 1 to 366; never expires when absent.
+    #[schema(minimum = 1, maximum = 366)]
     expires_in_days: Option<i64>,
 }
 
@@ -112,12 +115,12 @@ pub async fn mint_for(
 }
 
 /// Revoke one of the caller's tokens.
-#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "tokens", params(("id" = uuid::Uuid, Path, description = "The token's id")),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     identity: Identity,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::try_parse(&id).map_err(|_| ApiError::invalid("id", "must be a UUID"))?;
     if tenantry_db::revoke_pat(&state.db, identity.user.id, id).await? {

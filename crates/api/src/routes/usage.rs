@@ -1,6 +1,6 @@
 //! AI usage: `/api/usage` (record) and `/api/usage/report`.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, TenantScope};
+use crate::params::ApiQuery;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -24,10 +25,13 @@ pub fn router() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RecordBody {
     /// A model name from the reference data, e.g. `gpt-4o`.
+    #[schema(min_length = 1, max_length = 200)]
     model: String,
     /// A project of this organization.
     project_id: Option<Uuid>,
+    #[schema(minimum = 0, maximum = 100_000_000)]
     input_tokens: i64,
+    #[schema(minimum = 0, maximum = 100_000_000)]
     output_tokens: i64,
     /// RFC 3339; now when absent.
     occurred_at: Option<DateTime<Utc>>,
@@ -72,9 +76,8 @@ pub struct ReportQuery {
 pub(crate) async fn report(
     State(state): State<AppState>,
     scope: TenantScope,
-    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> Result<Json<UsageReport>, ApiError> {
-    let Query(query) = query.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let report = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
         usage::usage_report(tx, query.from, query.to).await
     })
