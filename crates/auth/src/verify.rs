@@ -5,8 +5,8 @@
 //! server both authenticate tokens here, so they refuse exactly the same ones.
 
 use chrono::Utc;
-use tenantry_db::users::{User, find_user};
-use tenantry_db::{Database, DbError, PatRecord, find_pat_by_prefix, record_pat_use};
+use tenantry_db::users::User;
+use tenantry_db::{Database, DbError, PatRecord, find_pat_with_owner, record_pat_use};
 
 use crate::pat::{hash_matches, parse_pat};
 
@@ -28,16 +28,13 @@ pub async fn verify_pat(db: &Database, token: &str) -> Result<Option<VerifiedPat
     let Ok(parsed) = parse_pat(token) else {
         return Ok(None);
     };
-    let Some(record) = find_pat_by_prefix(db, parsed.lookup_prefix()).await? else {
+    let Some((record, user)) = find_pat_with_owner(db, parsed.lookup_prefix()).await? else {
         return Ok(None);
     };
     let now = Utc::now();
     if !hash_matches(&parsed.hash(), &record.token_hash) || !record.is_live(now) {
         return Ok(None);
     }
-    let Some(user) = find_user(db, record.user_id).await? else {
-        return Ok(None);
-    };
     record_pat_use(db, &record, now).await?;
     Ok(Some(VerifiedPat { user, record }))
 }

@@ -16,11 +16,14 @@
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use deadpool_postgres::{Object, Pool};
+use tokio_postgres::types::ToSql;
 
 use crate::database::Database;
 use crate::error::{DbError, Result};
+use crate::statements::{self, Outcome, Statements, statement_methods};
 
 /// Why RLS is being skipped: the seed's table of legitimate uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -104,17 +107,28 @@ pub const LEGITIMATE_USES: &[(&str, &str)] = &[
 
 /// A connection that bypasses tenant context, taken for a named reason.
 ///
-/// Dereferences to deadpool's client wrapper, so `prepare_cached`, `query` and
-/// friends are available.
+/// `query`, `query_one`, `query_opt` and `execute` prepare each statement
+/// once per connection (or send it unnamed behind a pooler, see
+/// [`StatementMode`](crate::StatementMode)). It also dereferences to
+/// deadpool's client wrapper for what migrations and seeds need
+/// (`batch_execute`, `transaction`).
 pub struct BareClient {
     conn: Object,
     reason: BypassReason,
+    statements: Arc<Statements>,
 }
 
 impl BareClient {
     /// Why this connection was taken.
     pub fn reason(&self) -> BypassReason {
         self.reason
+    }
+
+    statement_methods!();
+
+    async fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Outcome> {
+        let statement = self.statements.resolve(&self.conn, sql).await?;
+        statements::execute(&self.conn, &statement, params).await
     }
 }
 
@@ -144,5 +158,9 @@ pub async fn bare(db: &Database, reason: BypassReason) -> Result<BareClient> {
         &db.bare
     };
     let conn = pool.get().await?;
-    Ok(BareClient { conn, reason })
+    Ok(BareClient {
+        conn,
+        reason,
+        statements: db.statements.clone(),
+    })
 }

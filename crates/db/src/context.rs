@@ -1,29 +1,28 @@
-//! `with_tenant_context`: the default way to touch tenant data.
+//! Tenant context: the default way to touch tenant data.
 //!
-//! One call is one transaction on one pooled connection, run as the
-//! `authenticated` role with the tenant set transaction-locally:
+//! Two entry points, both running as the `authenticated` role with the
+//! tenant set transaction-locally by one prepared setup statement
+//! ([`SETUP_SQL`]):
 //!
-//! ```text
-//! BEGIN; SELECT set_config('role', 'authenticated', true),
-//!               set_config('app.tenant_id', '<org>', true), ...   -- one message
-//! <the caller's statements>
-//! COMMIT                                                       -- or ROLLBACK
-//! ```
-//!
-//! The setup message is not awaited on its own: it is sent in the same flush as
-//! the caller's first statement (tokio-postgres writes requests in the order
-//! they are first polled), so a point read costs two round trips, the read
-//! and the commit, not four. A transaction whose caller sends nothing sends
-//! nothing at all.
+//! - [`with_tenant_context`]: a closure, one transaction, any number of
+//!   statements. On the wire: `BEGIN` and, under one Sync, the setup and the
+//!   first statement, all in the same flush; later statements; `COMMIT`.
+//!   A point read costs two round trips (the read, the commit).
+//! - [`autocommit`]: one statement per call, each its own implicit
+//!   transaction: the setup and the statement under one Sync
+//!   (`Client::query_after`, our tokio-postgres patch), one round trip, no
+//!   BEGIN or COMMIT. What a read or a single write should use.
 //!
 //! Why the connection is always clean afterwards (DESIGN.md invariant 4): the
-//! role and the settings are transaction-local, so COMMIT and ROLLBACK both
-//! drop them; and when the transaction cannot be ended properly (the caller's
-//! future was dropped mid-way, the closure panicked, COMMIT failed in flight)
-//! the connection is detached from the pool and closed, which makes the
-//! server roll back, instead of being returned with a transaction open.
+//! role and the settings are transaction-local, so COMMIT, ROLLBACK and the
+//! end of an implicit transaction all drop them; and when a transaction
+//! cannot be ended properly (the caller's future was dropped mid-way, the
+//! closure panicked, COMMIT failed in flight) the connection is detached from
+//! the pool and closed, which makes the server roll back, instead of being
+//! returned with a transaction open.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -34,7 +33,87 @@ use tokio_postgres::types::ToSql;
 
 use crate::database::Database;
 use crate::error::{DbError, Result};
+use crate::statements::{self, Outcome, StatementMode, Statements, statement_methods};
 use crate::tenant::Tenant;
+
+/// The statement that puts a transaction into a tenant's context. Every
+/// setting is transaction-local (`true`), so it ends with the transaction.
+/// Parameters: organization id, user id (empty for none), as text.
+///
+/// The statement timeout is not in it: with prepared statements the tenant
+/// pool's connections carry it from their start-up options, which saves the
+/// server a fourth `set_config` per transaction (~10 % of a point read's
+/// cost, BENCHMARKS.md). Behind a pooler, where start-up options cannot be
+/// used, [`SETUP_WITH_TIMEOUT_SQL`] sets it transaction-locally instead.
+pub const SETUP_SQL: &str = "select set_config('role', 'authenticated', true), \
+     set_config('app.tenant_id', $1, true), \
+     set_config('app.user_id', $2, true)";
+
+/// [`SETUP_SQL`] plus the statement timeout in milliseconds ($3, text; 0 for
+/// none), for [`StatementMode::Unnamed`].
+pub const SETUP_WITH_TIMEOUT_SQL: &str = "select set_config('role', 'authenticated', true), \
+     set_config('app.tenant_id', $1, true), \
+     set_config('app.user_id', $2, true), \
+     set_config('statement_timeout', $3, true)";
+
+/// The setup statement and its values for one tenant.
+struct SetupParams {
+    sql: &'static str,
+    organization_id: String,
+    user_id: String,
+    statement_timeout_ms: String,
+}
+
+impl SetupParams {
+    fn new(db: &Database, tenant: Tenant) -> Self {
+        let sql = match db.config.statement_mode {
+            StatementMode::Prepared => SETUP_SQL,
+            StatementMode::Unnamed => SETUP_WITH_TIMEOUT_SQL,
+        };
+        SetupParams {
+            sql,
+            organization_id: tenant.organization_id().to_string(),
+            user_id: tenant
+                .user_id()
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            statement_timeout_ms: db
+                .config
+                .statement_timeout
+                .map_or(0, |t| t.as_millis())
+                .to_string(),
+        }
+    }
+
+    fn as_params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.organization_id, &self.user_id];
+        if self.sql == SETUP_WITH_TIMEOUT_SQL {
+            params.push(&self.statement_timeout_ms);
+        }
+        params
+    }
+}
+
+/// Run the setup and `sql` under one Sync: one implicit transaction, one round trip.
+async fn setup_then(
+    statements: &Statements,
+    conn: &Object,
+    setup: &SetupParams,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Outcome> {
+    let setup_statement = statements.resolve(conn, setup.sql).await?;
+    let statement = statements.resolve(conn, sql).await?;
+    let rows = conn
+        .query_after(
+            setup_statement.as_pipeline(),
+            &setup.as_params(),
+            statement.as_pipeline(),
+            params,
+        )
+        .await?;
+    Outcome::collect(rows).await
+}
 
 /// Run `work` inside one transaction as the tenant `tenant`.
 ///
@@ -44,6 +123,7 @@ use crate::tenant::Tenant;
 /// (an AI model, another service) belong before or after it. Transactions that
 /// hold their connection longer than
 /// [`DatabaseConfig::slow_transaction_warning`](crate::DatabaseConfig) are logged.
+/// A single statement is cheaper through [`autocommit`].
 ///
 /// ```no_run
 /// # async fn example(db: &tenantry_db::Database, tenant: tenantry_db::Tenant) -> Result<(), tenantry_db::DbError> {
@@ -60,7 +140,7 @@ where
     E: From<DbError>,
 {
     let conn = db.app.get().await.map_err(DbError::from)?;
-    let tx = TenantTx::new(conn, tenant, setup_sql(db, tenant));
+    let tx = TenantTx::new(db, conn, tenant);
     let outcome = work(&tx).await;
     let held = tx.first_statement_at();
     let finished = match outcome {
@@ -83,36 +163,168 @@ where
     finished
 }
 
-/// The statements that open a tenant transaction, as one simple-query message.
+/// Statements as the tenant `tenant`, each in its own implicit transaction.
 ///
-/// The values are typed (UUIDs and an integer), so formatting them into the
-/// text cannot inject anything.
-fn setup_sql(db: &Database, tenant: Tenant) -> String {
-    let user = tenant
-        .user_id()
-        .map(|id| id.to_string())
-        .unwrap_or_default();
-    let timeout_ms = db
-        .config
-        .statement_timeout
-        .map(|t| t.as_millis())
-        .unwrap_or(0);
-    format!(
-        "BEGIN; SELECT set_config('role', 'authenticated', true), \
-         set_config('app.tenant_id', '{}', true), \
-         set_config('app.user_id', '{user}', true), \
-         set_config('statement_timeout', '{timeout_ms}', true)",
-        tenant.organization_id()
-    )
+/// Every call takes a pooled connection, sends the tenant setup and the
+/// statement under one Sync, and returns the connection: one round trip and
+/// no BEGIN/COMMIT, about what a bare statement costs. The statement is
+/// atomic on its own; two calls are two transactions, so work that must
+/// commit together belongs in [`with_tenant_context`].
+///
+/// ```no_run
+/// # async fn example(db: &tenantry_db::Database, tenant: tenantry_db::Tenant, id: uuid::Uuid) -> Result<(), tenantry_db::DbError> {
+/// let name: Option<String> = tenantry_db::autocommit(db, tenant)
+///     .query_opt("select name from project where id = $1", &[&id])
+///     .await?
+///     .map(|row| row.get(0));
+/// # Ok(()) }
+/// ```
+pub fn autocommit(db: &Database, tenant: Tenant) -> Autocommit<'_> {
+    Autocommit { db, tenant }
 }
+
+/// The handle [`autocommit`] returns.
+pub struct Autocommit<'a> {
+    db: &'a Database,
+    tenant: Tenant,
+}
+
+impl Autocommit<'_> {
+    /// The tenant these statements act for.
+    pub fn tenant(&self) -> Tenant {
+        self.tenant
+    }
+
+    statement_methods!();
+
+    async fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Outcome> {
+        let mut in_flight = InFlight {
+            conn: Some(self.db.app.get().await?),
+            tenant: self.tenant,
+            statements: &self.db.statements,
+        };
+        let conn = in_flight.conn.as_ref().expect("just taken");
+        let setup = SetupParams::new(self.db, self.tenant);
+        let outcome = setup_then(&self.db.statements, conn, &setup, sql, params).await;
+        in_flight.finish();
+        outcome
+    }
+}
+
+/// A connection with an autocommit statement on the wire.
+///
+/// Dropped before [`InFlight::finish`] (the caller's future was cancelled),
+/// it is discarded like an interrupted transaction: returned to the pool, it
+/// would make the next tenant wait for a statement nobody reads.
+struct InFlight<'a> {
+    conn: Option<Object>,
+    tenant: Tenant,
+    statements: &'a Statements,
+}
+
+impl InFlight<'_> {
+    /// The answer was read in full: back to the pool, clean.
+    fn finish(&mut self) {
+        self.conn = None;
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            discard_interrupted(conn, self.tenant, &self.statements);
+        }
+    }
+}
+
+/// Statements in a tenant's context, inside a [`with_tenant_context`]
+/// transaction ([`TenantTx`]) or one [`autocommit`] statement at a time
+/// ([`Autocommit`]). Named query functions that run a single statement take
+/// `&impl TenantStatements`, so a caller can use either; functions that need
+/// several statements to commit together take `&TenantTx`.
+pub trait TenantStatements: Sync {
+    /// The tenant the statements act for.
+    fn tenant(&self) -> Tenant;
+
+    /// Run a statement and return its rows.
+    fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send;
+
+    /// Run a statement that returns exactly one row.
+    fn query_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Row>> + Send;
+
+    /// Run a statement that returns at most one row.
+    fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Option<Row>>> + Send;
+
+    /// Run a statement and return the number of rows it affected.
+    fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<u64>> + Send;
+}
+
+/// Implements [`TenantStatements`] by forwarding to the inherent methods.
+macro_rules! forward_tenant_statements {
+    ($handle:ty) => {
+        impl TenantStatements for $handle {
+            fn tenant(&self) -> Tenant {
+                self.tenant
+            }
+            fn query(
+                &self,
+                sql: &str,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> impl Future<Output = Result<Vec<Row>>> + Send {
+                <$handle>::query(self, sql, params)
+            }
+            fn query_one(
+                &self,
+                sql: &str,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> impl Future<Output = Result<Row>> + Send {
+                <$handle>::query_one(self, sql, params)
+            }
+            fn query_opt(
+                &self,
+                sql: &str,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> impl Future<Output = Result<Option<Row>>> + Send {
+                <$handle>::query_opt(self, sql, params)
+            }
+            fn execute(
+                &self,
+                sql: &str,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> impl Future<Output = Result<u64>> + Send {
+                <$handle>::execute(self, sql, params)
+            }
+        }
+    };
+}
+forward_tenant_statements!(TenantTx);
+forward_tenant_statements!(Autocommit<'_>);
 
 /// A tenant transaction in progress: the handle `with_tenant_context` gives its closure.
 ///
-/// Statements are prepared once per connection and reused.
+/// Statements are prepared once per connection and reused (or sent unnamed
+/// in [`StatementMode::Unnamed`](crate::StatementMode)).
 pub struct TenantTx {
+    statements: Arc<Statements>,
     conn: Option<Object>,
     tenant: Tenant,
-    setup: String,
+    setup: SetupParams,
     began: AtomicBool,
     failed: AtomicBool,
     finished: bool,
@@ -120,11 +332,12 @@ pub struct TenantTx {
 }
 
 impl TenantTx {
-    fn new(conn: Object, tenant: Tenant, setup: String) -> Self {
+    fn new(db: &Database, conn: Object, tenant: Tenant) -> Self {
         TenantTx {
+            statements: db.statements.clone(),
             conn: Some(conn),
             tenant,
-            setup,
+            setup: SetupParams::new(db, tenant),
             began: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             finished: false,
@@ -137,37 +350,7 @@ impl TenantTx {
         self.tenant
     }
 
-    /// Run a statement and return its rows.
-    pub async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        let statement = self.prepare(sql).await?;
-        self.in_transaction(self.client().query(&statement, params))
-            .await
-    }
-
-    /// Run a statement that returns exactly one row.
-    pub async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row> {
-        let statement = self.prepare(sql).await?;
-        self.in_transaction(self.client().query_one(&statement, params))
-            .await
-    }
-
-    /// Run a statement that returns at most one row.
-    pub async fn query_opt(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>> {
-        let statement = self.prepare(sql).await?;
-        self.in_transaction(self.client().query_opt(&statement, params))
-            .await
-    }
-
-    /// Run a statement and return the number of rows it affected.
-    pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        let statement = self.prepare(sql).await?;
-        self.in_transaction(self.client().execute(&statement, params))
-            .await
-    }
+    statement_methods!();
 
     fn client(&self) -> &Object {
         self.conn
@@ -175,36 +358,28 @@ impl TenantTx {
             .expect("the connection is only taken when the transaction is dropped")
     }
 
-    async fn prepare(&self, sql: &str) -> Result<tokio_postgres::Statement> {
-        // Parsing needs no privileges, so preparing before the transaction
-        // has begun is fine; it is a cache hit after the first use.
-        self.client().prepare_cached(sql).await.map_err(|e| {
-            self.failed.store(true, Ordering::Release);
-            DbError::from(e)
-        })
-    }
-
-    /// Run `statement`, sending the transaction setup in the same flush the
-    /// first time. `futures_util::future::join` polls the setup first, and
-    /// tokio-postgres sends a request when its future is first polled, so the
-    /// setup always precedes the statement on the wire.
-    async fn in_transaction<R>(
-        &self,
-        statement: impl Future<Output = Result<R, tokio_postgres::Error>>,
-    ) -> Result<R> {
+    /// Run `sql` in the transaction. The first time, `BEGIN` and, under one
+    /// Sync, the setup and the statement go out in the same flush:
+    /// `futures_util::future::join` polls `BEGIN` first, and tokio-postgres
+    /// sends a request when its future is first polled.
+    async fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Outcome> {
         // If this future is dropped before the statement's outcome is known
         // (the closure used a timeout or select!), the statement may still
         // fail on the server, and PostgreSQL would then answer COMMIT with a
         // silent rollback. Count an unseen outcome as a failure.
         let unseen = MarkFailedUnlessSeen(&self.failed);
         let result = if self.began.swap(true, Ordering::AcqRel) {
-            statement.await.map_err(DbError::from)
+            match self.statements.resolve(self.client(), sql).await {
+                Ok(statement) => statements::execute(self.client(), &statement, params).await,
+                Err(error) => Err(error),
+            }
         } else {
             let _ = self.first_statement_at.set(Instant::now());
-            let setup = self.client().batch_execute(&self.setup);
-            match join(setup, statement).await {
-                (Err(setup_error), _) => Err(DbError::from(setup_error)),
-                (Ok(()), result) => result.map_err(DbError::from),
+            let begin = self.client().batch_execute("BEGIN");
+            let work = setup_then(&self.statements, self.client(), &self.setup, sql, params);
+            match join(begin, work).await {
+                (Err(begin_error), _) => Err(DbError::from(begin_error)),
+                (Ok(()), result) => result,
             }
         };
         if result.is_err() {
@@ -263,23 +438,31 @@ impl Drop for TenantTx {
             return; // back to the pool, clean
         }
         if let Some(conn) = self.conn.take() {
-            // Interrupted: the future was dropped, the closure panicked, or
-            // COMMIT/ROLLBACK failed. Never hand this connection to the next
-            // tenant; closing it makes the server roll the transaction back.
-            tracing::debug!(
-                organization_id = %self.tenant.organization_id(),
-                "tenant transaction interrupted; closing its connection"
-            );
-            // A statement may still be running on the server, which only
-            // notices the closed socket when it next writes: cancel it so its
-            // locks go now.
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                let cancel = conn.cancel_token();
-                runtime.spawn(async move {
-                    let _ = cancel.cancel_query(tokio_postgres::NoTls).await;
-                });
-            }
-            drop(Object::take(conn));
+            discard_interrupted(conn, self.tenant, &self.statements);
         }
     }
+}
+
+/// Close a connection whose work was interrupted (the future was dropped,
+/// the closure panicked, or COMMIT/ROLLBACK failed) instead of returning it
+/// to the pool: never hand it to the next tenant; closing it makes the server
+/// roll back whatever was open.
+fn discard_interrupted(conn: Object, tenant: Tenant, statements: &Statements) {
+    tracing::debug!(
+        organization_id = %tenant.organization_id(),
+        "tenant work interrupted; closing its connection"
+    );
+    // A statement may still be running on the server, which only notices the
+    // closed socket when it next writes: cancel it so its locks go now.
+    if !statements.may_send_cancel_requests() {
+        drop(Object::take(conn));
+        return;
+    }
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let cancel = conn.cancel_token();
+        runtime.spawn(async move {
+            let _ = cancel.cancel_query(tokio_postgres::NoTls).await;
+        });
+    }
+    drop(Object::take(conn));
 }

@@ -1,12 +1,14 @@
 //! Connection pools and their configuration.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
 use crate::error::{DbError, Result};
+use crate::statements::{StatementMode, Statements};
 
 /// Where and how to connect. Build one with [`DatabaseConfig::new`] and adjust fields.
 #[derive(Clone, Debug)]
@@ -28,6 +30,9 @@ pub struct DatabaseConfig {
     /// A tenant transaction holding its connection longer than this is logged
     /// as a warning: slow work belongs outside `with_tenant_context`.
     pub slow_transaction_warning: Duration,
+    /// Prepared statements (the default), or unnamed ones for PgBouncer in
+    /// transaction mode; see [`StatementMode`].
+    pub statement_mode: StatementMode,
 }
 
 impl DatabaseConfig {
@@ -42,6 +47,7 @@ impl DatabaseConfig {
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Some(Duration::from_secs(30)),
             slow_transaction_warning: Duration::from_millis(500),
+            statement_mode: StatementMode::Prepared,
         }
     }
 
@@ -62,31 +68,41 @@ pub struct Database {
     pub(crate) app: Pool,
     pub(crate) bare: Pool,
     pub(crate) owner: Option<Pool>,
+    pub(crate) statements: Arc<Statements>,
     pub(crate) config: DatabaseConfig,
 }
 
 impl Database {
     /// Create the pools. Connections open lazily, on first use.
     pub fn connect(config: DatabaseConfig) -> Result<Self> {
-        let app = build_pool(
-            &config.app_url,
-            config.app_pool_size,
-            config.acquire_timeout,
-        )?;
+        let mut app_config = pg_config(&config.app_url)?;
+        if let (StatementMode::Prepared, Some(timeout)) =
+            (config.statement_mode, config.statement_timeout)
+        {
+            // Session default for tenant connections; see context::SETUP_SQL.
+            let options = format!(
+                "{} -c statement_timeout={}",
+                app_config.get_options().unwrap_or_default(),
+                timeout.as_millis()
+            );
+            app_config.options(options.trim_start());
+        }
+        let app = build_pool(app_config, config.app_pool_size, config.acquire_timeout)?;
         let bare = build_pool(
-            &config.bare_url,
+            pg_config(&config.bare_url)?,
             config.bare_pool_size,
             config.acquire_timeout,
         )?;
         let owner = config
             .owner_url
             .as_deref()
-            .map(|url| build_pool(url, 2, config.acquire_timeout))
+            .map(|url| build_pool(pg_config(url)?, 2, config.acquire_timeout))
             .transpose()?;
         Ok(Database {
             app,
             bare,
             owner,
+            statements: Arc::new(Statements::new(config.statement_mode)),
             config,
         })
     }
@@ -103,9 +119,12 @@ impl Database {
     }
 }
 
-fn build_pool(url: &str, size: usize, timeout: Duration) -> Result<Pool> {
-    let pg_config = tokio_postgres::Config::from_str(url)
-        .map_err(|e| DbError::Config(format!("invalid connection URL: {e}")))?;
+fn pg_config(url: &str) -> Result<tokio_postgres::Config> {
+    tokio_postgres::Config::from_str(url)
+        .map_err(|e| DbError::Config(format!("invalid connection URL: {e}")))
+}
+
+fn build_pool(pg_config: tokio_postgres::Config, size: usize, timeout: Duration) -> Result<Pool> {
     let manager = Manager::from_config(
         pg_config,
         NoTls,

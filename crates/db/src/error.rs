@@ -50,6 +50,15 @@ pub enum DbError {
     /// returned `Ok`: the transaction was rolled back, not committed.
     #[error("the transaction was aborted by an earlier error and has been rolled back")]
     TransactionAborted,
+    /// A statement returned a different number of rows than its caller
+    /// expects (`query_one`, `query_opt`): a bug in the statement, not input.
+    #[error("statement returned {actual} rows, expected {expected}")]
+    RowCount {
+        /// "exactly one" or "at most one".
+        expected: &'static str,
+        /// Rows actually returned.
+        actual: usize,
+    },
     /// No pooled connection could be had in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),

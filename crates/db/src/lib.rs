@@ -58,11 +58,12 @@ pub mod projects;
 mod safety;
 pub mod seed;
 pub mod setup;
+mod statements;
 mod tenant;
 pub mod usage;
 pub mod users;
 
-pub use context::{TenantTx, with_tenant_context};
+pub use context::{Autocommit, TenantStatements, TenantTx, autocommit, with_tenant_context};
 pub use database::{Database, DatabaseConfig};
 pub use error::{DbError, Result};
 pub use health::{HEALTH_CHECK_TIMEOUT, check_database};
@@ -74,10 +75,12 @@ pub use organizations::{
 };
 pub use pats::{
     LAST_USED_RESOLUTION, NewPat, PatRecord, PatSummary, create_pat, find_pat_by_prefix,
-    list_user_pats, record_pat_use, revoke_all_user_pats, revoke_pat, validate_pat_name,
+    find_pat_with_owner, list_user_pats, record_pat_use, revoke_all_user_pats, revoke_pat,
+    validate_pat_name,
 };
 pub use safety::check_safe_to_serve;
 pub use seed::seed;
+pub use statements::StatementMode;
 pub use tenant::{MemberRole, Membership, Tenant};
 
 /// Re-exported so callers can name row and parameter types without depending

@@ -21,6 +21,14 @@ pub async fn resolve_organization_id(
     db: &Database,
     user_id: UserId,
 ) -> Result<Option<OrganizationId>> {
+    Ok(resolve_default_membership(db, user_id)
+        .await?
+        .map(|membership| membership.organization_id()))
+}
+
+/// [`resolve_organization_id`]'s choice with the user's role in it, in one
+/// query: what a request that names no organization needs.
+async fn resolve_default_membership(db: &Database, user_id: UserId) -> Result<Option<Membership>> {
     let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
     let row = conn
         .query_opt(
@@ -29,17 +37,22 @@ pub async fn resolve_organization_id(
                  where user_id = $1 and expires_at > now()
                  order by updated_at desc, created_at desc
                  limit 1
-             )
-             select coalesce(
-                 (select m.organization_id from latest_session s
-                  join member m on m.organization_id = s.active_organization_id and m.user_id = $1),
-                 (select organization_id from member where user_id = $1
+             ), candidates as (
+                 select m.organization_id, m.role, 0 as preference from latest_session s
+                 join member m on m.organization_id = s.active_organization_id and m.user_id = $1
+                 union all
+                 (select organization_id, role, 1 from member where user_id = $1
                   order by created_at, organization_id limit 1)
-             )",
+             )
+             select organization_id, role from candidates order by preference limit 1",
             &[&user_id],
         )
         .await?;
-    Ok(row.and_then(|row| row.get(0)))
+    row.map(|row| {
+        let role = MemberRole::parse(row.get("role"))?;
+        Ok(Membership::new(row.get("organization_id"), user_id, role))
+    })
+    .transpose()
 }
 
 /// The user's membership of `organization_id`, if they have one.
@@ -70,14 +83,10 @@ pub async fn resolve_tenant(
     user_id: UserId,
     requested: Option<OrganizationId>,
 ) -> Result<Option<Membership>> {
-    let organization_id = match requested {
-        Some(id) => id,
-        None => match resolve_organization_id(db, user_id).await? {
-            Some(id) => id,
-            None => return Ok(None),
-        },
-    };
-    find_membership(db, user_id, organization_id).await
+    match requested {
+        Some(organization_id) => find_membership(db, user_id, organization_id).await,
+        None => resolve_default_membership(db, user_id).await,
+    }
 }
 
 /// An organization a user belongs to, with their role in it.

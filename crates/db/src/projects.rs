@@ -6,7 +6,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::append_audit;
-use crate::context::TenantTx;
+use crate::context::{TenantStatements, TenantTx};
 use crate::error::{DbError, Result};
 use crate::ids::{OrganizationId, UserId};
 use crate::page::{Page, cursor_of, paginate, parse_cursor};
@@ -56,7 +56,7 @@ fn project_from(row: &tokio_postgres::Row) -> Project {
 
 /// Oldest first, `limit` at a time.
 pub async fn list_projects(
-    tx: &TenantTx,
+    tx: &impl TenantStatements,
     limit: i64,
     cursor: Option<&str>,
 ) -> Result<Page<Project>> {
@@ -87,7 +87,7 @@ pub async fn list_projects(
 }
 
 /// One project, if the current organization has it.
-pub async fn get_project(tx: &TenantTx, id: Uuid) -> Result<Project> {
+pub async fn get_project(tx: &impl TenantStatements, id: Uuid) -> Result<Project> {
     let row = tx
         .query_opt(
             &format!("select {PROJECT_COLUMNS} from project where id = $1"),

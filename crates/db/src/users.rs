@@ -41,10 +41,10 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
-const USER_COLUMNS: &str =
+pub(crate) const USER_COLUMNS: &str =
     "u.id, u.name, u.email, u.email_verified, u.image, u.created_at, u.updated_at";
 
-fn user_from(row: &tokio_postgres::Row) -> User {
+pub(crate) fn user_from(row: &tokio_postgres::Row) -> User {
     User {
         id: row.get("id"),
         name: row.get("name"),
@@ -318,9 +318,8 @@ pub async fn delete_session(db: &Database, token: &str) -> Result<bool> {
 /// End every session of a user (after a password reset).
 pub async fn delete_user_sessions(db: &Database, user_id: UserId) -> Result<u64> {
     let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
-    Ok(conn
-        .execute("delete from session where user_id = $1", &[&user_id])
-        .await?)
+    conn.execute("delete from session where user_id = $1", &[&user_id])
+        .await
 }
 
 /// Store a single-use verification value (email verification, password

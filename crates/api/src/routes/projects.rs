@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use tenantry_db::page::{Page, page_size};
 use tenantry_db::projects::{self, Project};
-use tenantry_db::with_tenant_context;
+use tenantry_db::{autocommit, with_tenant_context};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -39,10 +39,8 @@ pub(crate) async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<Project>>, ApiError> {
     let limit = page_size(query.limit)?;
-    let page = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
-        projects::list_projects(tx, limit, query.cursor.as_deref()).await
-    })
-    .await?;
+    let tenant = autocommit(&state.db, scope.membership.tenant());
+    let page = projects::list_projects(&tenant, limit, query.cursor.as_deref()).await?;
     Ok(Json(page))
 }
 
@@ -59,10 +57,8 @@ pub(crate) async fn show(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Project>, ApiError> {
     let id = parse_id(&id)?;
-    let project = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
-        projects::get_project(tx, id).await
-    })
-    .await?;
+    let project =
+        projects::get_project(&autocommit(&state.db, scope.membership.tenant()), id).await?;
     Ok(Json(project))
 }
 
