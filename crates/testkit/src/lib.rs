@@ -7,8 +7,9 @@
 //! so tests run in parallel without seeing each other's rows. The database is
 //! dropped when the [`TestDb`] is.
 //!
-//! Set `TENANTRY_TEST_CLUSTER` to put the cluster elsewhere, and `TEST_LOG=1`
-//! to see the crates' logs.
+//! Set `TENANTRY_TEST_CLUSTER` to put the cluster elsewhere, `TEST_LOG=1`
+//! to see the crates' logs, and `TENANTRY_TEST_PGBOUNCER=1` to run the
+//! application logins through PgBouncer in transaction mode ([`pgbouncer`]).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ use tenantry_db::{Database, DatabaseConfig, migrate};
 use tokio::sync::OnceCell;
 use tokio_postgres::{Client, NoTls};
 
+pub mod pgbouncer;
 mod proxy;
 pub use proxy::DelayProxy;
 
@@ -27,6 +29,8 @@ struct Shared {
     cluster_root: PathBuf,
     passwords: RolePasswords,
     template: String,
+    /// PgBouncer's port when the run goes through it.
+    pgbouncer_port: Option<u16>,
 }
 
 static SHARED: OnceCell<Shared> = OnceCell::const_new();
@@ -60,6 +64,13 @@ impl TestDb {
             setup::config_from_owner_url(&owner_url, &shared.passwords).expect("config");
         config.app_pool_size = 8;
         config.bare_pool_size = 4;
+        if let Some(port) = shared.pgbouncer_port {
+            let direct = format!("@{}/", server_addr_of(&owner_url));
+            let pooled = format!("@127.0.0.1:{port}/");
+            config.app_url = config.app_url.replace(&direct, &pooled);
+            config.bare_url = config.bare_url.replace(&direct, &pooled);
+            config.statement_mode = tenantry_db::StatementMode::Unnamed;
+        }
         adjust(&mut config);
         let db = Database::connect(config).expect("pools");
         TestDb {
@@ -82,14 +93,7 @@ impl TestDb {
 
     /// The address the cluster listens on.
     pub fn server_addr(&self) -> std::net::SocketAddr {
-        let host_port = self
-            .owner_url
-            .rsplit_once('@')
-            .and_then(|(_, rest)| rest.split('/').next())
-            .expect("owner URL has a host");
-        host_port
-            .parse()
-            .expect("owner URL host is an IP address and port")
+        server_addr_of(&self.owner_url)
     }
 
     /// The tenant pool's URL pointed at another port on 127.0.0.1 (a proxy).
@@ -194,11 +198,34 @@ async fn init_shared() -> Shared {
     let maintenance_url = cluster.owner_url("postgres").expect("cluster URL");
     let template = format!("tenantry_template_{:016x}", migrations_hash());
     build_template_once(&cluster, &maintenance_url, &template, &passwords).await;
+    let pgbouncer_port = if pgbouncer::enabled() {
+        let (root, pw) = (cluster_root.clone(), passwords.clone());
+        let port = cluster.port().expect("cluster port");
+        Some(
+            tokio::task::spawn_blocking(move || pgbouncer::ensure_running(&root, port, &pw))
+                .await
+                .expect("pgbouncer start task"),
+        )
+    } else {
+        None
+    };
     Shared {
         cluster_root,
         passwords,
         template,
+        pgbouncer_port,
     }
+}
+
+/// The `ip:port` of a connection URL (`postgres://user:pw@ip:port/db`).
+fn server_addr_of(url: &str) -> std::net::SocketAddr {
+    let host_port = url
+        .rsplit_once('@')
+        .and_then(|(_, rest)| rest.split('/').next())
+        .expect("URL has a host");
+    host_port
+        .parse()
+        .expect("URL host is an IP address and port")
 }
 
 fn cluster_root() -> PathBuf {
