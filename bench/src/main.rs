@@ -31,6 +31,7 @@ use tokio::process::Command;
 
 use crate::data::{BenchCluster, Dataset};
 use crate::load::Sample;
+use crate::ops::TenantForm;
 use crate::report::{Goal, Series, ratio, table};
 
 #[derive(Parser, Debug)]
@@ -333,9 +334,28 @@ async fn point_items(
     let db = main.db.clone();
     variants.push(Variant::new(
         "tenantry",
-        "`with_tenant_context` point read (`select name from project where id = $1`, RLS)",
-        move |d| ops::point_tenant(db.clone(), rows, tenants, clients, d),
+        "`autocommit(db, tenant).query_opt(\"select name from project where id = $1\")`: setup + read under one Sync, RLS",
+        move |d| ops::point_tenant(db.clone(), TenantForm::Autocommit, rows, tenants, clients, d),
     ));
+    let db = main.db.clone();
+    variants.push(Variant::new(
+        "closure",
+        "the same read in `with_tenant_context(db, tenant, |tx| tx.query_opt(..))`: BEGIN + setup + read, then COMMIT",
+        move |d| ops::point_tenant(db.clone(), TenantForm::Closure, rows, tenants, clients, d),
+    ));
+    if plan.wants(1) && !plan.smoke() {
+        // The pooler-compatible mode, measured against the same server with
+        // no pooler in between: what unnamed statements cost by themselves.
+        let unnamed = tenantry_db::Database::connect(tenantry_db::DatabaseConfig {
+            statement_mode: tenantry_db::StatementMode::Unnamed,
+            ..main.db.config().clone()
+        })?;
+        variants.push(Variant::new(
+            "unnamed",
+            "the `autocommit` read in `StatementMode::Unnamed` (for PgBouncer in transaction mode), direct to PostgreSQL",
+            move |d| ops::point_tenant(unnamed.clone(), TenantForm::Autocommit, rows, tenants, clients, d),
+        ));
+    }
     if plan.wants(1) {
         let pool = ops::bare_pool(main.app_url(), clients)?;
         variants.push(Variant::new(
@@ -353,13 +373,13 @@ async fn point_items(
                     .statement_timeout
                     .map_or(0, |t| t.as_millis());
                 let script = cluster.root().join("pgbench_point_one_sync.sql");
-                std::fs::write(&script, peers::pgbench_script(rows, tenants, timeout_ms))
+                std::fs::write(&script, peers::pgbench_script(rows, tenants))
                     .with_context(|| format!("writing {}", script.display()))?;
                 let (port, database) = (cluster.port()?, main.name.clone());
                 let password = cluster.passwords.app.clone();
                 variants.push(Variant::new(
                     "pgbench",
-                    "pgbench -M prepared -j 2, one pipeline with one Sync: set_config x4 ; SELECT (as tenantry_app)",
+                    "pgbench -M prepared -j 2, one pipeline with one Sync: set_config x3 (role, tenant, user) ; SELECT (as tenantry_app, statement_timeout as a session default)",
                     move |d| {
                         let (pgbench, script, database, password) =
                             (pgbench.clone(), script.clone(), database.clone(), password.clone());
@@ -372,6 +392,7 @@ async fn point_items(
                                     database: &database,
                                     password: &password,
                                     clients,
+                                    statement_timeout_ms: timeout_ms,
                                 },
                                 d,
                             )
@@ -427,6 +448,8 @@ async fn point_items(
             .map(|v| &v.series)
     };
     let tenant = find("tenantry").context("tenantry series")?;
+    let closure = find("closure").context("closure series")?;
+    let unnamed = find("unnamed");
     let mut out = String::new();
     let peer_items: [(u8, &str, &str, Goal); 4] = [
         (
@@ -459,7 +482,12 @@ async fn point_items(
             continue;
         }
         let other = find(label);
-        let series: Vec<&Series> = std::iter::once(tenant).chain(other).collect();
+        let unnamed = unnamed.filter(|_| item == 1);
+        let series: Vec<&Series> = [tenant, closure]
+            .into_iter()
+            .chain(unnamed)
+            .chain(other)
+            .collect();
         let item_notes: Vec<String> = notes
             .iter()
             .filter(|n| n.to_lowercase().contains(label) || (item == 3 && n.contains("Node")))
@@ -469,12 +497,30 @@ async fn point_items(
             title,
             &series,
             "tps",
-            &[ratio(
-                &format!("tenantry / {label} (medians)"),
-                tenant.median_tps(),
-                other.and_then(Series::median_tps),
-                goal,
-            )],
+            &[
+                ratio(
+                    &format!("tenantry / {label} (medians)"),
+                    tenant.median_tps(),
+                    other.and_then(Series::median_tps),
+                    goal,
+                ),
+                ratio(
+                    &format!("closure form / {label} (medians; multi-statement transactions)"),
+                    closure.median_tps(),
+                    other.and_then(Series::median_tps),
+                    goal,
+                ),
+            ]
+            .into_iter()
+            .chain(unnamed.map(|u| {
+                ratio(
+                    "unnamed (pooler mode) / tenantry (medians): the cost of the pooler-compatible mode",
+                    u.median_tps(),
+                    tenant.median_tps(),
+                    Goal::Track,
+                )
+            }))
+            .collect::<Vec<_>>(),
             &item_notes,
         ));
     }
@@ -546,8 +592,17 @@ async fn scale_item(
             .map_or_else(|| main.db.clone(), |d| d.db.clone());
         variants.push(Variant::new(
             &format!("{} rows / {} tenants", human(rows), human(tenants)),
-            "`with_tenant_context` point read",
-            move |d| ops::point_tenant(db.clone(), rows, tenants, clients, d),
+            "`autocommit` tenant point read",
+            move |d| {
+                ops::point_tenant(
+                    db.clone(),
+                    TenantForm::Autocommit,
+                    rows,
+                    tenants,
+                    clients,
+                    d,
+                )
+            },
         ));
     }
     interleave("scale", &mut variants, plan).await?;

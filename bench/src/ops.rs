@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tenantry_db::{Database, DbError, Tenant, with_tenant_context};
+use tenantry_db::{Database, DbError, Tenant, autocommit, with_tenant_context};
 use tokio_postgres::NoTls;
 
 use crate::data::{org_of, project_uuid};
@@ -70,9 +70,20 @@ pub async fn point_bare(
     .await
 }
 
-/// Point reads through `with_tenant_context`, as the tenant owning the row.
+/// How a tenant point read is issued.
+#[derive(Clone, Copy, Debug)]
+pub enum TenantForm {
+    /// `autocommit(db, tenant).query_opt(..)`: setup and read under one Sync.
+    Autocommit,
+    /// `with_tenant_context(db, tenant, |tx| tx.query_opt(..))`: BEGIN, setup
+    /// and read in one flush, then COMMIT.
+    Closure,
+}
+
+/// Point reads in the tenant context, as the tenant owning the row.
 pub async fn point_tenant(
     db: Database,
+    form: TenantForm,
     rows: u64,
     tenants: u64,
     clients: usize,
@@ -84,10 +95,19 @@ pub async fn point_tenant(
             let g = rng.one_to(rows);
             let tenant = Tenant::without_membership_check(org_of(g, tenants));
             let id = project_uuid(g);
-            let row = with_tenant_context(&db, tenant, async |tx| {
-                tx.query_opt(POINT_TENANT, &[&id]).await
-            })
-            .await?;
+            let row = match form {
+                TenantForm::Autocommit => {
+                    autocommit(&db, tenant)
+                        .query_opt(POINT_TENANT, &[&id])
+                        .await?
+                }
+                TenantForm::Closure => {
+                    with_tenant_context(&db, tenant, async |tx| {
+                        tx.query_opt(POINT_TENANT, &[&id]).await
+                    })
+                    .await?
+                }
+            };
             ensure!(
                 row.is_some(),
                 "tenant read: project {g} not visible to its tenant"

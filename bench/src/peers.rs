@@ -19,15 +19,16 @@ pub fn peers_dir() -> PathBuf {
 /// The best pgbench script for a tenant point read: every setting tenantry
 /// sets, then the read, in one pipeline with a single Sync, so both run in
 /// one implicit transaction (no BEGIN/COMMIT needed, one flush each way).
-pub fn pgbench_script(rows: u64, tenants: u64, timeout_ms: u128) -> String {
+/// The statement timeout is a session default, as on tenantry's tenant pool
+/// (`PGOPTIONS` in [`pgbench`]), not a fourth `set_config`.
+pub fn pgbench_script(rows: u64, tenants: u64) -> String {
     format!(
         "\\set g random(1, {rows})\n\
          \\set org 1 + (:g % {tenants})\n\
          \\startpipeline\n\
          SELECT set_config('role', 'authenticated', true), \
          set_config('app.tenant_id', '00000000-0000-4000-a000-' || lpad(to_hex(:org::bigint), 12, '0'), true), \
-         set_config('app.user_id', '', true), \
-         set_config('statement_timeout', '{timeout_ms}', true);\n\
+         set_config('app.user_id', '', true);\n\
          SELECT name FROM project WHERE id = ('00000000-0000-4000-8000-' || lpad(to_hex(:g::bigint), 12, '0'))::uuid;\n\
          \\endpipeline\n"
     )
@@ -59,6 +60,7 @@ pub struct PgbenchRun<'a> {
     pub database: &'a str,
     pub password: &'a str,
     pub clients: usize,
+    pub statement_timeout_ms: u128,
 }
 
 /// One pgbench round; its "tps = ..." line.
@@ -73,6 +75,10 @@ pub async fn pgbench(run: &PgbenchRun<'_>, duration: Duration) -> anyhow::Result
         .arg(run.script)
         .arg(run.database)
         .env("PGPASSWORD", run.password)
+        .env(
+            "PGOPTIONS",
+            format!("-c statement_timeout={}", run.statement_timeout_ms),
+        )
         .stdin(Stdio::null())
         .output()
         .await

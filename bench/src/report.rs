@@ -35,6 +35,8 @@ impl Series {
 pub enum Goal {
     AtLeast(f64),
     AtMost(f64),
+    /// No goal was set: a figure to track.
+    Track,
 }
 
 impl Goal {
@@ -44,6 +46,7 @@ impl Goal {
             Goal::AtLeast(g) => format!(">= {g}: **not met**"),
             Goal::AtMost(g) if ratio <= g => format!("<= {g}: **met**"),
             Goal::AtMost(g) => format!("<= {g}: **not met**"),
+            Goal::Track => "no goal set: a figure to track".to_owned(),
         }
     }
 }
