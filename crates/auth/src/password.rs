@@ -99,6 +99,7 @@ pub fn validate_password(password: &str) -> Result<(), AuthError> {
 /// [`validate_password`]), so that a legacy hash can always be upgraded.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    return_hash_memory_to_the_os();
     let normalized = normalize(password);
     let mut salt_bytes = [0u8; 16];
     rand::rng().fill(&mut salt_bytes);
@@ -120,6 +121,7 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 /// data is wrong, not the password).
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn verify_password(password: &str, stored: &str) -> Result<PasswordCheck, AuthError> {
+    return_hash_memory_to_the_os();
     let normalized = normalize(password);
     if stored.starts_with("$argon2") {
         verify_argon2(&normalized, stored)
@@ -147,6 +149,27 @@ pub fn hash_password_scrypt_better_auth(password: &str) -> String {
     let salt = hex::encode(salt_bytes);
     let key = better_auth_scrypt(&normalize(password), &salt);
     format!("{salt}:{}", hex::encode(key))
+}
+
+/// Each argon2 hash allocates a 19 MiB work area. glibc serves large blocks
+/// with mmap and unmaps them when freed, but after the first such free it
+/// raises its mmap threshold above that size, and later work areas come
+/// from its heaps and stay resident: a burst of sign-ups left the server at
+/// ~700 MiB (the soak run, RELIABILITY.md). A fixed threshold keeps them on
+/// mmap (peak ~58 MiB in the same run). Process-wide, set once, only where
+/// glibc is the allocator.
+fn return_hash_memory_to_the_os() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: mallopt only changes allocator tuning; 128 KiB is
+            // glibc's own default threshold, now kept fixed.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+            }
+        });
+    }
 }
 
 fn normalize(password: &str) -> String {
