@@ -56,41 +56,55 @@ pub const SETUP_WITH_TIMEOUT_SQL: &str = "select set_config('role', 'authenticat
      set_config('app.user_id', $2, true), \
      set_config('statement_timeout', $3, true)";
 
-/// The setup statement and its values for one tenant.
+/// The setup statement and its values for one tenant, formatted on the
+/// stack: this runs for every tenant statement.
 struct SetupParams {
     sql: &'static str,
-    organization_id: String,
-    user_id: String,
+    organization_id: [u8; UUID_TEXT_LEN],
+    user_id: Option<[u8; UUID_TEXT_LEN]>,
+    /// Only sent in [`StatementMode::Unnamed`].
     statement_timeout_ms: String,
+}
+
+const UUID_TEXT_LEN: usize = uuid::fmt::Hyphenated::LENGTH;
+
+fn uuid_text(id: uuid::Uuid) -> [u8; UUID_TEXT_LEN] {
+    let mut text = [0u8; UUID_TEXT_LEN];
+    id.hyphenated().encode_lower(&mut text);
+    text
+}
+
+fn as_str(text: &[u8; UUID_TEXT_LEN]) -> &str {
+    std::str::from_utf8(text).expect("a formatted UUID is ASCII")
 }
 
 impl SetupParams {
     fn new(db: &Database, tenant: Tenant) -> Self {
-        let sql = match db.config.statement_mode {
-            StatementMode::Prepared => SETUP_SQL,
-            StatementMode::Unnamed => SETUP_WITH_TIMEOUT_SQL,
+        let (sql, statement_timeout_ms) = match db.config.statement_mode {
+            StatementMode::Prepared => (SETUP_SQL, String::new()),
+            StatementMode::Unnamed => (
+                SETUP_WITH_TIMEOUT_SQL,
+                db.config
+                    .statement_timeout
+                    .map_or(0, |t| t.as_millis())
+                    .to_string(),
+            ),
         };
         SetupParams {
             sql,
-            organization_id: tenant.organization_id().to_string(),
-            user_id: tenant
-                .user_id()
-                .map(|id| id.to_string())
-                .unwrap_or_default(),
-            statement_timeout_ms: db
-                .config
-                .statement_timeout
-                .map_or(0, |t| t.as_millis())
-                .to_string(),
+            organization_id: uuid_text(tenant.organization_id().as_uuid()),
+            user_id: tenant.user_id().map(|id| uuid_text(id.as_uuid())),
+            statement_timeout_ms,
         }
     }
 
-    fn as_params(&self) -> Vec<&(dyn ToSql + Sync)> {
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&self.organization_id, &self.user_id];
+    /// How many parameters [`SetupParams::sql`] takes.
+    fn param_count(&self) -> usize {
         if self.sql == SETUP_WITH_TIMEOUT_SQL {
-            params.push(&self.statement_timeout_ms);
+            3
+        } else {
+            2
         }
-        params
     }
 }
 
@@ -104,10 +118,14 @@ async fn setup_then(
 ) -> Result<Outcome> {
     let setup_statement = statements.resolve(conn, setup.sql).await?;
     let statement = statements.resolve(conn, sql).await?;
+    let organization_id = as_str(&setup.organization_id);
+    let user_id = setup.user_id.as_ref().map_or("", as_str);
+    let setup_params: [&(dyn ToSql + Sync); 3] =
+        [&organization_id, &user_id, &setup.statement_timeout_ms];
     let rows = conn
         .query_after(
             setup_statement.as_pipeline(),
-            &setup.as_params(),
+            &setup_params[..setup.param_count()],
             statement.as_pipeline(),
             params,
         )
