@@ -250,7 +250,7 @@ impl InFlight<'_> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            discard_interrupted(conn, self.tenant, &self.statements);
+            discard_interrupted(conn, self.tenant, self.statements);
         }
     }
 }

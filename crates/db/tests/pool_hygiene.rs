@@ -11,12 +11,11 @@
 
 use std::time::Duration;
 
-use tenantry_db::diagnostics::{ConnectionState, pooled_connection_state};
+use tenantry_db::diagnostics::pooled_connection_state;
 use tenantry_db::{
     Database, DbError, OrganizationId, Tenant, UserId, autocommit, with_tenant_context,
 };
 use tenantry_testkit::TestDb;
-use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 #[derive(Clone, Copy, Debug)]
