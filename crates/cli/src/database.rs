@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use tenantry_cluster::Cluster;
 use tenantry_db::setup::{self, RolePasswords};
-use tenantry_db::{Database, DatabaseConfig};
+use tenantry_db::{Database, DatabaseConfig, StatementMode};
 
 /// Where the database is.
 pub enum Target {
@@ -92,6 +92,8 @@ impl Target {
 /// External databases: the login roles' URLs come from
 /// TENANTRY_APP_DATABASE_URL / TENANTRY_BARE_DATABASE_URL, or are derived from
 /// DATABASE_URL with TENANTRY_APP_PASSWORD / TENANTRY_BARE_PASSWORD.
+/// TENANTRY_STATEMENT_MODE=unnamed when those URLs point at PgBouncer in
+/// transaction mode (RELIABILITY.md, part 4).
 fn external_config(owner_url: &str) -> anyhow::Result<DatabaseConfig> {
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let (app_url, bare_url) = match (
@@ -109,7 +111,15 @@ fn external_config(owner_url: &str) -> anyhow::Result<DatabaseConfig> {
             None => (owner_url.to_owned(), owner_url.to_owned()),
         },
     };
-    Ok(DatabaseConfig::new(app_url, bare_url).with_owner(owner_url))
+    let mut config = DatabaseConfig::new(app_url, bare_url).with_owner(owner_url);
+    config.statement_mode = match from_env("TENANTRY_STATEMENT_MODE").as_deref() {
+        None | Some("prepared") => StatementMode::Prepared,
+        Some("unnamed") => StatementMode::Unnamed,
+        Some(other) => bail!(
+            "TENANTRY_STATEMENT_MODE={other}: expected `prepared` (the default) or `unnamed` (behind PgBouncer in transaction mode)"
+        ),
+    };
+    Ok(config)
 }
 
 fn external_passwords() -> Option<RolePasswords> {
