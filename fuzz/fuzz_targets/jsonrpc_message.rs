@@ -14,26 +14,15 @@
 
 #![no_main]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+#[path = "in_memory.rs"]
+mod in_memory;
 
+use in_memory::now;
 use axum::response::IntoResponse;
 use libfuzzer_sys::fuzz_target;
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::Value;
 use tenantry_mcp::jsonrpc::{INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, check_message};
-
-fn now<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("an in-memory body did not complete at once"),
-    }
-}
 
 fuzz_target!(|data: &[u8]| {
     let parsed = serde_json::from_slice::<Value>(data);

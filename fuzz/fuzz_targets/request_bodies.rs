@@ -22,10 +22,10 @@
 
 #![no_main]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+#[path = "in_memory.rs"]
+mod in_memory;
 
+use in_memory::now;
 use axum::body::Body;
 use axum::extract::FromRequest;
 use axum::http::{Request, StatusCode, header};
@@ -39,18 +39,6 @@ use tenantry_api::routes::{auth, organization, projects, tokens, usage};
 use tenantry_auth::email::{Email, MAX_EMAIL_CHARS};
 use tenantry_auth::password::validate_password;
 use tenantry_db::DbError;
-
-/// Run a future that must not wait (everything here is in memory).
-fn now<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("an in-memory request did not complete at once"),
-    }
-}
 
 const CONTENT_TYPES: [Option<&str>; 4] = [
     Some("application/json"),
