@@ -17,8 +17,8 @@
 #[path = "in_memory.rs"]
 mod in_memory;
 
-use in_memory::now;
 use axum::response::IntoResponse;
+use in_memory::now;
 use libfuzzer_sys::fuzz_target;
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::Value;

@@ -25,11 +25,11 @@
 #[path = "in_memory.rs"]
 mod in_memory;
 
-use in_memory::now;
 use axum::body::Body;
 use axum::extract::FromRequest;
 use axum::http::{Request, StatusCode, header};
 use axum::response::IntoResponse;
+use in_memory::now;
 use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
