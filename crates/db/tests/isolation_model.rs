@@ -5,9 +5,11 @@
 //! (`with_tenant_context` and the project functions), as the `authenticated`
 //! role, on a real PostgreSQL.
 //!
-//! 20 cases of 500 operations = 10,000 operations per run; proptest shrinks a
-//! failure to a minimal sequence and prints it. `PROPTEST_CASES` changes the
-//! number of cases.
+//! 20 cases of 500 operations = 10,000 operations per run. On a failure
+//! proptest prints the seed and simplifies each operation of the sequence;
+//! the length is fixed at 500, so it does not remove operations (the HTTP
+//! suite's `Sequence` strategy does, in `crates/api/tests/isolation_model_http.rs`).
+//! `PROPTEST_CASES` changes the number of cases.
 
 use std::collections::BTreeMap;
 
