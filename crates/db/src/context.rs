@@ -56,14 +56,14 @@ pub const SETUP_WITH_TIMEOUT_SQL: &str = "select set_config('role', 'authenticat
      set_config('app.user_id', $2, true), \
      set_config('statement_timeout', $3, true)";
 
-/// The setup statement and its values for one tenant, formatted on the
-/// stack: this runs for every tenant statement.
+/// The setup statement's values for one tenant, formatted on the stack:
+/// this runs for every tenant statement.
 struct SetupParams {
-    sql: &'static str,
     organization_id: [u8; UUID_TEXT_LEN],
     user_id: Option<[u8; UUID_TEXT_LEN]>,
-    /// Only sent in [`StatementMode::Unnamed`].
-    statement_timeout_ms: String,
+    /// Sent only in [`StatementMode::Unnamed`], where the tenant pool's
+    /// connections carry no session default (see [`SETUP_SQL`]).
+    statement_timeout_ms: Option<String>,
 }
 
 const UUID_TEXT_LEN: usize = uuid::fmt::Hyphenated::LENGTH;
@@ -80,10 +80,9 @@ fn as_str(text: &[u8; UUID_TEXT_LEN]) -> &str {
 
 impl SetupParams {
     fn new(db: &Database, tenant: Tenant) -> Self {
-        let (sql, statement_timeout_ms) = match db.config.statement_mode {
-            StatementMode::Prepared => (SETUP_SQL, String::new()),
-            StatementMode::Unnamed => (
-                SETUP_WITH_TIMEOUT_SQL,
+        let statement_timeout_ms = match db.config.statement_mode {
+            StatementMode::Prepared => None,
+            StatementMode::Unnamed => Some(
                 db.config
                     .statement_timeout
                     .map_or(0, |t| t.as_millis())
@@ -91,19 +90,18 @@ impl SetupParams {
             ),
         };
         SetupParams {
-            sql,
             organization_id: uuid_text(tenant.organization_id().as_uuid()),
             user_id: tenant.user_id().map(|id| uuid_text(id.as_uuid())),
             statement_timeout_ms,
         }
     }
 
-    /// How many parameters [`SetupParams::sql`] takes.
-    fn param_count(&self) -> usize {
-        if self.sql == SETUP_WITH_TIMEOUT_SQL {
-            3
+    /// [`SETUP_SQL`], or [`SETUP_WITH_TIMEOUT_SQL`] when the timeout is sent.
+    fn sql(&self) -> &'static str {
+        if self.statement_timeout_ms.is_some() {
+            SETUP_WITH_TIMEOUT_SQL
         } else {
-            2
+            SETUP_SQL
         }
     }
 }
@@ -116,16 +114,26 @@ async fn setup_then(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Outcome> {
-    let setup_statement = statements.resolve(conn, setup.sql).await?;
+    let setup_statement = statements.resolve(conn, setup.sql()).await?;
     let statement = statements.resolve(conn, sql).await?;
     let organization_id = as_str(&setup.organization_id);
     let user_id = setup.user_id.as_ref().map_or("", as_str);
-    let setup_params: [&(dyn ToSql + Sync); 3] =
-        [&organization_id, &user_id, &setup.statement_timeout_ms];
+    let with_timeout: [&(dyn ToSql + Sync); 3];
+    let without_timeout: [&(dyn ToSql + Sync); 2];
+    let setup_params: &[&(dyn ToSql + Sync)] = match &setup.statement_timeout_ms {
+        Some(timeout) => {
+            with_timeout = [&organization_id, &user_id, timeout];
+            &with_timeout
+        }
+        None => {
+            without_timeout = [&organization_id, &user_id];
+            &without_timeout
+        }
+    };
     let rows = conn
         .query_after(
             setup_statement.as_pipeline(),
-            &setup_params[..setup.param_count()],
+            setup_params,
             statement.as_pipeline(),
             params,
         )
