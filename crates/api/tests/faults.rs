@@ -472,13 +472,7 @@ fn check_writes(
 /// prompt 503 in our JSON format (not a 500, not a hang), and `/health` says so.
 #[tokio::test]
 async fn an_unreachable_database_gets_503_with_a_json_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("postgresql://tenantry_app:x@127.0.0.1:{port}/tenantry");
-    let db = Database::connect(DatabaseConfig::new(&url, &url)).unwrap();
+    let db = tenantry_testkit::unreachable_database();
     let app = Application::bind(
         "127.0.0.1:0".parse().unwrap(),
         db,

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use tenantry_db::client::{self, BypassReason};
-use tenantry_db::{Database, DatabaseConfig, DbError, OrganizationId, Tenant, with_tenant_context};
+use tenantry_db::{Database, DbError, OrganizationId, Tenant, with_tenant_context};
 use tenantry_testkit::TestDb;
 use uuid::Uuid;
 
@@ -25,14 +25,7 @@ async fn select_one(db: &Database) -> Result<i32, DbError> {
 
 #[tokio::test]
 async fn an_unreachable_server_is_unavailable() {
-    // A port nobody listens on: connecting is refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let url = format!("postgresql://tenantry_app:x@127.0.0.1:{port}/tenantry");
-    let db = Database::connect(DatabaseConfig::new(&url, &url)).unwrap();
+    let db = tenantry_testkit::unreachable_database();
 
     let tenant_work = select_one(&db).await.unwrap_err();
     assert!(tenant_work.is_unavailable(), "{tenant_work:?}");

@@ -167,6 +167,25 @@ pub async fn as_authenticated_tenant<T>(
     result
 }
 
+/// A port on 127.0.0.1 that nothing listens on (it was free a moment ago).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A [`Database`] whose logins point at a port nobody listens on: every
+/// connection attempt is refused, as when PostgreSQL is down.
+pub fn unreachable_database() -> Database {
+    let url = format!(
+        "postgresql://{}:x@127.0.0.1:{}/tenantry",
+        setup::APP_ROLE,
+        free_port()
+    );
+    Database::connect(DatabaseConfig::new(&url, &url)).expect("pools for an unreachable database")
+}
+
 /// Connect with tokio-postgres directly and drive the connection in the background.
 pub async fn connect(url: &str) -> Client {
     let (client, connection) = tokio_postgres::connect(url, NoTls)

@@ -17,7 +17,7 @@
 //! daemonised, with its files under `<cluster root>/pgbouncer/`; a running
 //! one is reused by later test processes.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -46,7 +46,7 @@ pub(crate) fn ensure_running(
         return port;
     }
     std::fs::create_dir_all(&dir).expect("pgbouncer directory");
-    let port = free_port();
+    let port = crate::free_port();
     write_files(&dir, port, cluster_port, passwords);
     start(&dir, cluster_root);
     wait_until_listening(port, &dir);
@@ -65,13 +65,6 @@ fn running_port(dir: &Path, cluster_port: u16) -> Option<u16> {
     )
     .is_ok();
     (for_cluster == cluster_port && listening).then_some(port)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 fn write_files(dir: &Path, port: u16, cluster_port: u16, passwords: &RolePasswords) {
