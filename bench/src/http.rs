@@ -232,7 +232,11 @@ pub async fn wrk(
         .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse::<f64>().ok())
         .with_context(|| format!("no Requests/sec in wrk's output:\n{stdout}"))?;
-    Ok(Sample { tps, p50_us: None })
+    Ok(Sample {
+        tps,
+        p50_us: None,
+        cpu_us_per_op: None,
+    })
 }
 
 /// The JSON-RPC message in a response that may be plain JSON or SSE.

@@ -13,6 +13,23 @@ pub struct Sample {
     pub tps: f64,
     /// Median latency of one operation, when the driver measured it.
     pub p50_us: Option<f64>,
+    /// CPU time (user + system) the load generator spent per operation:
+    /// this process for in-process series, the child for pgbench.
+    pub cpu_us_per_op: Option<f64>,
+}
+
+/// CPU time (user + system) used so far by this process (`RUSAGE_SELF`) or
+/// by the children it has waited for (`RUSAGE_CHILDREN`).
+pub fn cpu_time(who: libc::c_int) -> Duration {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; it is only read when
+    // the call succeeded.
+    if unsafe { libc::getrusage(who, usage.as_mut_ptr()) } != 0 {
+        return Duration::ZERO;
+    }
+    let usage = unsafe { usage.assume_init() };
+    let of = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    of(usage.ru_utime) + of(usage.ru_stime)
 }
 
 /// A tiny xorshift generator: one per client, no shared state, no dependency.
@@ -70,9 +87,11 @@ where
     tokio::time::sleep(warmup).await;
     counting.store(true, Ordering::Relaxed);
     let started = Instant::now();
+    let cpu_at_start = cpu_time(libc::RUSAGE_SELF);
     tokio::time::sleep(duration).await;
     stop.store(true, Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_time(libc::RUSAGE_SELF).saturating_sub(cpu_at_start);
     let mut all = Vec::new();
     for task in tasks {
         all.extend(task.await??);
@@ -83,6 +102,7 @@ where
     Ok(Sample {
         tps: ops / elapsed,
         p50_us: p50,
+        cpu_us_per_op: (ops > 0.0).then(|| cpu.as_secs_f64() * 1e6 / ops),
     })
 }
 

@@ -102,6 +102,11 @@ struct RunArgs {
     /// planner can inline it). Never touches the product's migrations.
     #[arg(long)]
     inlinable_tenant_function: bool,
+    /// Item 1 also measures the tenant read rebuilt from its parts with one
+    /// part changed (no per-transaction role switch; the setup without RLS on
+    /// the read), to show where the gap to the bare read goes.
+    #[arg(long)]
+    decompose: bool,
     /// Where the bench cluster lives (default: bench/.bench-cluster).
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -120,6 +125,7 @@ struct Plan {
     data_dir: PathBuf,
     mode: &'static str,
     inlinable_tenant_function: bool,
+    decompose: bool,
 }
 
 impl Plan {
@@ -165,6 +171,7 @@ impl Plan {
             }),
             mode,
             inlinable_tenant_function: args.inlinable_tenant_function,
+            decompose: args.decompose,
         })
     }
 
@@ -211,18 +218,25 @@ async fn interleave(group: &str, variants: &mut [Variant], plan: &Plan) -> anyho
                 .await
                 .with_context(|| format!("{group}: {}", v.series.label))?;
             progress(format!(
-                "{group} round {round}/{}: {} {:.0}/s{}",
+                "{group} round {round}/{}: {} {:.0}/s{}{}",
                 plan.rounds,
                 v.series.label,
                 sample.tps,
                 sample
                     .p50_us
                     .map(|p| format!(", p50 {p:.0} µs"))
+                    .unwrap_or_default(),
+                sample
+                    .cpu_us_per_op
+                    .map(|c| format!(", load generator CPU {c:.1} µs/op"))
                     .unwrap_or_default()
             ));
             v.series.tps.push(sample.tps);
             if let Some(p) = sample.p50_us {
                 v.series.p50_us.push(p);
+            }
+            if let Some(cpu) = sample.cpu_us_per_op {
+                v.series.cpu_us.push(cpu);
             }
         }
     }
@@ -318,6 +332,25 @@ async fn header(plan: &Plan, main: &Dataset) -> anyhow::Result<String> {
     ))
 }
 
+/// The `--decompose` series of item 1: label, shape, what it measures.
+const DECOMPOSED: [(&str, ops::Decomposed, &str); 3] = [
+    (
+        "hand-built",
+        ops::Decomposed::Full,
+        "EXPERIMENT: tenantry's setup and read, hand-built",
+    ),
+    (
+        "no-role-switch",
+        ops::Decomposed::NoRoleSwitch,
+        "EXPERIMENT, not a tenantry mode: the `autocommit` read with the role as a session default (start-up option) instead of set per transaction (DESIGN.md invariant 3)",
+    ),
+    (
+        "setup-no-rls",
+        ops::Decomposed::SetupThenBareRead,
+        "EXPERIMENT: tenantry's setup statement, then the bare read of the RLS-free twin, under one Sync",
+    ),
+];
+
 /// Items 1-4: one interleaved group, so every ratio compares rounds that ran
 /// side by side.
 async fn point_items(
@@ -363,6 +396,20 @@ async fn point_items(
             "same pool shape and login, no tenant context: `select name from project_norls where organization_id = $1 and id = $2`",
             move |d| ops::point_bare(pool.clone(), rows, tenants, clients, d),
         ));
+    }
+    if plan.wants(1) && plan.decompose {
+        let timeout_ms = main
+            .db
+            .config()
+            .statement_timeout
+            .map_or(0, |t| t.as_millis());
+        for (label, shape, measures) in DECOMPOSED {
+            let options = shape.options(timeout_ms);
+            let pool = ops::pool_with_options(main.app_url(), clients, Some(&options))?;
+            variants.push(Variant::new(label, measures, move |d| {
+                ops::point_decomposed(pool.clone(), shape, rows, tenants, clients, d)
+            }));
+        }
     }
     if plan.wants(2) && !plan.smoke() {
         match peers::find_pgbench() {
@@ -450,6 +497,10 @@ async fn point_items(
     let tenant = find("tenantry").context("tenantry series")?;
     let closure = find("closure").context("closure series")?;
     let unnamed = find("unnamed");
+    let decomposed: Vec<&Series> = DECOMPOSED
+        .iter()
+        .filter_map(|(label, ..)| find(label))
+        .collect();
     let mut out = String::new();
     let peer_items: [(u8, &str, &str, Goal); 4] = [
         (
@@ -483,9 +534,11 @@ async fn point_items(
         }
         let other = find(label);
         let unnamed = unnamed.filter(|_| item == 1);
+        let decomposed: &[&Series] = if item == 1 { &decomposed } else { &[] };
         let series: Vec<&Series> = [tenant, closure]
             .into_iter()
             .chain(unnamed)
+            .chain(decomposed.iter().copied())
             .chain(other)
             .collect();
         let item_notes: Vec<String> = notes
@@ -517,6 +570,14 @@ async fn point_items(
                     "unnamed (pooler mode) / tenantry (medians): the cost of the pooler-compatible mode",
                     u.median_tps(),
                     tenant.median_tps(),
+                    Goal::Track,
+                )
+            }))
+            .chain(decomposed.iter().map(|d| {
+                ratio(
+                    &format!("experiment {} / {label} (medians)", d.label),
+                    d.median_tps(),
+                    other.and_then(Series::median_tps),
                     Goal::Track,
                 )
             }))

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use futures_util::TryStreamExt;
 use tenantry_db::{Database, DbError, Tenant, autocommit, with_tenant_context};
-use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, PipelineStatement};
 
 use crate::data::{org_of, project_uuid};
 use crate::load::{Rng, Sample, drive};
@@ -29,7 +31,19 @@ pub const LIST_EXPLICIT: &str =
 /// same recycling), for the bare baseline: tenantry does not hand its own
 /// pools out, by design.
 pub fn bare_pool(app_url: &str, size: usize) -> anyhow::Result<Pool> {
-    let config = tokio_postgres::Config::from_str(app_url).context("app URL")?;
+    pool_with_options(app_url, size, None)
+}
+
+/// [`bare_pool`] whose connections start with `options` (`-c name=value ...`).
+pub fn pool_with_options(
+    app_url: &str,
+    size: usize,
+    options: Option<&str>,
+) -> anyhow::Result<Pool> {
+    let mut config = tokio_postgres::Config::from_str(app_url).context("app URL")?;
+    if let Some(options) = options {
+        config.options(options);
+    }
     let manager = Manager::from_config(
         config,
         NoTls,
@@ -141,6 +155,95 @@ pub async fn list(
             .await
             .map_err(|e: DbError| anyhow::anyhow!(e))?;
             ensure!(!rows.is_empty(), "list: organization {org} has no rows");
+            Ok(rng)
+        }
+    })
+    .await
+}
+
+/// The tenant point read rebuilt from its parts for `--decompose`, as is or
+/// with one part changed: the setup and the read under one Sync through the
+/// same `Client::query_after` that `autocommit` uses, on a pool of the same
+/// shape, without tenantry_db's code around it.
+#[derive(Clone, Copy, Debug)]
+pub enum Decomposed {
+    /// Nothing changed: what tenantry_db's own code costs on top.
+    Full,
+    /// The role is a session default of the connection (a start-up option)
+    /// instead of `set_config('role', ..)` in every transaction: what
+    /// DESIGN.md's invariant 3 costs. Not something tenantry offers.
+    NoRoleSwitch,
+    /// tenantry's whole setup, then the bare read of the RLS-free twin: what
+    /// the setup statement costs without RLS on the read.
+    SetupThenBareRead,
+}
+
+impl Decomposed {
+    /// The start-up options of the pool's connections: tenantry's tenant
+    /// pool carries the statement timeout the same way.
+    pub fn options(self, statement_timeout_ms: u128) -> String {
+        match self {
+            Decomposed::NoRoleSwitch => {
+                format!("-c role=authenticated -c statement_timeout={statement_timeout_ms}")
+            }
+            Decomposed::SetupThenBareRead | Decomposed::Full => {
+                format!("-c statement_timeout={statement_timeout_ms}")
+            }
+        }
+    }
+
+    fn setup(self) -> &'static str {
+        match self {
+            Decomposed::NoRoleSwitch => {
+                "select set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)"
+            }
+            // The text of tenantry_db's setup statement (context::SETUP_SQL).
+            Decomposed::SetupThenBareRead | Decomposed::Full => {
+                "select set_config('role', 'authenticated', true), \
+                 set_config('app.tenant_id', $1, true), set_config('app.user_id', $2, true)"
+            }
+        }
+    }
+}
+
+/// Point reads in one of the [`Decomposed`] shapes.
+pub async fn point_decomposed(
+    pool: Pool,
+    shape: Decomposed,
+    rows: u64,
+    tenants: u64,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Sample> {
+    let pool = Arc::new(pool);
+    drive(clients, duration, move |_, mut rng: Rng| {
+        let pool = pool.clone();
+        async move {
+            let g = rng.one_to(rows);
+            let org = org_of(g, tenants);
+            let mut org_text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+            let org_text: &str = org.as_uuid().hyphenated().encode_lower(&mut org_text);
+            let id = project_uuid(g);
+            let conn = pool.get().await?;
+            let setup = conn.prepare_cached(shape.setup()).await?;
+            let (read, read_params): (_, Vec<&(dyn ToSql + Sync)>) = match shape {
+                Decomposed::NoRoleSwitch | Decomposed::Full => {
+                    (conn.prepare_cached(POINT_TENANT).await?, vec![&id])
+                }
+                Decomposed::SetupThenBareRead => {
+                    (conn.prepare_cached(POINT_BARE).await?, vec![&org, &id])
+                }
+            };
+            let rows = conn
+                .query_after(
+                    PipelineStatement::Prepared(&setup),
+                    &[&org_text as &(dyn ToSql + Sync), &""],
+                    PipelineStatement::Prepared(&read),
+                    &read_params,
+                )
+                .await?;
+            let rows: Vec<_> = rows.try_collect().await?;
+            ensure!(rows.len() == 1, "decomposed read: project {g} not found");
             Ok(rng)
         }
     })

@@ -67,6 +67,7 @@ pub struct PgbenchRun<'a> {
 pub async fn pgbench(run: &PgbenchRun<'_>, duration: Duration) -> anyhow::Result<Sample> {
     // pgbench takes whole seconds.
     let seconds = duration.as_secs_f64().ceil().max(1.0) as u64;
+    let cpu_before = crate::load::cpu_time(libc::RUSAGE_CHILDREN);
     let output = Command::new(run.pgbench)
         .args(["-n", "-h", "127.0.0.1", "-p", &run.port.to_string()])
         .args(["-U", tenantry_db::setup::APP_ROLE, "-M", "prepared"])
@@ -83,6 +84,9 @@ pub async fn pgbench(run: &PgbenchRun<'_>, duration: Duration) -> anyhow::Result
         .output()
         .await
         .context("running pgbench")?;
+    // Includes pgbench's connection set-up (one SCRAM login per client), so
+    // it slightly overstates pgbench's CPU per transaction.
+    let cpu = crate::load::cpu_time(libc::RUSAGE_CHILDREN).saturating_sub(cpu_before);
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!(
@@ -105,7 +109,16 @@ pub async fn pgbench(run: &PgbenchRun<'_>, duration: Duration) -> anyhow::Result
     if failed != "0" {
         bail!("pgbench: {failed} failed transactions\n{stdout}");
     }
-    Ok(Sample { tps, p50_us: None })
+    let transactions = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .filter(|&n| n > 0.0);
+    Ok(Sample {
+        tps,
+        p50_us: None,
+        cpu_us_per_op: transactions.map(|n| cpu.as_secs_f64() * 1e6 / n),
+    })
 }
 
 /// `npm ci` in bench/peers/node unless its dependencies are already there.
@@ -178,7 +191,11 @@ pub async fn json_peer(mut command: Command) -> anyhow::Result<Sample> {
     let tps = value["tps"]
         .as_f64()
         .with_context(|| format!("peer printed no tps: {line}"))?;
-    Ok(Sample { tps, p50_us: None })
+    Ok(Sample {
+        tps,
+        p50_us: None,
+        cpu_us_per_op: None,
+    })
 }
 
 /// The peers' common arguments: URL CLIENTS SECONDS ROWS TENANTS.

@@ -9,6 +9,7 @@ pub struct Series {
     pub what: String,
     pub tps: Vec<f64>,
     pub p50_us: Vec<f64>,
+    pub cpu_us: Vec<f64>,
 }
 
 impl Series {
@@ -18,6 +19,7 @@ impl Series {
             what: what.to_owned(),
             tps: Vec::new(),
             p50_us: Vec::new(),
+            cpu_us: Vec::new(),
         }
     }
 
@@ -92,16 +94,19 @@ pub fn table(
     notes: &[String],
 ) -> String {
     let with_latency = series.iter().any(|s| !s.p50_us.is_empty());
-    let mut out = format!("### {title}\n\n");
+    let with_cpu = series.iter().any(|s| !s.cpu_us.is_empty());
+    let mut out =
+        format!("### {title}\n\n| series | measures | min {unit} | median {unit} | max {unit} |");
+    let mut rule = String::from("|---|---|---:|---:|---:|");
     if with_latency {
-        out.push_str(&format!(
-            "| series | measures | min {unit} | median {unit} | max {unit} | min p50 µs | median p50 µs | max p50 µs |\n|---|---|---:|---:|---:|---:|---:|---:|\n"
-        ));
-    } else {
-        out.push_str(&format!(
-            "| series | measures | min {unit} | median {unit} | max {unit} |\n|---|---|---:|---:|---:|\n"
-        ));
+        out.push_str(" min p50 µs | median p50 µs | max p50 µs |");
+        rule.push_str("---:|---:|---:|");
     }
+    if with_cpu {
+        out.push_str(" load generator CPU µs/op (median) |");
+        rule.push_str("---:|");
+    }
+    out.push_str(&format!("\n{rule}\n"));
     for s in series {
         out.push_str(&format!(
             "| {} | {} | {}",
@@ -111,6 +116,12 @@ pub fn table(
         ));
         if with_latency {
             out.push_str(&format!(" | {}", fmt_stats(&s.p50_us, 0)));
+        }
+        if with_cpu {
+            match Stats::of(&s.cpu_us) {
+                Some(cpu) => out.push_str(&format!(" | {:.1}", cpu.median)),
+                None => out.push_str(" | -"),
+            }
         }
         out.push_str(" |\n");
     }
