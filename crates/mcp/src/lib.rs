@@ -5,7 +5,8 @@
 //! (or once, for stdio); [`tenantry_db::resolve_organization_id`] picks the
 //! organization unless the client names one (`X-Organization-Id`) or switches
 //! with the `switch_organization` tool; every tool runs inside
-//! `with_tenant_context`. Nothing here writes SQL.
+//! `with_tenant_context` (reads of one statement as `autocommit`). Nothing
+//! here writes SQL.
 //!
 //! Served at `/mcp` (streamable HTTP) by `tenantry serve`, and over stdio by
 //! `tenantry mcp --stdio` with `TENANTRY_TOKEN`.

@@ -23,8 +23,8 @@ use serde_json::json;
 use tenantry_db::page::page_size;
 use tenantry_db::usage::NewUsage;
 use tenantry_db::{
-    Database, DbError, Membership, OrganizationId, UserId, audit, members, projects, usage,
-    with_tenant_context,
+    Autocommit, Database, DbError, Membership, OrganizationId, UserId, audit, autocommit, members,
+    projects, usage, with_tenant_context,
 };
 use uuid::Uuid;
 
@@ -105,11 +105,25 @@ impl TenantryMcp {
         ctx: &RequestContext<RoleServer>,
         work: impl AsyncFnOnce(&tenantry_db::TenantTx) -> Result<T, DbError>,
     ) -> ToolResult {
-        let membership = match self.membership(ctx).await {
-            Ok((_, membership)) => membership,
-            Err(refusal) => return Ok(refusal),
-        };
-        respond(with_tenant_context(&self.db, membership.tenant(), work).await)
+        match self.membership(ctx).await {
+            Ok((_, membership)) => {
+                respond(with_tenant_context(&self.db, membership.tenant(), work).await)
+            }
+            Err(refusal) => Ok(refusal),
+        }
+    }
+
+    /// [`Self::in_tenant`] for a tool that runs one read: the statement goes
+    /// out as an `autocommit` statement, one round trip instead of two.
+    async fn read_in_tenant<T: Serialize>(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+        read: impl AsyncFnOnce(&Autocommit<'_>) -> Result<T, DbError>,
+    ) -> ToolResult {
+        match self.membership(ctx).await {
+            Ok((_, membership)) => respond(read(&autocommit(&self.db, membership.tenant())).await),
+            Err(refusal) => Ok(refusal),
+        }
     }
 }
 
@@ -298,8 +312,8 @@ impl TenantryMcp {
             Ok(limit) => limit,
             Err(error) => return Ok(db_tool_error(error)),
         };
-        self.in_tenant(&ctx, async |tx| {
-            projects::list_projects(tx, limit, args.cursor.as_deref()).await
+        self.read_in_tenant(&ctx, async |tenant| {
+            projects::list_projects(tenant, limit, args.cursor.as_deref()).await
         })
         .await
     }
@@ -314,7 +328,7 @@ impl TenantryMcp {
             Ok(id) => id,
             Err(refusal) => return Ok(refusal),
         };
-        self.in_tenant(&ctx, async |tx| projects::get_project(tx, id).await)
+        self.read_in_tenant(&ctx, async |tenant| projects::get_project(tenant, id).await)
             .await
     }
 
@@ -468,9 +482,11 @@ impl ServerHandler for TenantryMcp {
             .await
             .map_err(|_| McpError::invalid_request("no organization to list resources of", None))?
             .1;
-        let page = with_tenant_context(&self.db, membership.tenant(), async |tx| {
-            projects::list_projects(tx, tenantry_db::page::MAX_PAGE_SIZE, None).await
-        })
+        let page = projects::list_projects(
+            &autocommit(&self.db, membership.tenant()),
+            tenantry_db::page::MAX_PAGE_SIZE,
+            None,
+        )
         .await
         .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         Ok(ListResourcesResult::with_all_items(
@@ -513,14 +529,12 @@ impl ServerHandler for TenantryMcp {
             .and_then(|id| Uuid::try_parse(id).ok())
             .ok_or_else(not_found)?;
         let membership = self.membership(&ctx).await.map_err(|_| not_found())?.1;
-        let project = with_tenant_context(&self.db, membership.tenant(), async |tx| {
-            projects::get_project(tx, id).await
-        })
-        .await
-        .map_err(|e| match e {
-            DbError::NotFound(_) => not_found(),
-            other => McpError::internal_error(other.to_string(), None),
-        })?;
+        let project = projects::get_project(&autocommit(&self.db, membership.tenant()), id)
+            .await
+            .map_err(|e| match e {
+                DbError::NotFound(_) => not_found(),
+                other => McpError::internal_error(other.to_string(), None),
+            })?;
         let text = serde_json::to_string(&project)
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         Ok(ReadResourceResult::new(vec![
