@@ -23,7 +23,8 @@
 //! 35 s on 2 busy cores (`PROPTEST_CASES` changes the number of cases).
 //!
 //! On failure, proptest shrinks the case (dropping halves, quarters, ...
-//! then single operations, then simplifying the ones left; see [`Sequence`]),
+//! then single operations, then simplifying the ones left; see
+//! [`Sequence`](tenantry_testkit::sequence::Sequence)),
 //! saves the case's seed in `isolation_model_http.proptest-regressions` next
 //! to this file (replayed first on the next run) and prints it (`cc ...`);
 //! the panic message prints the minimal sequence and the run's
@@ -38,10 +39,10 @@ use std::time::Instant;
 
 use common::TestApp;
 use proptest::prelude::*;
-use proptest::strategy::{NewTree, ValueTree};
 use proptest::test_runner::{Config, FileFailurePersistence, RngSeed, TestCaseError, TestRunner};
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
+use tenantry_testkit::sequence::sequence;
 use uuid::Uuid;
 
 const USERS: usize = 4;
@@ -257,147 +258,10 @@ fn case() -> impl Strategy<Value = Case> {
     // Operations first: proptest shrinks a tuple's parts in order, and
     // dropping operations first makes every later replay shorter.
     (
-        Sequence {
-            element: op(),
-            len: OPS_PER_CASE,
-        },
+        sequence(op(), OPS_PER_CASE),
         proptest::collection::vec(0u8..(1 << ORGS), USERS),
     )
         .prop_map(|(steps, memberships)| Case { steps, memberships })
-}
-
-/// `len` operations that shrink like delta debugging: first drop halves,
-/// then quarters, ... then single operations (each failing replay stops at
-/// its first disagreement, and the tail after it goes in the first round),
-/// then simplify each operation left. `proptest::collection::vec` drops one
-/// element per replay, and none at all at a fixed length: a failure at step
-/// 350 of 400 took it more than the 300 s shrink budget.
-#[derive(Debug)]
-struct Sequence<S> {
-    element: S,
-    len: usize,
-}
-
-impl<S: Strategy> Strategy for Sequence<S> {
-    type Tree = SequenceTree<S::Tree>;
-    type Value = Vec<Option<S::Value>>;
-
-    fn new_tree(&self, runner: &mut TestRunner) -> NewTree<Self> {
-        let elements = (0..self.len)
-            .map(|_| self.element.new_tree(runner))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(SequenceTree {
-            elements,
-            kept: vec![true; self.len],
-            failing: vec![true; self.len],
-            phase: Phase::Drop {
-                size: (self.len / 2).max(1),
-                next: 0,
-                dropped: 0,
-            },
-        })
-    }
-}
-
-enum Phase {
-    /// Dropping `size` kept elements at a time; `next` is the position
-    /// (among the kept ones) of the next chunk, `dropped` the size of the
-    /// chunk the current value lacks.
-    Drop {
-        size: usize,
-        next: usize,
-        dropped: usize,
-    },
-    /// Simplifying the kept element at `index`.
-    Simplify { index: usize },
-}
-
-struct SequenceTree<T> {
-    elements: Vec<T>,
-    /// The current value's elements.
-    kept: Vec<bool>,
-    /// The last value known to fail.
-    failing: Vec<bool>,
-    phase: Phase,
-}
-
-impl<T: ValueTree> SequenceTree<T> {
-    /// Move to the next simpler value after the last one known to fail.
-    fn next_candidate(&mut self) -> bool {
-        loop {
-            match &mut self.phase {
-                Phase::Drop { size: 0, .. } => self.phase = Phase::Simplify { index: 0 },
-                Phase::Drop {
-                    size,
-                    next,
-                    dropped,
-                } => {
-                    let kept: Vec<usize> = (0..self.failing.len())
-                        .filter(|&i| self.failing[i])
-                        .collect();
-                    if *next >= kept.len() {
-                        (*size, *next) = (*size / 2, 0);
-                        continue;
-                    }
-                    let end = (*next + *size).min(kept.len());
-                    for &i in &kept[*next..end] {
-                        self.kept[i] = false;
-                    }
-                    (*dropped, *next) = (end - *next, end);
-                    return true;
-                }
-                Phase::Simplify { index } => {
-                    while *index < self.elements.len() {
-                        if self.kept[*index] && self.elements[*index].simplify() {
-                            return true;
-                        }
-                        *index += 1;
-                    }
-                    return false;
-                }
-            }
-        }
-    }
-}
-
-impl<T: ValueTree> ValueTree for SequenceTree<T> {
-    type Value = Vec<Option<T::Value>>;
-
-    fn current(&self) -> Self::Value {
-        self.elements
-            .iter()
-            .zip(&self.kept)
-            .map(|(element, kept)| kept.then(|| element.current()))
-            .collect()
-    }
-
-    /// The current value fails: keep it, try something simpler.
-    fn simplify(&mut self) -> bool {
-        if let Phase::Drop { next, dropped, .. } = &mut self.phase {
-            // The chunk is gone: the next one starts where it started.
-            (*next, *dropped) = (*next - *dropped, 0);
-        }
-        self.failing.clone_from(&self.kept);
-        self.next_candidate()
-    }
-
-    /// The current value passes: back to the last failing one, try the next.
-    fn complicate(&mut self) -> bool {
-        match self.phase {
-            Phase::Drop { .. } => {
-                self.kept.clone_from(&self.failing);
-                if let Phase::Drop { dropped, .. } = &mut self.phase {
-                    *dropped = 0;
-                }
-                self.next_candidate() || {
-                    // Nothing left to try: stay on the failing value.
-                    self.kept.clone_from(&self.failing);
-                    false
-                }
-            }
-            Phase::Simplify { index } => self.elements[index].complicate(),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1312,33 +1176,4 @@ fn no_sequence_of_http_operations_crosses_tenants() {
 fn rand_seed() -> u64 {
     let uuid = Uuid::new_v4().as_u128();
     (uuid >> 64) as u64 ^ uuid as u64
-}
-
-/// The shrinker alone, without a server: a failure that needs two of 400
-/// elements shrinks to exactly those two, each at its simplest.
-#[test]
-fn sequences_shrink_to_the_elements_that_matter() {
-    let mut runner = TestRunner::new(Config {
-        failure_persistence: None,
-        rng_seed: RngSeed::Fixed(7),
-        ..Config::default()
-    });
-    let replays = AtomicU64::new(0);
-    let strategy = Sequence {
-        element: 0u32..100,
-        len: 400,
-    };
-    let result = runner.run(&strategy, |values| {
-        replays.fetch_add(1, Ordering::Relaxed);
-        let big = values.iter().flatten().filter(|v| **v >= 90).count();
-        prop_assert!(big < 2);
-        Ok(())
-    });
-    let Err(proptest::test_runner::TestError::Fail(_, minimal)) = result else {
-        panic!("expected a failure, got {result:?}");
-    };
-    let kept: Vec<u32> = minimal.into_iter().flatten().collect();
-    assert_eq!(kept, [90, 90]);
-    // Delta debugging: far fewer replays than one per element.
-    assert!(replays.load(Ordering::Relaxed) < 100, "{replays:?}");
 }

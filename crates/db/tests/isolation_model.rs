@@ -6,16 +6,21 @@
 //! role, on a real PostgreSQL.
 //!
 //! 20 cases of 500 operations = 10,000 operations per run. On a failure
-//! proptest prints the seed and simplifies each operation of the sequence;
-//! the length is fixed at 500, so it does not remove operations (the HTTP
-//! suite's `Sequence` strategy does, in `crates/api/tests/isolation_model_http.rs`).
-//! `PROPTEST_CASES` changes the number of cases.
+//! proptest shrinks the sequence the way the HTTP suite's does
+//! ([`sequence`](tenantry_testkit::sequence::sequence): dropping halves,
+//! quarters, ... then single operations, then simplifying the ones left), so
+//! the minimal case printed is the few operations that matter, with their
+//! original step numbers; it also saves the case's seed in
+//! `isolation_model.proptest-regressions` next to this file, replayed first
+//! on the next run. `PROPTEST_CASES` changes the number of cases.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use proptest::prelude::*;
 use tenantry_db::{DbError, OrganizationId, Tenant, projects, with_tenant_context};
 use tenantry_testkit::TestDb;
+use tenantry_testkit::sequence::sequence;
 use uuid::Uuid;
 
 const ORGS: usize = 3;
@@ -44,12 +49,30 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// A case's operations, `None` where shrinking dropped one.
+#[derive(Clone)]
+struct Steps(Vec<Option<Op>>);
+
+impl fmt::Debug for Steps {
+    /// Only the steps shrinking kept, with their positions: the minimal case
+    /// reads as a few lines instead of 500 entries, mostly `None`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f)?;
+        for (i, op) in self.0.iter().enumerate() {
+            if let Some(op) = op {
+                writeln!(f, "  step {i}: {op:?}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What the model says each organization owns: id -> name.
 type Model = Vec<BTreeMap<Uuid, String>>;
 
-/// Run `ops` against fresh organizations and return the first disagreement
-/// with the model, if any.
-async fn run(test: &TestDb, ops: &[Op]) -> Result<(), String> {
+/// Run the kept `steps` against fresh organizations and return the first
+/// disagreement with the model, if any.
+async fn run(test: &TestDb, steps: &Steps) -> Result<(), String> {
     let owner = test.owner().await;
     let mut tenants = Vec::new();
     for _ in 0..ORGS {
@@ -71,7 +94,8 @@ async fn run(test: &TestDb, ops: &[Op]) -> Result<(), String> {
     // and missing rows as well as own ones.
     let mut every_id: Vec<Uuid> = Vec::new();
     let db = &test.db;
-    for (step, op) in ops.iter().enumerate() {
+    for (step, op) in steps.0.iter().enumerate() {
+        let Some(op) = op else { continue };
         let owner_of = |id: &Uuid| model.iter().position(|rows| rows.contains_key(id));
         match *op {
             Op::Create { by } => {
@@ -177,11 +201,11 @@ proptest! {
     })]
 
     #[test]
-    fn no_sequence_of_operations_crosses_tenants(ops in proptest::collection::vec(op(), OPS_PER_CASE)) {
+    fn no_sequence_of_operations_crosses_tenants(steps in sequence(op(), OPS_PER_CASE).prop_map(Steps)) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let outcome = runtime.block_on(async {
             let test = TestDb::new().await;
-            run(&test, &ops).await
+            run(&test, &steps).await
         });
         prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
     }

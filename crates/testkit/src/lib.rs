@@ -10,6 +10,9 @@
 //! Set `TENANTRY_TEST_CLUSTER` to put the cluster elsewhere, `TEST_LOG=1`
 //! to see the crates' logs, and `TENANTRY_TEST_PGBOUNCER=1` to run the
 //! application logins through PgBouncer in transaction mode ([`pgbouncer`]).
+//!
+//! The isolation property tests share [`sequence`], their operation-sequence
+//! strategy.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
@@ -23,6 +26,11 @@ use tokio_postgres::{Client, NoTls};
 pub mod pgbouncer;
 mod proxy;
 pub use proxy::DelayProxy;
+
+/// A fixed-length operation sequence for proptest whose shrinking removes
+/// operations, so that a failing isolation case shrinks to the few
+/// operations that matter instead of the hundreds it started with.
+pub mod sequence;
 
 /// The cluster and template shared by every test of this process.
 struct Shared {
