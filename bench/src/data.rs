@@ -224,7 +224,11 @@ async fn load(
              set session_replication_role = origin",
         )
         .await?;
+    // Write the load out now: otherwise the checkpoint that follows it (about
+    // a gigabyte at 1M rows, spread over minutes) competes with the first
+    // measurements, which then swing by 2x from round to round.
     owner.batch_execute("vacuum analyze").await?;
+    owner.batch_execute("checkpoint").await?;
     owner
         .batch_execute(&format!(
             "create table bench_meta as select {rows}::bigint as rows, {tenants}::bigint as tenants, now() as loaded_at"

@@ -42,6 +42,18 @@ pub enum Goal {
 }
 
 impl Goal {
+    /// The ratio as printed: two decimals, or four when two could round it
+    /// onto the goal and make "0.95 (goal >= 0.95: not met)" read as a
+    /// contradiction.
+    fn show(self, ratio: f64) -> String {
+        match self {
+            Goal::AtLeast(g) | Goal::AtMost(g) if (ratio - g).abs() < 0.005 => {
+                format!("{ratio:.4}")
+            }
+            _ => format!("{ratio:.2}"),
+        }
+    }
+
     fn judge(self, ratio: f64) -> String {
         match self {
             Goal::AtLeast(g) if ratio >= g => format!(">= {g}: **met**"),
@@ -129,8 +141,9 @@ pub fn table(
     for r in ratios {
         match r.value {
             Some(v) => out.push_str(&format!(
-                "- {} = **{v:.2}** (goal {})\n",
+                "- {} = **{}** (goal {})\n",
                 r.text,
+                r.goal.show(v),
                 r.goal.judge(v)
             )),
             None => out.push_str(&format!("- {} = n/a (not measured)\n", r.text)),
@@ -141,4 +154,17 @@ pub fn table(
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ratio_next_to_its_goal_shows_which_side_it_is_on() {
+        assert_eq!(Goal::AtLeast(0.95).show(0.9496), "0.9496");
+        assert_eq!(Goal::AtMost(1.1).show(1.1012), "1.1012");
+        assert_eq!(Goal::AtLeast(0.95).show(0.93), "0.93");
+        assert_eq!(Goal::Track.show(0.9496), "0.95");
+    }
 }
