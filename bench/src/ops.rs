@@ -1,6 +1,7 @@
 //! The database operations measured in-process, each exactly what its table
 //! row says it measures.
 
+use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,17 +68,36 @@ pub async fn point_bare(
     clients: usize,
     duration: Duration,
 ) -> anyhow::Result<Sample> {
+    drive_pool_reads(pool, rows, clients, duration, move |conn, g| async move {
+        let statement = conn.prepare_cached(POINT_BARE).await?;
+        let row = conn
+            .query_opt(&statement, &[&org_of(g, tenants), &project_uuid(g)])
+            .await?;
+        ensure!(row.is_some(), "bare read: project {g} missing");
+        Ok(())
+    })
+    .await
+}
+
+/// `clients` loops of `read(connection, g)` for a random project `g`, each
+/// read on a connection of its own from `pool` (returned when `read` ends).
+async fn drive_pool_reads<F, Fut>(
+    pool: Pool,
+    rows: u64,
+    clients: usize,
+    duration: Duration,
+    read: F,
+) -> anyhow::Result<Sample>
+where
+    F: Fn(deadpool_postgres::Object, u64) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
     let pool = Arc::new(pool);
     drive(clients, duration, move |_, mut rng: Rng| {
-        let pool = pool.clone();
+        let (pool, read) = (pool.clone(), read.clone());
         async move {
             let g = rng.one_to(rows);
-            let conn = pool.get().await?;
-            let statement = conn.prepare_cached(POINT_BARE).await?;
-            let row = conn
-                .query_opt(&statement, &[&org_of(g, tenants), &project_uuid(g)])
-                .await?;
-            ensure!(row.is_some(), "bare read: project {g} missing");
+            read(pool.get().await?, g).await?;
             Ok(rng)
         }
     })
@@ -215,37 +235,31 @@ pub async fn point_decomposed(
     clients: usize,
     duration: Duration,
 ) -> anyhow::Result<Sample> {
-    let pool = Arc::new(pool);
-    drive(clients, duration, move |_, mut rng: Rng| {
-        let pool = pool.clone();
-        async move {
-            let g = rng.one_to(rows);
-            let org = org_of(g, tenants);
-            let mut org_text = [0u8; uuid::fmt::Hyphenated::LENGTH];
-            let org_text: &str = org.as_uuid().hyphenated().encode_lower(&mut org_text);
-            let id = project_uuid(g);
-            let conn = pool.get().await?;
-            let setup = conn.prepare_cached(shape.setup()).await?;
-            let (read, read_params): (_, Vec<&(dyn ToSql + Sync)>) = match shape {
-                Decomposed::NoRoleSwitch | Decomposed::Full => {
-                    (conn.prepare_cached(POINT_TENANT).await?, vec![&id])
-                }
-                Decomposed::SetupThenBareRead => {
-                    (conn.prepare_cached(POINT_BARE).await?, vec![&org, &id])
-                }
-            };
-            let rows = conn
-                .query_after(
-                    PipelineStatement::Prepared(&setup),
-                    &[&org_text as &(dyn ToSql + Sync), &""],
-                    PipelineStatement::Prepared(&read),
-                    &read_params,
-                )
-                .await?;
-            let rows: Vec<_> = rows.try_collect().await?;
-            ensure!(rows.len() == 1, "decomposed read: project {g} not found");
-            Ok(rng)
-        }
+    drive_pool_reads(pool, rows, clients, duration, move |conn, g| async move {
+        let org = org_of(g, tenants);
+        let mut org_text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let org_text: &str = org.as_uuid().hyphenated().encode_lower(&mut org_text);
+        let id = project_uuid(g);
+        let setup = conn.prepare_cached(shape.setup()).await?;
+        let (read, read_params): (_, Vec<&(dyn ToSql + Sync)>) = match shape {
+            Decomposed::NoRoleSwitch | Decomposed::Full => {
+                (conn.prepare_cached(POINT_TENANT).await?, vec![&id])
+            }
+            Decomposed::SetupThenBareRead => {
+                (conn.prepare_cached(POINT_BARE).await?, vec![&org, &id])
+            }
+        };
+        let rows = conn
+            .query_after(
+                PipelineStatement::Prepared(&setup),
+                &[&org_text as &(dyn ToSql + Sync), &""],
+                PipelineStatement::Prepared(&read),
+                &read_params,
+            )
+            .await?;
+        let rows: Vec<_> = rows.try_collect().await?;
+        ensure!(rows.len() == 1, "decomposed read: project {g} not found");
+        Ok(())
     })
     .await
 }
