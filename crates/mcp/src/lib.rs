@@ -4,9 +4,9 @@
 //! with a personal access token. The token is checked on every HTTP request
 //! (or once, for stdio); [`tenantry_db::resolve_organization_id`] picks the
 //! organization unless the client names one (`X-Organization-Id`) or switches
-//! with the `switch_organization` tool; every tool runs inside
-//! `with_tenant_context` (reads of one statement as `autocommit`). Nothing
-//! here writes SQL.
+//! with the `switch_organization` tool; every tool runs in that
+//! organization's tenant context: `with_tenant_context`, or `autocommit` for
+//! a tool that runs one read. Nothing here writes SQL.
 //!
 //! Served at `/mcp` (streamable HTTP) by `tenantry serve`, and over stdio by
 //! `tenantry mcp --stdio` with `TENANTRY_TOKEN`.
