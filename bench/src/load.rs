@@ -27,6 +27,7 @@ pub fn cpu_time(who: libc::c_int) -> Duration {
     if unsafe { libc::getrusage(who, usage.as_mut_ptr()) } != 0 {
         return Duration::ZERO;
     }
+    // SAFETY: getrusage returned 0, so it initialised the struct.
     let usage = unsafe { usage.assume_init() };
     let of = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     of(usage.ru_utime) + of(usage.ru_stime)

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -63,38 +64,25 @@ pub struct PgbenchRun<'a> {
     pub statement_timeout_ms: u128,
 }
 
+/// The CPU pgbench spends before its first transaction (process start, one
+/// SCRAM login per client, threads), measured once with `-t 1` and taken off
+/// every round's, so that its CPU per transaction compares with the
+/// in-process series, which are measured after their warm-up.
+static START_UP_CPU: OnceLock<Duration> = OnceLock::new();
+
 /// One pgbench round; its "tps = ..." line.
 pub async fn pgbench(run: &PgbenchRun<'_>, duration: Duration) -> anyhow::Result<Sample> {
+    let start_up = match START_UP_CPU.get() {
+        Some(cpu) => *cpu,
+        None => {
+            let (_, cpu) = run_pgbench(run, ["-t", "1"]).await?;
+            *START_UP_CPU.get_or_init(|| cpu)
+        }
+    };
     // pgbench takes whole seconds.
     let seconds = duration.as_secs_f64().ceil().max(1.0) as u64;
-    let cpu_before = crate::load::cpu_time(libc::RUSAGE_CHILDREN);
-    let output = Command::new(run.pgbench)
-        .args(["-n", "-h", "127.0.0.1", "-p", &run.port.to_string()])
-        .args(["-U", tenantry_db::setup::APP_ROLE, "-M", "prepared"])
-        .args(["-c", &run.clients.to_string(), "-j", "2"])
-        .args(["-T", &seconds.to_string(), "-f"])
-        .arg(run.script)
-        .arg(run.database)
-        .env("PGPASSWORD", run.password)
-        .env(
-            "PGOPTIONS",
-            format!("-c statement_timeout={}", run.statement_timeout_ms),
-        )
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .context("running pgbench")?;
-    // Includes pgbench's connection set-up (one SCRAM login per client), so
-    // it slightly overstates pgbench's CPU per transaction.
-    let cpu = crate::load::cpu_time(libc::RUSAGE_CHILDREN).saturating_sub(cpu_before);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        bail!(
-            "pgbench failed: {}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    let (stdout, cpu) = run_pgbench(run, ["-T", &seconds.to_string()]).await?;
+    let cpu = cpu.saturating_sub(start_up);
     let tps = stdout
         .lines()
         .find_map(|l| l.strip_prefix("tps = "))
@@ -119,6 +107,38 @@ pub async fn pgbench(run: &PgbenchRun<'_>, duration: Duration) -> anyhow::Result
         p50_us: None,
         cpu_us_per_op: transactions.map(|n| cpu.as_secs_f64() * 1e6 / n),
     })
+}
+
+/// Run pgbench with `limit` (`-T seconds` or `-t transactions`): its
+/// standard output and the CPU it used.
+async fn run_pgbench(run: &PgbenchRun<'_>, limit: [&str; 2]) -> anyhow::Result<(String, Duration)> {
+    let cpu_before = crate::load::cpu_time(libc::RUSAGE_CHILDREN);
+    let output = Command::new(run.pgbench)
+        .args(["-n", "-h", "127.0.0.1", "-p", &run.port.to_string()])
+        .args(["-U", tenantry_db::setup::APP_ROLE, "-M", "prepared"])
+        .args(["-c", &run.clients.to_string(), "-j", "2"])
+        .args(limit)
+        .arg("-f")
+        .arg(run.script)
+        .arg(run.database)
+        .env("PGPASSWORD", run.password)
+        .env(
+            "PGOPTIONS",
+            format!("-c statement_timeout={}", run.statement_timeout_ms),
+        )
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .context("running pgbench")?;
+    let cpu = crate::load::cpu_time(libc::RUSAGE_CHILDREN).saturating_sub(cpu_before);
+    if !output.status.success() {
+        bail!(
+            "pgbench failed: {}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok((String::from_utf8_lossy(&output.stdout).into_owned(), cpu))
 }
 
 /// `npm ci` in bench/peers/node unless its dependencies are already there.

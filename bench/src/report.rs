@@ -42,13 +42,16 @@ pub enum Goal {
 }
 
 impl Goal {
-    /// The ratio as printed: two decimals, or four when two could round it
-    /// onto the goal and make "0.95 (goal >= 0.95: not met)" read as a
-    /// contradiction.
+    /// The ratio as printed: two decimals, or, next to the goal, four
+    /// rounded towards the failing side, so that a miss never prints as the
+    /// goal itself ("0.95 (goal >= 0.95: not met)").
     fn show(self, ratio: f64) -> String {
         match self {
-            Goal::AtLeast(g) | Goal::AtMost(g) if (ratio - g).abs() < 0.005 => {
-                format!("{ratio:.4}")
+            Goal::AtLeast(g) if (ratio - g).abs() < 0.005 => {
+                format!("{:.4}", (ratio * 1e4).floor() / 1e4)
+            }
+            Goal::AtMost(g) if (ratio - g).abs() < 0.005 => {
+                format!("{:.4}", (ratio * 1e4).ceil() / 1e4)
             }
             _ => format!("{ratio:.2}"),
         }
@@ -165,6 +168,8 @@ mod tests {
         assert_eq!(Goal::AtLeast(0.95).show(0.9496), "0.9496");
         assert_eq!(Goal::AtMost(1.1).show(1.1012), "1.1012");
         assert_eq!(Goal::AtLeast(0.95).show(0.93), "0.93");
+        assert_eq!(Goal::AtLeast(0.95).show(0.94999), "0.9499");
+        assert_eq!(Goal::AtMost(1.1).show(1.10001), "1.1001");
         assert_eq!(Goal::Track.show(0.9496), "0.95");
     }
 }

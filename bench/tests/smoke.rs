@@ -19,6 +19,7 @@ fn test_cluster() -> PathBuf {
 fn smoke_run_prints_tables() {
     let output = Command::new(env!("CARGO_BIN_EXE_bench"))
         .arg("--smoke")
+        .arg("--decompose")
         .arg("--data-dir")
         .arg(test_cluster())
         .output()
@@ -37,6 +38,10 @@ fn smoke_run_prints_tables() {
         "| rls |",
         "| explicit |",
         "tenantry / bare (medians) = **",
+        "| hand-built |",
+        "| no-role-switch |",
+        "| setup-no-rls |",
+        "load generator CPU µs/op",
     ] {
         assert!(
             stdout.contains(expected),
