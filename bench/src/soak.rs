@@ -345,15 +345,17 @@ async fn operate_in(
     };
     let status = |reply: &Reply| reply.0.to_string();
     let in_org = |project: &Value| str_of(project, "organizationId") == fixed.org_id;
-    let fail = |e: anyhow::Error| format!("transport: {e}");
+    // One request as this operation's user; a transport failure is an error too.
+    let request = async |method: Method, path: &str, body: Option<&Value>| {
+        api.call(method, path, bearer, body)
+            .await
+            .map_err(|e| format!("transport: {e}"))
+    };
     match kind {
         Kind::Read => {
             let id = any_project(rng, state);
             let path = format!("/api/projects/{id}");
-            let reply = api
-                .call(Method::GET, &path, bearer, None)
-                .await
-                .map_err(fail)?;
+            let reply = request(Method::GET, &path, None).await?;
             match reply.0 {
                 200 if in_org(&reply.1) => Ok(()),
                 200 => Err("ISOLATION: a project of another organization".into()),
@@ -362,10 +364,7 @@ async fn operate_in(
         }
         Kind::List => {
             let path = "/api/projects?limit=20";
-            let reply = api
-                .call(Method::GET, path, bearer, None)
-                .await
-                .map_err(fail)?;
+            let reply = request(Method::GET, path, None).await?;
             let items = reply.1["items"].as_array().cloned().unwrap_or_default();
             match reply.0 {
                 200 if items.iter().all(in_org) => Ok(()),
@@ -376,10 +375,7 @@ async fn operate_in(
         Kind::Create => {
             state.next_name += 1;
             let body = json!({ "name": format!("load {}", state.next_name) });
-            let reply = api
-                .call(Method::POST, "/api/projects", bearer, Some(&body))
-                .await
-                .map_err(fail)?;
+            let reply = request(Method::POST, "/api/projects", Some(&body)).await?;
             if reply.0 != 201 {
                 return Err(status(&reply));
             }
@@ -396,10 +392,7 @@ async fn operate_in(
             state.next_name += 1;
             let body = json!({ "name": format!("renamed {}", state.next_name) });
             let path = format!("/api/projects/{id}");
-            let reply = api
-                .call(Method::PATCH, &path, bearer, Some(&body))
-                .await
-                .map_err(fail)?;
+            let reply = request(Method::PATCH, &path, Some(&body)).await?;
             match reply.0 {
                 200 if in_org(&reply.1) => Ok(()),
                 200 => Err("ISOLATION: renamed another organization's project".into()),
@@ -410,10 +403,7 @@ async fn operate_in(
             let i = (rng.one_to(state.created.len() as u64) - 1) as usize;
             let id = state.created[i];
             let path = format!("/api/projects/{id}");
-            let reply = api
-                .call(Method::DELETE, &path, bearer, None)
-                .await
-                .map_err(fail)?;
+            let reply = request(Method::DELETE, &path, None).await?;
             if reply.0 != 204 {
                 return Err(status(&reply));
             }
@@ -428,10 +418,7 @@ async fn operate_in(
                 let p = (rng.one_to(fixed.pinned.len() as u64) - 1) as usize;
                 body["projectId"] = json!(fixed.pinned[p]);
             }
-            let reply = api
-                .call(Method::POST, "/api/usage", bearer, Some(&body))
-                .await
-                .map_err(fail)?;
+            let reply = request(Method::POST, "/api/usage", Some(&body)).await?;
             if reply.0 != 201 {
                 return Err(status(&reply));
             }
@@ -440,20 +427,14 @@ async fn operate_in(
         }
         Kind::Report => {
             let path = format!("/api/usage/report?{}", ctx.report_query);
-            let reply = api
-                .call(Method::GET, &path, bearer, None)
-                .await
-                .map_err(fail)?;
+            let reply = request(Method::GET, &path, None).await?;
             match reply.0 {
                 200 => Ok(()),
                 _ => Err(status(&reply)),
             }
         }
         Kind::Members => {
-            let reply = api
-                .call(Method::GET, "/api/members", bearer, None)
-                .await
-                .map_err(fail)?;
+            let reply = request(Method::GET, "/api/members", None).await?;
             let members = reply.1.as_array().cloned().unwrap_or_default();
             match reply.0 {
                 200 if members.len() == 2 && members.iter().all(in_org) => Ok(()),
@@ -478,10 +459,7 @@ async fn operate_in(
             let foreign = &ctx.tenants[other].fixed;
             let id = foreign.pinned[(rng.one_to(PINNED as u64) - 1) as usize];
             let path = format!("/api/projects/{id}");
-            let reply = api
-                .call(Method::GET, &path, bearer, None)
-                .await
-                .map_err(fail)?;
+            let reply = request(Method::GET, &path, None).await?;
             match reply.0 {
                 404 => Ok(()),
                 200 => Err("ISOLATION: read another organization's project".into()),

@@ -15,11 +15,11 @@ fn test_cluster() -> PathBuf {
         .join("tenantry-test-cluster")
 }
 
-#[test]
-fn smoke_run_prints_tables() {
+/// Run the bench binary with `args` on the test cluster; its stdout, which
+/// must contain every one of `expected`.
+fn assert_bench_prints(args: &[&str], expected: &[&str]) {
     let output = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .arg("--smoke")
-        .arg("--decompose")
+        .args(args)
         .arg("--data-dir")
         .arg(test_cluster())
         .output()
@@ -28,21 +28,9 @@ fn smoke_run_prints_tables() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "bench --smoke failed:\n{stdout}\n{stderr}"
+        "bench {args:?} failed:\n{stdout}\n{stderr}"
     );
-    for expected in [
-        "### Item 1",
-        "| tenantry |",
-        "| bare |",
-        "### Item 5",
-        "| rls |",
-        "| explicit |",
-        "tenantry / bare (medians) = **",
-        "| hand-built |",
-        "| no-role-switch |",
-        "| setup-no-rls |",
-        "load generator CPU µs/op",
-    ] {
+    for expected in expected {
         assert!(
             stdout.contains(expected),
             "missing {expected:?} in:\n{stdout}"
@@ -51,30 +39,36 @@ fn smoke_run_prints_tables() {
 }
 
 #[test]
-fn soak_smoke_run_passes_its_consistency_check() {
-    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
-        .args(["soak", "--seconds", "1", "--tenants", "3", "--clients", "8"])
-        .arg("--data-dir")
-        .arg(test_cluster())
-        .output()
-        .expect("the bench binary runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "bench soak failed:\n{stdout}\n{stderr}"
+fn smoke_run_prints_tables() {
+    assert_bench_prints(
+        &["--smoke", "--decompose"],
+        &[
+            "### Item 1",
+            "| tenantry |",
+            "| bare |",
+            "### Item 5",
+            "| rls |",
+            "| explicit |",
+            "tenantry / bare (medians) = **",
+            "| hand-built |",
+            "| no-role-switch |",
+            "| setup-no-rls |",
+            "load generator CPU µs/op",
+        ],
     );
-    for expected in [
-        "| **all** |",
-        "| ForeignRead |",
-        "peak RSS (VmHWM)",
-        "ok: SQL: 0 projects created by someone not a member",
-        "Errors: none.",
-        "; passed._",
-    ] {
-        assert!(
-            stdout.contains(expected),
-            "missing {expected:?} in:\n{stdout}"
-        );
-    }
+}
+
+#[test]
+fn soak_smoke_run_passes_its_consistency_check() {
+    assert_bench_prints(
+        &["soak", "--seconds", "1", "--tenants", "3", "--clients", "8"],
+        &[
+            "| **all** |",
+            "| ForeignRead |",
+            "peak RSS (VmHWM)",
+            "ok: SQL: 0 projects created by someone not a member",
+            "Errors: none.",
+            "; passed._",
+        ],
+    );
 }
