@@ -88,6 +88,13 @@ impl MemberRole {
     pub fn can_manage_members(&self) -> bool {
         matches!(self, MemberRole::Owner | MemberRole::Admin)
     }
+
+    /// Owners and admins read the audit log. Its entries name invitees,
+    /// invitation ids and role changes, which the rest of the API shows
+    /// only to those who manage members; so a plain member reads none.
+    pub fn can_read_audit_log(&self) -> bool {
+        self.can_manage_members()
+    }
 }
 
 impl fmt::Display for MemberRole {
@@ -147,6 +154,9 @@ mod tests {
         assert!(MemberRole::parse("Owner").is_err());
         assert!(MemberRole::Admin.can_manage_members());
         assert!(!MemberRole::Member.can_manage_members());
+        assert!(MemberRole::Owner.can_read_audit_log());
+        assert!(MemberRole::Admin.can_read_audit_log());
+        assert!(!MemberRole::Member.can_read_audit_log());
     }
 
     #[test]
