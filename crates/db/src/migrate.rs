@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_invitation_lookup.sql"),
     migration!(5, "0005_audit_log_uuid_ids.sql"),
     migration!(6, "0006_inlinable_tenant_functions.sql"),
+    migration!(7, "0007_audit_log_actor_is_the_acting_user.sql"),
 ];
 
 /// The bookkeeping table, the one table outside the seed's list that is
@@ -111,7 +112,32 @@ pub async fn migrate(db: &Database) -> Result<MigrationReport> {
         }
         tx.commit().await?;
     }
+    restrict_database_privileges(&conn).await?;
     Ok(report)
+}
+
+/// Take from PUBLIC, and so from every login the pools use, the right to
+/// create temporary tables in this database. A temporary table lives as
+/// long as its connection, not its transaction: on a pooled connection it
+/// would outlive the tenant transaction that made it, and, earlier on the
+/// search path than `public`, shadow a real table for whoever borrows that
+/// connection next.
+///
+/// Run by [`migrate`] every time rather than recorded once as a migration,
+/// because a database's own privileges are not part of its contents:
+/// `CREATE DATABASE ... TEMPLATE` (how test databases are made) starts the
+/// copy with PostgreSQL's defaults again. Where the migrating role may not
+/// change them, PostgreSQL only warns; `tenantry audit` then reports
+/// `temp_tables_allowed` and `serve` refuses to start.
+pub async fn restrict_database_privileges(client: &tokio_postgres::Client) -> Result<()> {
+    client
+        .batch_execute(
+            "do $$ begin
+               execute format('revoke temporary on database %I from public', current_database());
+             end $$",
+        )
+        .await?;
+    Ok(())
 }
 
 fn checksum(sql: &str) -> String {

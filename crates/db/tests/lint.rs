@@ -338,6 +338,20 @@ async fn every_planted_violation_is_found_and_nothing_else() {
         runs.push((app_role, findings, vec![(lint.to_owned(), object)]));
     }
 
+    // PostgreSQL's default for a new database, which `migrate` revokes.
+    owner
+        .batch_execute(&format!(
+            "grant temporary on database \"{}\" to public",
+            test.name()
+        ))
+        .await
+        .unwrap();
+    runs.push((
+        "tenantry_app, with TEMP granted to PUBLIC".to_owned(),
+        run(&test, &config()).await,
+        vec![("temp_tables_allowed".to_owned(), test.name().to_owned())],
+    ));
+
     // Clean up the cluster-wide roles before asserting.
     owner
         .batch_execute(&format!(
@@ -474,4 +488,33 @@ fn docs_audit_md_describes_every_lint() {
         .filter(|name| !doc.contains(&format!("### `{name}`")))
         .collect();
     assert!(missing.is_empty(), "docs/audit.md lacks {missing:?}");
+}
+
+#[tokio::test]
+async fn the_server_refuses_a_database_where_tenant_work_can_create_temporary_tables() {
+    let test = TestDb::new().await;
+    let safe = tenantry_db::check_safe_to_serve(&test.db, &LintConfig::default())
+        .await
+        .unwrap();
+    assert!(safe.is_empty(), "{safe:#?}");
+    test.owner()
+        .await
+        .batch_execute(&format!(
+            "grant temporary on database \"{}\" to public",
+            test.name()
+        ))
+        .await
+        .unwrap();
+    let problems: Vec<String> = tenantry_db::check_safe_to_serve(&test.db, &LintConfig::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|f| format!("{} ({}): {}", f.lint, f.object, f.message))
+        .collect();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with(&format!("temp_tables_allowed ({})", test.name()))
+            && problems[0].contains("authenticated and tenantry_app"),
+        "{problems:#?}"
+    );
 }

@@ -4,6 +4,7 @@
 //! owner. Each test has its own database.
 
 use tenantry_db::seed::demo;
+use tenantry_db::{DbError, OrganizationId, Tenant, UserId, with_tenant_context};
 use tenantry_testkit::{TestDb, as_authenticated_tenant};
 use tokio_postgres::Transaction;
 use uuid::Uuid;
@@ -457,4 +458,103 @@ async fn authenticated_holds_no_privilege_on_secrets_tables() {
         .unwrap()
         .get(0);
     assert_eq!(granted, 0);
+}
+
+/// The policy pins the actor to the transaction's acting user: a statement
+/// that reaches SQL as `authenticated` cannot write history in someone
+/// else's name, nor claim an actor when there is none.
+#[tokio::test]
+async fn an_audit_entry_names_the_acting_user_and_no_one_else() {
+    let f = seeded().await;
+    let acme = Tenant::without_membership_check(OrganizationId::from_uuid(demo::ACME));
+    let as_alice = acme.acting_as(UserId::from_uuid(demo::ALICE));
+    let insert = "insert into audit_log (action, actor_user_id) values ('forged', $1)";
+    for (tenant, actor) in [
+        (as_alice, Some(demo::BOB)),
+        (as_alice, None),
+        (acme, Some(demo::ALICE)),
+    ] {
+        let written = with_tenant_context(&f.test.db, tenant, async |tx| {
+            tx.execute(insert, &[&actor]).await
+        })
+        .await;
+        assert!(
+            matches!(written, Err(DbError::PolicyViolation)),
+            "actor {actor:?} as {tenant:?}: {written:?}"
+        );
+    }
+    let own = with_tenant_context(&f.test.db, as_alice, async |tx| {
+        tx.execute(insert, &[&Some(demo::ALICE)]).await?;
+        tx.query_one(
+            "insert into audit_log (action) values ('defaulted') returning actor_user_id",
+            &[],
+        )
+        .await
+        .map(|row| row.get::<_, Option<Uuid>>(0))
+    })
+    .await
+    .expect("an entry in one's own name");
+    assert_eq!(own, Some(demo::ALICE));
+    let forged: i64 = f
+        .test
+        .owner()
+        .await
+        .query_one(
+            "select count(*) from audit_log where action = 'forged'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(forged, 1, "only Alice's own entry");
+}
+
+/// A temporary table outlives its transaction on a pooled connection and,
+/// earlier on the search path, shadows the real table for the next borrower.
+/// Neither tenant work nor the logins themselves may create one.
+#[tokio::test]
+async fn no_temporary_table_can_outlive_a_tenant_transaction() {
+    let test = TestDb::with_config(|c| c.app_pool_size = 1).await;
+    tenantry_db::seed(&test.db).await.expect("seed");
+    let acme = Tenant::without_membership_check(OrganizationId::from_uuid(demo::ACME));
+    let shadow = with_tenant_context(&test.db, acme, async |tx| {
+        tx.execute("create temporary table project (name text)", &[])
+            .await
+    })
+    .await;
+    assert!(
+        matches!(&shadow, Err(DbError::Postgres(e))
+            if e.code() == Some(&tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE)),
+        "tenant work created a temporary table: {shadow:?}"
+    );
+    // The next borrower of the one pooled connection reads the real table.
+    let names = with_tenant_context(&test.db, acme, async |tx| {
+        let temporary: i64 = tx
+            .query_one(
+                "select count(*) from pg_catalog.pg_class where relpersistence = 't'",
+                &[],
+            )
+            .await?
+            .get(0);
+        let projects: i64 = tx
+            .query_one("select count(*) from project", &[])
+            .await?
+            .get(0);
+        Ok::<_, DbError>((temporary, projects))
+    })
+    .await
+    .unwrap();
+    assert_eq!(names.0, 0, "a temporary table is left on the connection");
+    assert!(names.1 > 0, "Acme's real projects are visible");
+    // Nor may the login create one before it takes a role.
+    let app = test.app_login().await;
+    let error = app
+        .batch_execute("create temporary table t (x int)")
+        .await
+        .expect_err("tenantry_app created a temporary table");
+    assert!(
+        db_message(&error).contains("permission denied"),
+        "{}",
+        db_message(&error)
+    );
 }

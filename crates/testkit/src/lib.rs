@@ -68,6 +68,11 @@ impl TestDb {
         let maintenance = connect(&maintenance_url).await;
         create_database_from_template(&maintenance, &name, &shared.template).await;
         let owner_url = cluster.owner_url(&name).expect("cluster URL");
+        // A clone starts with PostgreSQL's default database privileges, not
+        // the template's; `migrate` would restore them, so do what it does.
+        migrate::restrict_database_privileges(&connect(&owner_url).await)
+            .await
+            .expect("database privileges");
         let mut config =
             setup::config_from_owner_url(&owner_url, &shared.passwords).expect("config");
         config.app_pool_size = 8;

@@ -139,6 +139,11 @@ pub struct Snapshot {
     /// `None` when the configured role does not exist.
     pub app_role: Option<AppRole>,
     pub secrets: Vec<SecretGrants>,
+    /// The database's name, and which of the application login and
+    /// `authenticated` may create temporary tables in it (a superuser
+    /// login is reported as such, not again here).
+    pub database: String,
+    pub temp_roles: Vec<String>,
     /// `server_version_num`: role inheritance changed in PostgreSQL 16.
     pub server_version: i32,
 }
@@ -447,6 +452,17 @@ pub async fn snapshot<C: GenericClient + Sync>(
         })
         .collect();
 
+    let temp = client
+        .query_one(
+            "select current_database()::text,
+                    array(select r.rolname::text from pg_catalog.pg_roles r
+                          where r.rolname = any(array[$1, $2]::text[]) and not r.rolsuper
+                            and has_database_privilege(r.oid, current_database(), 'TEMPORARY')
+                          order by 1)",
+            &[&config.app_role, &TENANT_ROLE],
+        )
+        .await?;
+
     let server_version: i32 = client
         .query_one("select current_setting('server_version_num')::int", &[])
         .await?
@@ -463,5 +479,7 @@ pub async fn snapshot<C: GenericClient + Sync>(
         functions,
         app_role,
         secrets,
+        database: temp.get(0),
+        temp_roles: temp.get(1),
     })
 }

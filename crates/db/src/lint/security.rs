@@ -21,6 +21,7 @@ pub(super) fn check(s: &Snapshot, config: &LintConfig, out: &mut Vec<Finding>) {
     functions(s, config, out);
     app_role(s, config, out);
     secrets(s, out);
+    temp_tables(s, out);
 }
 
 fn tenant_table(table: &Table, policies: &[&Policy], out: &mut Vec<Finding>) {
@@ -547,6 +548,31 @@ fn secrets(s: &Snapshot, out: &mut Vec<Finding>) {
             )),
         );
     }
+}
+
+fn temp_tables(s: &Snapshot, out: &mut Vec<Finding>) {
+    if s.temp_roles.is_empty() {
+        return;
+    }
+    out.push(
+        Finding::new(
+            &TEMP_TABLES_ALLOWED,
+            &s.database,
+            format!(
+                "{} may create temporary tables in this database: one lives as long as its pooled connection, not its tenant transaction, and shadows a real table of the same name for whoever borrows the connection next",
+                s.temp_roles.join(" and ")
+            ),
+        )
+        .fix(format!(
+            "revoke temporary on database {} from public, {};",
+            quote_ident(&s.database),
+            s.temp_roles
+                .iter()
+                .map(|r| quote_ident(r))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    );
 }
 
 #[cfg(test)]

@@ -1,0 +1,11 @@
+-- An audit entry's actor is whoever the transaction acts as, never a value
+-- the inserting statement chooses: without this, any statement that reaches
+-- SQL as `authenticated` could write entries in another member's name.
+-- `is not distinct from` keeps work with no acting user (actor NULL) possible
+-- and refuses a NULL actor when there is one.
+drop policy audit_log_tenant_append on audit_log;
+create policy audit_log_tenant_append on audit_log for insert to authenticated
+  with check (
+    organization_id = (select app.current_tenant())
+    and actor_user_id is not distinct from (select app.current_user_id())
+  );
