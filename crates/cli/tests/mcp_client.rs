@@ -152,3 +152,87 @@ async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
     );
     assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
 }
+
+/// POST an MCP `initialize` to `addr` as the owner of `token`, over plain
+/// HTTP/1.1: the whole answer, head and body.
+fn initialize_over_tcp(addr: std::net::SocketAddr, token: &str) -> String {
+    use std::io::{Read, Write};
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "log-test", "version": "1"}}})
+    .to_string();
+    let mut tcp = std::net::TcpStream::connect(addr).expect("the server listens");
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        tcp,
+        "POST /mcp HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+         accept: application/json, text/event-stream\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).expect("a whole answer");
+    answer
+}
+
+#[tokio::test]
+async fn serve_logs_at_info_without_mcp_session_ids() {
+    let test = TestDb::new().await;
+    tenantry_db::seed(&test.db).await.unwrap();
+    let (alice, _) = pat_for(&test, demo::ALICE, None).await;
+    let config = test.db.config();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", tenantry_testkit::free_port())
+        .parse()
+        .unwrap();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_tenantry"))
+        .args(["serve", "--no-seed", "--bind", &addr.to_string()])
+        .env("DATABASE_URL", config.owner_url.clone().unwrap())
+        .env("TENANTRY_APP_DATABASE_URL", &config.app_url)
+        .env("TENANTRY_BARE_DATABASE_URL", &config.bare_url)
+        .env(
+            "TENANTRY_AUTH_SECRET",
+            "log-test-secret-at-least-32-characters",
+        )
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tenantry serve starts");
+    // A bounded wait for the listener (migrations and the safety check run first).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tenantry serve did not listen on {addr}"
+        );
+        assert!(
+            server.try_wait().unwrap().is_none(),
+            "tenantry serve exited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let answer = tokio::task::spawn_blocking(move || initialize_over_tcp(addr, &alice))
+        .await
+        .unwrap();
+    let session = answer
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("mcp-session-id")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no session id in {answer}"));
+    server.kill().unwrap();
+    let output = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("serving the HTTP API"),
+        "INFO lines are logged by default: {log}"
+    );
+    assert!(
+        !log.contains(&session),
+        "the log holds the session id {session}: {log}"
+    );
+}
