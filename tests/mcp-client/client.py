@@ -119,6 +119,10 @@ async def session_scoped_switch():
         check("the switch holds in its session", now["organization"]["slug"] == "globex" and now["role"] == "member", now)
         names = [p["name"] for p in (await call(first, "list_projects")).structured_content["items"]]
         check("and the tools act in Globex", names == ["Support bot", "Demand forecasting"], names)
+        audit = await call(first, "recent_audit_log", {"limit": 100})
+        text = audit.content[0].text if audit.content else ""
+        check("recent_audit_log: a plain member reads none of it",
+              audit.is_error and "only owners and admins" in text and not audit.structured_content, audit)
         other = (await call(second, "whoami")).structured_content
         check("another session is not switched", other["organization"]["slug"] == "acme", other)
 

@@ -430,7 +430,7 @@ impl TenantryMcp {
     }
 
     #[tool(
-        description = "The most recent entries of the current organization's audit log, newest first."
+        description = "The most recent entries of the current organization's audit log, newest first (owners and admins only)."
     )]
     async fn recent_audit_log(
         &self,
@@ -441,10 +441,19 @@ impl TenantryMcp {
             Ok(limit) => limit,
             Err(error) => return Ok(db_tool_error(error)),
         };
-        self.in_tenant(&ctx, async |tx| {
-            audit::list_audit_log(tx, limit, None).await
-        })
-        .await
+        let membership = match self.membership(&ctx).await {
+            Ok((_, membership)) => membership,
+            Err(refusal) => return Ok(refusal),
+        };
+        if !membership.role().can_read_audit_log() {
+            return Ok(tool_error("only owners and admins read the audit log"));
+        }
+        respond(
+            with_tenant_context(&self.db, membership.tenant(), async |tx| {
+                audit::list_audit_log(tx, limit, None).await
+            })
+            .await,
+        )
     }
 }
 
