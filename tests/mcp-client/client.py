@@ -25,6 +25,10 @@ TOOLS = {
     "create_project", "update_project", "record_usage", "usage_report", "list_members",
     "recent_audit_log",
 }
+# MCP's "resource not found" error code.
+RESOURCE_NOT_FOUND = -32002
+# A window covering every usage event of the demo data and of these checks.
+NOVEMBER = {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
 results = {"passed": 0, "failed": 0}
 
 
@@ -133,21 +137,60 @@ async def header_choice():
         check("X-Organization-Id picks the organization", me["organization"]["slug"] == "globex", me)
 
 
+async def report(c, window=NOVEMBER):
+    return (await call(c, "usage_report", window)).structured_content
+
+
 async def isolation(acme_project):
-    async with http(CONFIG["carol_token"]) as c:
+    """Carol (Initech only) against Acme's data; Alice (Acme's owner) re-reads it afterwards."""
+    async with http(CONFIG["alice_token"]) as alice, http(CONFIG["carol_token"]) as c:
+        acme_before = await report(alice)
+        initech_before = await report(c)
+
         me = (await call(c, "whoami")).structured_content
         check("carol acts in Initech", me["organization"]["slug"] == "initech", me)
+        orgs = [o["slug"] for o in (await call(c, "list_organizations")).structured_content["organizations"]]
+        check("carol's organizations: Initech only", orgs == ["initech"], orgs)
         names = [p["name"] for p in (await call(c, "list_projects")).structured_content["items"]]
         check("carol sees only Initech's projects", names == ["TPS reports"], names)
+        resources = (await c.list_resources()).resources
+        check("carol's resources are Initech's projects", [r.name for r in resources] == ["TPS reports"]
+              and not any(acme_project["id"] in str(r.uri) for r in resources), resources)
         foreign = await call(c, "get_project", {"id": acme_project["id"]})
         check("carol cannot get Acme's project", foreign.is_error, foreign)
-        changed = await call(c, "update_project", {"id": acme_project["id"], "name": "pwned"})
+
+        changed = await call(c, "update_project", {"id": acme_project["id"], "name": "pwned",
+                                                   "description": "pwned"})
         check("carol cannot update Acme's project", changed.is_error, changed)
+        target = (await call(alice, "get_project", {"id": acme_project["id"]})).structured_content
+        check("and Acme's project is unchanged", (target["name"], target["description"])
+              == ("Agent notes v2", "made by MCP"), target)
+
+        recorded = await call(c, "record_usage", {"model": "gpt-4o", "projectId": acme_project["id"],
+                                                  "inputTokens": 5, "outputTokens": 5,
+                                                  "occurredAt": "2026-11-25T10:00:00Z"})
+        text = recorded.content[0].text if recorded.content else ""
+        check("carol cannot record usage against Acme's project", recorded.is_error and "projectId" in text,
+              recorded)
+        acme_after = await report(alice)
+        check("and Acme's usage is unchanged", acme_after == acme_before and acme_after["days"],
+              (acme_before, acme_after))
+        initech_after = await report(c)
+        check("nor is any recorded in Initech", initech_after == initech_before, (initech_before, initech_after))
+        rows = [(d["day"], d["events"], d["inputTokens"]) for d in initech_after["days"]]
+        check("carol's usage report over Acme's busy month shows Initech's usage only",
+              rows == [("2026-11-04", 1, 18000)], initech_after)
+
+        uri = f"tenantry://projects/{acme_project['id']}"
         try:
-            await c.read_resource(f"tenantry://projects/{acme_project['id']}")
-            check("carol cannot read Acme's project resource", False)
-        except MCPError:
-            check("carol cannot read Acme's project resource", True)
+            read = await c.read_resource(uri)
+            check("carol cannot read Acme's project resource", False, read)
+        except MCPError as error:
+            answer = json.dumps({"message": error.message, "data": error.data})
+            check("carol cannot read Acme's project resource: resource not found, nothing of the project",
+                  error.code == RESOURCE_NOT_FOUND and error.message == f"no such resource: {uri}"
+                  and "Agent notes" not in answer and "made by MCP" not in answer, answer)
+
         audit = json.dumps((await call(c, "recent_audit_log", {"limit": 100})).structured_content)
         check("carol's audit log shows nothing of Acme", acme_project["id"] not in audit)
         members = [m["user"]["email"] for m in (await call(c, "list_members")).structured_content["members"]]
