@@ -4,8 +4,10 @@
 
 CONFIG (written by crates/cli/tests/mcp_client.rs) names the server URL, the
 tokens of two users in different organizations plus refused tokens, the ids
-the checks need, and how to start `tenantry mcp --stdio`. Prints one line
-per check and a closing "N passed, M failed"; exits 1 on any failure.
+the checks need, and how to start `tenantry mcp --stdio`. Prints the plan
+"1..N" first (N: how many checks a whole run makes), one line per check, and
+a closing "P passed, F failed"; exits 1 on any failure and when the checks
+made are not the N planned (an early exit, a skipped branch).
 """
 
 import asyncio
@@ -25,6 +27,8 @@ TOOLS = {
     "create_project", "update_project", "record_usage", "usage_report", "list_members",
     "recent_audit_log",
 }
+# Every check() a whole run makes, counted by hand: change it with the checks.
+PLANNED = 60
 # MCP's "resource not found" error code.
 RESOURCE_NOT_FOUND = -32002
 # A window covering every usage event of the demo data and of these checks.
@@ -243,6 +247,7 @@ async def stdio():
 
 
 async def main():
+    print(f"1..{PLANNED}")
     async with http(CONFIG["alice_token"]) as c:
         created = await tools_and_data(c, "alice@example.com")
         await bad_input(c)
@@ -251,8 +256,11 @@ async def main():
     await isolation(created)
     refused_tokens()
     await stdio()
+    made = results["passed"] + results["failed"]
     print(f"{results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    if made != PLANNED:
+        print(f"planned {PLANNED} checks, made {made}")
+    sys.exit(1 if results["failed"] or made != PLANNED else 0)
 
 
 asyncio.run(main())

@@ -150,7 +150,61 @@ async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
         output.status.success(),
         "MCP client checks failed:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    let passed = whole_run(&stdout).unwrap_or_else(|e| panic!("{e}:\n{stdout}\n{stderr}"));
+    assert!(
+        passed >= MIN_CHECKS,
+        "client.py made {passed} checks, fewer than the {MIN_CHECKS} it had:\n{stdout}"
+    );
+}
+
+/// The checks `client.py` made when this floor was last raised; a plan
+/// shrunk below it (checks lost with the plan edited to match) fails.
+const MIN_CHECKS: usize = 60;
+
+/// How many checks passed, if `report` is a whole run of `client.py` that
+/// passed: its plan `1..N` first (N > 0), then exactly N `ok` lines and no `not ok`,
+/// and `N passed, 0 failed` last. An early exit, a skipped branch or a
+/// swallowed failure leaves one of these out.
+fn whole_run(report: &str) -> Result<usize, String> {
+    let mut lines = report.lines().map(str::trim).filter(|l| !l.is_empty());
+    let planned: usize = lines
+        .next()
+        .and_then(|first| first.strip_prefix("1.."))
+        .and_then(|n| n.parse().ok())
+        .ok_or("no plan (`1..N`) on the first line")?;
+    if planned == 0 {
+        return Err("a plan of no checks".into());
+    }
+    let lines: Vec<&str> = lines.collect();
+    let ok = lines.iter().filter(|l| l.starts_with("ok - ")).count();
+    let not_ok = lines.iter().filter(|l| l.starts_with("not ok - ")).count();
+    let summary = format!("{planned} passed, 0 failed");
+    if not_ok > 0 {
+        return Err(format!("{not_ok} checks failed"));
+    }
+    if ok != planned {
+        return Err(format!("{planned} checks planned, {ok} passed"));
+    }
+    if lines.last() != Some(&summary.as_str()) {
+        return Err(format!("the last line is not `{summary}`"));
+    }
+    Ok(planned)
+}
+
+#[test]
+fn only_a_whole_passing_run_of_the_python_checks_counts() {
+    let whole = "1..2\nok - a\nok - b\n2 passed, 0 failed\n";
+    assert_eq!(whole_run(whole), Ok(2));
+    for (case, report) in [
+        ("nothing ran", "0 passed, 0 failed\n"),
+        ("an empty plan", "1..0\n0 passed, 0 failed\n"),
+        ("an early exit", "1..2\nok - a\n"),
+        ("a skipped check", "1..2\nok - a\n1 passed, 0 failed\n"),
+        ("a failure", "1..2\nok - a\nnot ok - b  [x]\n1 passed, 1 failed\n"),
+        ("a summary that lies", "1..2\nok - a\nok - b\n2 passed, 1 failed\n"),
+    ] {
+        assert!(whole_run(report).is_err(), "{case}: accepted");
+    }
 }
 
 /// POST an MCP `initialize` to `addr` as the owner of `token`, over plain
