@@ -200,8 +200,14 @@ fn only_a_whole_passing_run_of_the_python_checks_counts() {
         ("an empty plan", "1..0\n0 passed, 0 failed\n"),
         ("an early exit", "1..2\nok - a\n"),
         ("a skipped check", "1..2\nok - a\n1 passed, 0 failed\n"),
-        ("a failure", "1..2\nok - a\nnot ok - b  [x]\n1 passed, 1 failed\n"),
-        ("a summary that lies", "1..2\nok - a\nok - b\n2 passed, 1 failed\n"),
+        (
+            "a failure",
+            "1..2\nok - a\nnot ok - b  [x]\n1 passed, 1 failed\n",
+        ),
+        (
+            "a summary that lies",
+            "1..2\nok - a\nok - b\n2 passed, 1 failed\n",
+        ),
     ] {
         assert!(whole_run(report).is_err(), "{case}: accepted");
     }
