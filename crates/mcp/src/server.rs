@@ -131,24 +131,47 @@ fn tool_error(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }
 
-/// Client errors go back to the agent verbatim; anything else is logged
-/// and reported without detail.
-fn db_tool_error(error: DbError) -> CallToolResult {
+/// What the client is told of a database error: a client error verbatim;
+/// anything else without detail, its cause logged here.
+fn db_error_text(error: &DbError) -> String {
     if error.is_client_error() {
-        tool_error(error.to_string())
+        error.to_string()
     } else if error.is_unavailable() {
-        tool_error("the database is unavailable; try again shortly")
+        "the database is unavailable; try again shortly".into()
     } else {
-        tracing::error!(%error, "tool failed");
-        tool_error("internal error")
+        tracing::error!(%error, "MCP request failed");
+        INTERNAL_ERROR.into()
     }
+}
+
+/// The message of every failure whose cause stays in the log.
+const INTERNAL_ERROR: &str = "internal error";
+
+fn db_tool_error(error: DbError) -> CallToolResult {
+    tool_error(db_error_text(&error))
+}
+
+/// [`db_tool_error`] for requests that answer with a JSON-RPC error.
+fn db_request_error(error: DbError) -> McpError {
+    let text = db_error_text(&error);
+    if error.is_client_error() {
+        McpError::invalid_params(text, None)
+    } else {
+        McpError::internal_error(text, None)
+    }
+}
+
+/// An answer that could not be serialized: logged, reported without detail.
+fn serialization_error(error: serde_json::Error) -> McpError {
+    tracing::error!(%error, "MCP answer could not be serialized");
+    McpError::internal_error(INTERNAL_ERROR, None)
 }
 
 fn respond<T: Serialize>(result: Result<T, DbError>) -> ToolResult {
     match result {
         Ok(value) => serde_json::to_value(value)
             .map(CallToolResult::structured)
-            .map_err(|e| McpError::internal_error(e.to_string(), None)),
+            .map_err(serialization_error),
         Err(error) => Ok(db_tool_error(error)),
     }
 }
@@ -497,7 +520,7 @@ impl ServerHandler for TenantryMcp {
             None,
         )
         .await
-        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        .map_err(db_request_error)?;
         Ok(ListResourcesResult::with_all_items(
             page.items
                 .iter()
@@ -542,10 +565,9 @@ impl ServerHandler for TenantryMcp {
             .await
             .map_err(|e| match e {
                 DbError::NotFound(_) => not_found(),
-                other => McpError::internal_error(other.to_string(), None),
+                other => db_request_error(other),
             })?;
-        let text = serde_json::to_string(&project)
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let text = serde_json::to_string(&project).map_err(serialization_error)?;
         Ok(ReadResourceResult::new(vec![
             ResourceContents::text(text, uri.clone()).with_mime_type("application/json"),
         ])
