@@ -9,7 +9,9 @@
 //! a tool that runs one read. Nothing here writes SQL.
 //!
 //! Served at `/mcp` (streamable HTTP) by `tenantry serve`, and over stdio by
-//! `tenantry mcp --stdio` with `TENANTRY_TOKEN`.
+//! `tenantry mcp --stdio` with `TENANTRY_TOKEN`. Over HTTP an MCP session
+//! belongs to the token that opened it ([`sessions`]); any other credential
+//! is told it does not exist.
 
 pub mod caller;
 pub mod jsonrpc;

@@ -34,8 +34,7 @@ async fn answers(server: &Server, token: &str, session: &str) -> [(&'static str,
         .await;
     let get = server.request(Method::GET, token, Some(session)).send();
     let get = read_answer(get.await.expect("GET sent")).await;
-    let delete = server.request(Method::DELETE, token, Some(session)).send();
-    let delete = read_answer(delete.await.expect("DELETE sent")).await;
+    let delete = server.delete_as(token, session).await;
     [("POST", post), ("GET", get), ("DELETE", delete)]
 }
 
@@ -101,12 +100,8 @@ async fn a_session_answers_only_the_token_that_opened_it() {
         drop(stream);
 
         // She can end it; then it is gone for her too.
-        let delete = server
-            .request(Method::DELETE, &server.token, Some(&session))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(delete.status(), StatusCode::ACCEPTED);
+        let delete = server.delete_as(&server.token, &session).await;
+        assert_eq!(delete.status, StatusCode::ACCEPTED, "{}", delete.text);
         let after = server
             .post(
                 tool_call(3, "whoami", json!({})).to_string(),
@@ -130,12 +125,8 @@ async fn a_sessions_owner_is_forgotten_when_the_session_ends() {
         let idle = server.initialize().await;
         assert_eq!(sessions.open(), 2);
 
-        let delete = server
-            .request(Method::DELETE, &server.token, Some(&deleted))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(delete.status(), StatusCode::ACCEPTED);
+        let delete = server.delete_as(&server.token, &deleted).await;
+        assert_eq!(delete.status, StatusCode::ACCEPTED, "{}", delete.text);
         assert_eq!(sessions.open(), 1, "a deleted session is forgotten");
 
         // rmcp ends the other after its keep-alive without a request.

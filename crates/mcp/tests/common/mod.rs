@@ -79,6 +79,12 @@ impl Server {
         request
     }
 
+    /// `DELETE /mcp` for `session` as the owner of `token`: ends the session.
+    pub async fn delete_as(&self, token: &str, session: &str) -> Answer {
+        let request = self.request(reqwest::Method::DELETE, token, Some(session));
+        read_answer(request.send().await.expect("DELETE sent")).await
+    }
+
     pub async fn post_as(
         &self,
         token: &str,
