@@ -9,8 +9,8 @@
 //! by another token (another user's, or another of the same user's) exactly
 //! as it answers an unknown session: `404`.
 //!
-//! Bound to the token rather than the user: two tokens are two agents, and
-//! revoking one ends what it opened without touching the other's sessions.
+//! Bound to the token rather than the user: a user's two tokens are usually
+//! two agents, and neither may steer or end the other's sessions.
 //!
 //! Memory stays bounded by the live sessions: an owner is forgotten when
 //! rmcp closes the session, on `DELETE`, after `keep_alive` without a request
