@@ -4,8 +4,10 @@
 
 CONFIG (written by crates/cli/tests/mcp_client.rs) names the server URL, the
 tokens of two users in different organizations plus refused tokens, the ids
-the checks need, and how to start `tenantry mcp --stdio`. Prints one line
-per check and a closing "N passed, M failed"; exits 1 on any failure.
+the checks need, and how to start `tenantry mcp --stdio`. Prints the plan
+"1..N" first (N: how many checks a whole run makes), one line per check, and
+a closing "P passed, F failed"; exits 1 on any failure and when the checks
+made are not the N planned (an early exit, a skipped branch).
 """
 
 import asyncio
@@ -25,6 +27,12 @@ TOOLS = {
     "create_project", "update_project", "record_usage", "usage_report", "list_members",
     "recent_audit_log",
 }
+# Every check() a whole run makes, counted by hand: change it with the checks.
+PLANNED = 60
+# MCP's "resource not found" error code.
+RESOURCE_NOT_FOUND = -32002
+# A window covering every usage event of the demo data and of these checks.
+NOVEMBER = {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
 results = {"passed": 0, "failed": 0}
 
 
@@ -119,6 +127,10 @@ async def session_scoped_switch():
         check("the switch holds in its session", now["organization"]["slug"] == "globex" and now["role"] == "member", now)
         names = [p["name"] for p in (await call(first, "list_projects")).structured_content["items"]]
         check("and the tools act in Globex", names == ["Support bot", "Demand forecasting"], names)
+        audit = await call(first, "recent_audit_log", {"limit": 100})
+        text = audit.content[0].text if audit.content else ""
+        check("recent_audit_log: a plain member reads none of it",
+              audit.is_error and "only owners and admins" in text and not audit.structured_content, audit)
         other = (await call(second, "whoami")).structured_content
         check("another session is not switched", other["organization"]["slug"] == "acme", other)
 
@@ -129,21 +141,60 @@ async def header_choice():
         check("X-Organization-Id picks the organization", me["organization"]["slug"] == "globex", me)
 
 
+async def report(c, window=NOVEMBER):
+    return (await call(c, "usage_report", window)).structured_content
+
+
 async def isolation(acme_project):
-    async with http(CONFIG["carol_token"]) as c:
+    """Carol (Initech only) against Acme's data; Alice (Acme's owner) re-reads it afterwards."""
+    async with http(CONFIG["alice_token"]) as alice, http(CONFIG["carol_token"]) as c:
+        acme_before = await report(alice)
+        initech_before = await report(c)
+
         me = (await call(c, "whoami")).structured_content
         check("carol acts in Initech", me["organization"]["slug"] == "initech", me)
+        orgs = [o["slug"] for o in (await call(c, "list_organizations")).structured_content["organizations"]]
+        check("carol's organizations: Initech only", orgs == ["initech"], orgs)
         names = [p["name"] for p in (await call(c, "list_projects")).structured_content["items"]]
         check("carol sees only Initech's projects", names == ["TPS reports"], names)
+        resources = (await c.list_resources()).resources
+        check("carol's resources are Initech's projects", [r.name for r in resources] == ["TPS reports"]
+              and not any(acme_project["id"] in str(r.uri) for r in resources), resources)
         foreign = await call(c, "get_project", {"id": acme_project["id"]})
         check("carol cannot get Acme's project", foreign.is_error, foreign)
-        changed = await call(c, "update_project", {"id": acme_project["id"], "name": "pwned"})
+
+        changed = await call(c, "update_project", {"id": acme_project["id"], "name": "pwned",
+                                                   "description": "pwned"})
         check("carol cannot update Acme's project", changed.is_error, changed)
+        target = (await call(alice, "get_project", {"id": acme_project["id"]})).structured_content
+        check("and Acme's project is unchanged", (target["name"], target["description"])
+              == ("Agent notes v2", "made by MCP"), target)
+
+        recorded = await call(c, "record_usage", {"model": "gpt-4o", "projectId": acme_project["id"],
+                                                  "inputTokens": 5, "outputTokens": 5,
+                                                  "occurredAt": "2026-11-25T10:00:00Z"})
+        text = recorded.content[0].text if recorded.content else ""
+        check("carol cannot record usage against Acme's project", recorded.is_error and "projectId" in text,
+              recorded)
+        acme_after = await report(alice)
+        check("and Acme's usage is unchanged", acme_after == acme_before and acme_after["days"],
+              (acme_before, acme_after))
+        initech_after = await report(c)
+        check("nor is any recorded in Initech", initech_after == initech_before, (initech_before, initech_after))
+        rows = [(d["day"], d["events"], d["inputTokens"]) for d in initech_after["days"]]
+        check("carol's usage report over Acme's busy month shows Initech's usage only",
+              rows == [("2026-11-04", 1, 18000)], initech_after)
+
+        uri = f"tenantry://projects/{acme_project['id']}"
         try:
-            await c.read_resource(f"tenantry://projects/{acme_project['id']}")
-            check("carol cannot read Acme's project resource", False)
-        except MCPError:
-            check("carol cannot read Acme's project resource", True)
+            read = await c.read_resource(uri)
+            check("carol cannot read Acme's project resource", False, read)
+        except MCPError as error:
+            answer = json.dumps({"message": error.message, "data": error.data})
+            check("carol cannot read Acme's project resource: resource not found, nothing of the project",
+                  error.code == RESOURCE_NOT_FOUND and error.message == f"no such resource: {uri}"
+                  and "Agent notes" not in answer and "made by MCP" not in answer, answer)
+
         audit = json.dumps((await call(c, "recent_audit_log", {"limit": 100})).structured_content)
         check("carol's audit log shows nothing of Acme", acme_project["id"] not in audit)
         members = [m["user"]["email"] for m in (await call(c, "list_members")).structured_content["members"]]
@@ -196,6 +247,7 @@ async def stdio():
 
 
 async def main():
+    print(f"1..{PLANNED}")
     async with http(CONFIG["alice_token"]) as c:
         created = await tools_and_data(c, "alice@example.com")
         await bad_input(c)
@@ -204,8 +256,11 @@ async def main():
     await isolation(created)
     refused_tokens()
     await stdio()
+    made = results["passed"] + results["failed"]
     print(f"{results['passed']} passed, {results['failed']} failed")
-    sys.exit(1 if results["failed"] else 0)
+    if made != PLANNED:
+        print(f"planned {PLANNED} checks, made {made}")
+    sys.exit(1 if results["failed"] or made != PLANNED else 0)
 
 
 asyncio.run(main())

@@ -125,12 +125,18 @@ enum PatAction {
     },
 }
 
+/// The log filter when RUST_LOG is unset. rmcp logs each new MCP session's
+/// id in full at INFO, and session ids stay out of the log (they are a
+/// second key to a session, after its token), so rmcp logs only warnings
+/// and errors.
+const DEFAULT_LOG_FILTER: &str = "info,rmcp=warn";
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER)),
         )
         .with_writer(std::io::stderr)
         .init();

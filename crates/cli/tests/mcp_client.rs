@@ -150,5 +150,149 @@ async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
         output.status.success(),
         "MCP client checks failed:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    let passed = whole_run(&stdout).unwrap_or_else(|e| panic!("{e}:\n{stdout}\n{stderr}"));
+    assert!(
+        passed >= MIN_CHECKS,
+        "client.py made {passed} checks, fewer than the {MIN_CHECKS} it had:\n{stdout}"
+    );
+}
+
+/// The checks `client.py` made when this floor was last raised; a plan
+/// shrunk below it (checks lost with the plan edited to match) fails.
+const MIN_CHECKS: usize = 60;
+
+/// How many checks passed, if `report` is a whole run of `client.py` that
+/// passed: its plan `1..N` first (N > 0), then exactly N `ok` lines and no `not ok`,
+/// and `N passed, 0 failed` last. An early exit, a skipped branch or a
+/// swallowed failure leaves one of these out.
+fn whole_run(report: &str) -> Result<usize, String> {
+    let mut lines = report.lines().map(str::trim).filter(|l| !l.is_empty());
+    let planned: usize = lines
+        .next()
+        .and_then(|first| first.strip_prefix("1.."))
+        .and_then(|n| n.parse().ok())
+        .ok_or("no plan (`1..N`) on the first line")?;
+    if planned == 0 {
+        return Err("a plan of no checks".into());
+    }
+    let lines: Vec<&str> = lines.collect();
+    let ok = lines.iter().filter(|l| l.starts_with("ok - ")).count();
+    let not_ok = lines.iter().filter(|l| l.starts_with("not ok - ")).count();
+    let summary = format!("{planned} passed, 0 failed");
+    if not_ok > 0 {
+        return Err(format!("{not_ok} checks failed"));
+    }
+    if ok != planned {
+        return Err(format!("{planned} checks planned, {ok} passed"));
+    }
+    if lines.last() != Some(&summary.as_str()) {
+        return Err(format!("the last line is not `{summary}`"));
+    }
+    Ok(planned)
+}
+
+#[test]
+fn only_a_whole_passing_run_of_the_python_checks_counts() {
+    let whole = "1..2\nok - a\nok - b\n2 passed, 0 failed\n";
+    assert_eq!(whole_run(whole), Ok(2));
+    for (case, report) in [
+        ("nothing ran", "0 passed, 0 failed\n"),
+        ("an empty plan", "1..0\n0 passed, 0 failed\n"),
+        ("an early exit", "1..2\nok - a\n"),
+        ("a skipped check", "1..2\nok - a\n1 passed, 0 failed\n"),
+        (
+            "a failure",
+            "1..2\nok - a\nnot ok - b  [x]\n1 passed, 1 failed\n",
+        ),
+        (
+            "a summary that lies",
+            "1..2\nok - a\nok - b\n2 passed, 1 failed\n",
+        ),
+    ] {
+        assert!(whole_run(report).is_err(), "{case}: accepted");
+    }
+}
+
+/// POST an MCP `initialize` to `addr` as the owner of `token`, over plain
+/// HTTP/1.1: the whole answer, head and body.
+fn initialize_over_tcp(addr: std::net::SocketAddr, token: &str) -> String {
+    use std::io::{Read, Write};
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "log-test", "version": "1"}}})
+    .to_string();
+    let mut tcp = std::net::TcpStream::connect(addr).expect("the server listens");
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        tcp,
+        "POST /mcp HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {token}\r\n\
+         accept: application/json, text/event-stream\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).expect("a whole answer");
+    answer
+}
+
+#[tokio::test]
+async fn serve_logs_at_info_without_mcp_session_ids() {
+    let test = TestDb::new().await;
+    tenantry_db::seed(&test.db).await.unwrap();
+    let (alice, _) = pat_for(&test, demo::ALICE, None).await;
+    let config = test.db.config();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", tenantry_testkit::free_port())
+        .parse()
+        .unwrap();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_tenantry"))
+        .args(["serve", "--no-seed", "--bind", &addr.to_string()])
+        .env("DATABASE_URL", config.owner_url.clone().unwrap())
+        .env("TENANTRY_APP_DATABASE_URL", &config.app_url)
+        .env("TENANTRY_BARE_DATABASE_URL", &config.bare_url)
+        .env(
+            "TENANTRY_AUTH_SECRET",
+            "log-test-secret-at-least-32-characters",
+        )
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tenantry serve starts");
+    // A bounded wait for the listener (migrations and the safety check run first).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tenantry serve did not listen on {addr}"
+        );
+        assert!(
+            server.try_wait().unwrap().is_none(),
+            "tenantry serve exited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let answer = tokio::task::spawn_blocking(move || initialize_over_tcp(addr, &alice))
+        .await
+        .unwrap();
+    let session = answer
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("mcp-session-id")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no session id in {answer}"));
+    server.kill().unwrap();
+    let output = server.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        log.contains("serving the HTTP API"),
+        "INFO lines are logged by default: {log}"
+    );
+    assert!(
+        !log.contains(&session),
+        "the log holds the session id {session}: {log}"
+    );
 }

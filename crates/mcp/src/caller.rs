@@ -2,7 +2,8 @@
 //!
 //! Over HTTP an axum middleware authenticates the personal access token on
 //! every request (sessions never carry identity: a session id alone proves
-//! nothing) and checks an `X-Organization-Id` header against membership.
+//! nothing, and [`crate::sessions`] lets only the token that opened a session
+//! into it) and checks an `X-Organization-Id` header against membership.
 //! Over stdio the token comes from `TENANTRY_TOKEN`, checked once at start.
 
 use axum::extract::{Request, State};
@@ -12,12 +13,15 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tenantry_db::users::User;
 use tenantry_db::{Database, OrganizationId};
+use uuid::Uuid;
 
 /// The authenticated user, and the organization their request names, if any.
 #[derive(Clone, Debug)]
 pub struct Caller {
     /// Whose token it is.
     pub user: User,
+    /// The token's id: an MCP session is bound to it.
+    pub pat_id: Uuid,
     /// From `X-Organization-Id`, already checked against membership.
     pub organization: Option<OrganizationId>,
 }
@@ -87,6 +91,7 @@ pub async fn authenticate(
         }
     };
     Ok(Caller {
+        pat_id: verified.record.id,
         user: verified.user,
         organization,
     })

@@ -9,29 +9,41 @@
 //! a tool that runs one read. Nothing here writes SQL.
 //!
 //! Served at `/mcp` (streamable HTTP) by `tenantry serve`, and over stdio by
-//! `tenantry mcp --stdio` with `TENANTRY_TOKEN`.
+//! `tenantry mcp --stdio` with `TENANTRY_TOKEN`. Over HTTP an MCP session
+//! belongs to the token that opened it ([`sessions`]); any other credential
+//! is told it does not exist.
 
 pub mod caller;
 pub mod jsonrpc;
 pub mod server;
+pub mod sessions;
+
+use std::sync::Arc;
 
 use rmcp::ServiceExt;
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tenantry_db::Database;
 
 pub use caller::{Caller, Refusal, authenticate};
 pub use jsonrpc::MAX_REQUEST_BODY_BYTES;
 pub use server::TenantryMcp;
+pub use sessions::OwnedSessions;
 
 /// `/mcp`, with token authentication in front of the MCP service, then
 /// [`jsonrpc::guard`], which answers malformed, oversized and wrongly shaped
-/// JSON-RPC with a JSON-RPC error before rmcp reads it.
+/// JSON-RPC with a JSON-RPC error before rmcp reads it, then
+/// [`sessions::require_owner`], which lets only the token that opened a
+/// session into it.
 pub fn router(db: Database) -> axum::Router {
+    router_with_sessions(db, Arc::default())
+}
+
+/// [`router`] keeping its sessions in `sessions`.
+pub fn router_with_sessions(db: Database, sessions: Arc<OwnedSessions>) -> axum::Router {
     let handler_db = db.clone();
     let service = StreamableHttpService::new(
         move || Ok(TenantryMcp::for_http(handler_db.clone())),
-        LocalSessionManager::default().into(),
+        sessions.clone(),
         // The default accepts only loopback Host headers (a guard against DNS
         // rebinding); a deployment behind a proxy configures its hosts.
         StreamableHttpServerConfig::default().with_max_request_body_bytes(MAX_REQUEST_BODY_BYTES),
@@ -39,6 +51,10 @@ pub fn router(db: Database) -> axum::Router {
     axum::Router::new()
         .nest_service("/mcp", service)
         // Layers run bottom-up: the token is checked before the body is read.
+        .layer(axum::middleware::from_fn_with_state(
+            sessions,
+            sessions::require_owner,
+        ))
         .layer(axum::middleware::from_fn(jsonrpc::guard))
         .layer(axum::middleware::from_fn_with_state(
             db,

@@ -131,24 +131,47 @@ fn tool_error(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }
 
-/// Client errors go back to the agent verbatim; anything else is logged
-/// and reported without detail.
-fn db_tool_error(error: DbError) -> CallToolResult {
+/// What the client is told of a database error: a client error verbatim;
+/// anything else without detail, its cause logged here.
+fn db_error_text(error: &DbError) -> String {
     if error.is_client_error() {
-        tool_error(error.to_string())
+        error.to_string()
     } else if error.is_unavailable() {
-        tool_error("the database is unavailable; try again shortly")
+        "the database is unavailable; try again shortly".into()
     } else {
-        tracing::error!(%error, "tool failed");
-        tool_error("internal error")
+        tracing::error!(%error, "MCP request failed");
+        INTERNAL_ERROR.into()
     }
+}
+
+/// The message of every failure whose cause stays in the log.
+const INTERNAL_ERROR: &str = "internal error";
+
+fn db_tool_error(error: DbError) -> CallToolResult {
+    tool_error(db_error_text(&error))
+}
+
+/// [`db_tool_error`] for requests that answer with a JSON-RPC error.
+fn db_request_error(error: DbError) -> McpError {
+    let text = db_error_text(&error);
+    if error.is_client_error() {
+        McpError::invalid_params(text, None)
+    } else {
+        McpError::internal_error(text, None)
+    }
+}
+
+/// An answer that could not be serialized: logged, reported without detail.
+fn serialization_error(error: serde_json::Error) -> McpError {
+    tracing::error!(%error, "MCP answer could not be serialized");
+    McpError::internal_error(INTERNAL_ERROR, None)
 }
 
 fn respond<T: Serialize>(result: Result<T, DbError>) -> ToolResult {
     match result {
         Ok(value) => serde_json::to_value(value)
             .map(CallToolResult::structured)
-            .map_err(|e| McpError::internal_error(e.to_string(), None)),
+            .map_err(serialization_error),
         Err(error) => Ok(db_tool_error(error)),
     }
 }
@@ -430,7 +453,7 @@ impl TenantryMcp {
     }
 
     #[tool(
-        description = "The most recent entries of the current organization's audit log, newest first."
+        description = "The most recent entries of the current organization's audit log, newest first (owners and admins only)."
     )]
     async fn recent_audit_log(
         &self,
@@ -441,10 +464,19 @@ impl TenantryMcp {
             Ok(limit) => limit,
             Err(error) => return Ok(db_tool_error(error)),
         };
-        self.in_tenant(&ctx, async |tx| {
-            audit::list_audit_log(tx, limit, None).await
-        })
-        .await
+        let membership = match self.membership(&ctx).await {
+            Ok((_, membership)) => membership,
+            Err(refusal) => return Ok(refusal),
+        };
+        if !membership.role().can_read_audit_log() {
+            return Ok(tool_error("only owners and admins read the audit log"));
+        }
+        respond(
+            with_tenant_context(&self.db, membership.tenant(), async |tx| {
+                audit::list_audit_log(tx, limit, None).await
+            })
+            .await,
+        )
     }
 }
 
@@ -488,7 +520,7 @@ impl ServerHandler for TenantryMcp {
             None,
         )
         .await
-        .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        .map_err(db_request_error)?;
         Ok(ListResourcesResult::with_all_items(
             page.items
                 .iter()
@@ -533,10 +565,9 @@ impl ServerHandler for TenantryMcp {
             .await
             .map_err(|e| match e {
                 DbError::NotFound(_) => not_found(),
-                other => McpError::internal_error(other.to_string(), None),
+                other => db_request_error(other),
             })?;
-        let text = serde_json::to_string(&project)
-            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        let text = serde_json::to_string(&project).map_err(serialization_error)?;
         Ok(ReadResourceResult::new(vec![
             ResourceContents::text(text, uri.clone()).with_mime_type("application/json"),
         ])

@@ -9,14 +9,12 @@
 //! method, an unknown tool, tool arguments of the wrong shape) stay in-band,
 //! as JSON-RPC requires. After all of it, a normal `tools/call` still works.
 
+mod common;
+
 use std::time::Duration;
 
-use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use common::{ACCEPT, Answer, PROTOCOL, Server, read_answer, start};
 use serde_json::{Value, json};
-use tenantry_db::seed::demo;
-use tenantry_db::{NewPat, UserId};
-use tenantry_testkit::TestDb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PARSE_ERROR: i64 = -32700;
@@ -27,118 +25,7 @@ const INVALID_PARAMS: i64 = -32602;
 /// The whole test, server start included, stays within this.
 const BUDGET: Duration = Duration::from_secs(30);
 
-const ACCEPT: &str = "application/json, text/event-stream";
-const PROTOCOL: &str = "2025-06-18";
-
-struct Server {
-    http: reqwest::Client,
-    addr: std::net::SocketAddr,
-    url: String,
-    token: String,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text))
-    }
-
-    /// The JSON-RPC messages of an SSE body (or the one message of a JSON body).
-    fn messages(&self) -> Vec<Value> {
-        if self.content_type().starts_with("text/event-stream") {
-            self.text
-                .lines()
-                .filter_map(|line| line.strip_prefix("data:"))
-                .map(str::trim)
-                .filter(|data| !data.is_empty())
-                .map(|data| serde_json::from_str(data).expect("SSE data is JSON"))
-                .collect()
-        } else {
-            vec![self.json()]
-        }
-    }
-
-    fn content_type(&self) -> &str {
-        self.headers
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
 impl Server {
-    async fn post(&self, body: impl Into<reqwest::Body>, session: Option<&str>) -> Answer {
-        let mut request = self
-            .http
-            .post(&self.url)
-            .bearer_auth(&self.token)
-            .header("accept", ACCEPT)
-            .header("content-type", "application/json")
-            .body(body);
-        if let Some(session) = session {
-            request = request
-                .header("mcp-session-id", session)
-                .header("mcp-protocol-version", PROTOCOL);
-        }
-        read_answer(request.send().await.expect("request sent")).await
-    }
-
-    async fn initialize(&self) -> String {
-        let answer = self
-            .post(
-                json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-                    "protocolVersion": PROTOCOL, "capabilities": {},
-                    "clientInfo": {"name": "malformed-jsonrpc-test", "version": "1"}}})
-                .to_string(),
-                None,
-            )
-            .await;
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
-        let session = answer
-            .headers
-            .get("mcp-session-id")
-            .expect("a session id")
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let initialized = self
-            .post(
-                json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
-                Some(&session),
-            )
-            .await;
-        assert_eq!(
-            initialized.status,
-            StatusCode::ACCEPTED,
-            "{}",
-            initialized.text
-        );
-        session
-    }
-
-    /// One request in a session; its JSON-RPC answer.
-    async fn call(&self, session: &str, message: Value) -> Value {
-        let id = message["id"].clone();
-        let answer = self.post(message.to_string(), Some(session)).await;
-        assert!(
-            !answer.status.is_server_error(),
-            "{}: {}",
-            answer.status,
-            answer.text
-        );
-        answer
-            .messages()
-            .into_iter()
-            .find(|m| m["id"] == id)
-            .unwrap_or_else(|| panic!("no answer with id {id}: {}", answer.text))
-    }
-
     /// Raw HTTP/1.1 over TCP, for what reqwest will not send: a body cut
     /// short, a chunked body with no length.
     async fn raw(&self, head_extra: &str, body: &[u8], close_after: bool) -> String {
@@ -192,17 +79,6 @@ fn response_complete(response: &[u8]) -> bool {
     body.len() >= length
 }
 
-async fn read_answer(response: reqwest::Response) -> Answer {
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
-    Answer {
-        status,
-        headers,
-        text,
-    }
-}
-
 /// A 4xx whose body is a JSON-RPC error object with one of `codes`, whose
 /// message mentions `needle`.
 #[track_caller]
@@ -232,37 +108,6 @@ fn assert_jsonrpc_error(case: &str, answer: &Answer, status: u16, codes: &[i64],
         message.to_lowercase().contains(&needle.to_lowercase()),
         "{case}: message {message:?} does not name {needle:?}"
     );
-}
-
-async fn start() -> (TestDb, Server) {
-    let test = TestDb::new().await;
-    tenantry_db::seed(&test.db).await.unwrap();
-    let minted = tenantry_auth::pat::mint_pat();
-    tenantry_db::create_pat(
-        &test.db,
-        NewPat {
-            user_id: UserId::from_uuid(demo::ALICE),
-            name: "malformed jsonrpc test",
-            token_prefix: &minted.lookup_prefix,
-            token_hash: &minted.hash,
-            expires_at: None,
-        },
-    )
-    .await
-    .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(axum::serve(listener, tenantry_mcp::router(test.db.clone())).into_future());
-    let server = Server {
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap(),
-        addr,
-        url: format!("http://{addr}/mcp"),
-        token: minted.token,
-    };
-    (test, server)
 }
 
 #[tokio::test]
