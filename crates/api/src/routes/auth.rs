@@ -279,7 +279,7 @@ enum LinkPurpose {
 impl LinkPurpose {
     fn identifier(self, token: &str) -> String {
         match self {
-            LinkPurpose::ResetPassword => format!("reset-password:{token}"),
+            LinkPurpose::ResetPassword => format!("{}{token}", users::PASSWORD_RESET_PREFIX),
             LinkPurpose::VerifyEmail => format!("verify-email:{token}"),
         }
     }
@@ -395,7 +395,7 @@ pub(crate) async fn reset_password(
     validate_password(&body.new_password)?;
     let user_id = redeem_link_token(&state, LinkPurpose::ResetPassword, &body.token).await?;
     let hash = hash_blocking(&state, body.new_password).await?;
-    users::update_password_hash(&state.db, user_id, &hash).await?;
+    users::change_password(&state.db, user_id, &hash).await?;
     users::delete_user_sessions(&state.db, user_id).await?;
     // Whoever had the account may have minted tokens; they go too.
     tenantry_db::revoke_all_user_pats(&state.db, user_id).await?;
