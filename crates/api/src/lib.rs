@@ -18,6 +18,7 @@
 pub mod error;
 pub mod extract;
 pub mod identity;
+pub mod links;
 pub mod mailer;
 pub mod openapi;
 pub mod origin;
@@ -95,6 +96,7 @@ impl Application {
             trusted_origins: Arc::new(trusted_origins),
             mailer,
             hashing: Arc::new(tokio::sync::Semaphore::new(state::hashing_permits())),
+            link_mails: Arc::new(tokio::sync::Semaphore::new(state::LINK_MAILS_IN_FLIGHT)),
         };
         Ok(Application {
             listener,

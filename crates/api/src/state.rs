@@ -53,7 +53,16 @@ pub struct AppState {
     /// milliseconds); at most this many run at once, so a burst of sign-ins
     /// queues instead of exhausting memory.
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Emailed links are looked up, stored and sent after the response (so
+    /// its timing does not say whether the address has an account); at most
+    /// [`LINK_MAILS_IN_FLIGHT`] at once.
+    pub link_mails: Arc<tokio::sync::Semaphore>,
 }
+
+/// Link mails being prepared at once. Beyond it a request is answered as
+/// always but not mailed (and a warning logged): a flood of requests cannot
+/// pile up tasks and connections, and the client cannot tell either way.
+pub const LINK_MAILS_IN_FLIGHT: usize = 64;
 
 /// Concurrent password hashes: one per core.
 pub fn hashing_permits() -> usize {
