@@ -106,7 +106,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "request failed");
+            // Debug, not Display: a cause may quote input, and escaped it
+            // cannot start a forged log line.
+            tracing::error!(?cause, "request failed");
         }
         let message = self.to_string();
         let body = ErrorBody {

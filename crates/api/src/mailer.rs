@@ -16,6 +16,32 @@ pub struct Message {
     pub body: String,
 }
 
+impl Message {
+    /// A message whose texts hold no control characters: they are one line
+    /// each and built from stored or submitted values, which must not add
+    /// lines to a mail or to the log (each becomes U+FFFD). Inputs are
+    /// checked long before this; a database shared with another application
+    /// may hold what we would have refused.
+    pub fn new(to: &str, subject: &str, body: &str) -> Self {
+        let clean = |text: &str| {
+            text.chars()
+                .map(|c| {
+                    if c.is_control() {
+                        char::REPLACEMENT_CHARACTER
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        };
+        Message {
+            to: clean(to),
+            subject: clean(subject),
+            body: clean(body),
+        }
+    }
+}
+
 /// Sends messages. Implementations must not block the async runtime.
 pub trait Mailer: Send + Sync {
     /// Send one message; failures are logged, not returned, so that a slow
@@ -51,5 +77,18 @@ impl Mailer for MemoryMailer {
         if let Ok(mut sent) = self.sent.lock() {
             sent.push(message);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Message;
+
+    #[test]
+    fn messages_carry_no_control_characters() {
+        let message = Message::new("a@b.example", "Hi\r\nBcc: x", "one\nline\u{1b}[2J\u{85}");
+        assert_eq!(message.subject, "Hi\u{fffd}\u{fffd}Bcc: x");
+        assert_eq!(message.body, "one\u{fffd}line\u{fffd}[2J\u{fffd}");
+        assert_eq!(message.to, "a@b.example");
     }
 }

@@ -5,20 +5,23 @@ use std::sync::Arc;
 use tenantry_db::Database;
 
 use crate::mailer::Mailer;
+use crate::origin::TrustedOrigins;
 
 /// Settings that shape authentication.
 #[derive(Clone, Debug)]
 pub struct AuthSettings {
     /// HMAC key for session cookies (Better Auth's `BETTER_AUTH_SECRET`).
     pub secret: Vec<u8>,
-    /// Mark cookies `Secure` (when served over TLS).
+    /// Mark cookies `Secure` (when served over TLS, directly or behind a
+    /// proxy); the server's own origin is then `https://` and its `Host`.
     pub secure_cookies: bool,
     /// Session lifetime (Better Auth's `expiresIn`, 7 days).
     pub session_ttl: chrono::Duration,
     /// Refresh a session when it is older than this (Better Auth's `updateAge`, 1 day).
     pub session_refresh_after: chrono::Duration,
     /// Origins, besides the server's own, allowed to send cookie-authenticated
-    /// writes (a front end on another host), e.g. `https://app.example.com`.
+    /// writes (a front end on another host) and to be the target of emailed
+    /// links, e.g. `https://app.example.com`: scheme, host and optional port.
     pub trusted_origins: Vec<String>,
 }
 
@@ -42,13 +45,24 @@ pub struct AppState {
     pub db: Database,
     /// Authentication settings.
     pub auth: Arc<AuthSettings>,
+    /// [`AuthSettings::trusted_origins`], parsed once.
+    pub trusted_origins: Arc<TrustedOrigins>,
     /// Where verification and reset links go.
     pub mailer: Arc<dyn Mailer>,
     /// Password hashing is deliberately expensive (argon2id: 19 MiB, tens of
     /// milliseconds); at most this many run at once, so a burst of sign-ins
     /// queues instead of exhausting memory.
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Emailed links are looked up, stored and sent after the response (so
+    /// its timing does not say whether the address has an account); at most
+    /// [`LINK_MAILS_IN_FLIGHT`] at once.
+    pub link_mails: Arc<tokio::sync::Semaphore>,
 }
+
+/// Link mails being prepared at once. Beyond it a request is answered as
+/// always but not mailed (and a warning logged): a flood of requests cannot
+/// pile up tasks and connections, and the client cannot tell either way.
+pub const LINK_MAILS_IN_FLIGHT: usize = 64;
 
 /// Concurrent password hashes: one per core.
 pub fn hashing_permits() -> usize {

@@ -404,11 +404,9 @@ async fn password_reset_is_single_use_and_ends_old_sessions() {
         .unwrap();
     expect_status(request, 200).await;
     let mail = app
-        .mailer
-        .sent()
-        .into_iter()
-        .find(|m| m.to == "rita@example.com")
-        .unwrap();
+        .wait_for_mails(1, |m| m.to == "rita@example.com")
+        .await
+        .remove(0);
     let token = mail
         .body
         .split("token=")
@@ -608,17 +606,15 @@ async fn email_verification_links_are_single_use_and_purpose_bound() {
         200,
     )
     .await;
-    let token_in = |subject: &str| {
+    let token_in = async |subject: &str| {
         let mail = app
-            .mailer
-            .sent()
-            .into_iter()
-            .find(|m| m.subject.contains(subject))
-            .unwrap();
+            .wait_for_mails(1, |m| m.subject.contains(subject))
+            .await
+            .remove(0);
         let after = mail.body.split("token=").nth(1).unwrap();
         after.split(['&', ' ']).next().unwrap().to_owned()
     };
-    let (verify, reset) = (token_in("Verify"), token_in("Reset"));
+    let (verify, reset) = (token_in("Verify").await, token_in("Reset").await);
     let verify_with = |token: &str| {
         app.http
             .get(app.url(&format!("/api/auth/verify-email?token={token}")))

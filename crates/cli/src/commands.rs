@@ -84,6 +84,9 @@ pub async fn serve(
     let mut auth = AuthSettings::new(target.auth_secret()?);
     auth.secure_cookies = secure_cookies;
     auth.trusted_origins = trusted_origins;
+    // Binding would refuse them too, but under "cannot listen".
+    tenantry_api::origin::TrustedOrigins::parse(&auth.trusted_origins)
+        .map_err(anyhow::Error::msg)?;
     tracing::warn!(
         "reset and verification links go to the log (the default mailer); plug in a Mailer for production"
     );

@@ -56,23 +56,25 @@ impl Target {
         Ok(Database::connect(config)?)
     }
 
-    /// The key that signs session cookies: `BETTER_AUTH_SECRET` (so a Better
-    /// Auth deployment's cookies stay valid) or `TENANTRY_AUTH_SECRET`; for the
-    /// embedded cluster, one generated once and kept beside it.
+    /// The key that signs session cookies: `TENANTRY_AUTH_SECRET` or
+    /// `BETTER_AUTH_SECRET` (so a Better Auth deployment's cookies stay
+    /// valid); for the embedded cluster without either, a key of its own
+    /// generated once and kept beside it ([`setup::load_or_create_auth_secret`]).
     pub fn auth_secret(&self) -> anyhow::Result<Vec<u8>> {
         for name in ["TENANTRY_AUTH_SECRET", "BETTER_AUTH_SECRET"] {
             if let Some(secret) = std::env::var(name).ok().filter(|s| !s.is_empty()) {
-                if secret.len() < 32 {
-                    bail!("{name} must be at least 32 characters");
+                if secret.len() < setup::MIN_AUTH_SECRET_CHARS {
+                    bail!(
+                        "{name} must be at least {} characters",
+                        setup::MIN_AUTH_SECRET_CHARS
+                    );
                 }
                 return Ok(secret.into_bytes());
             }
         }
         match self {
             Target::Embedded(cluster) => {
-                let passwords = RolePasswords::load_or_create(cluster.root())?;
-                // Derived from a local secret file; never leaves the machine.
-                Ok(format!("{}{}", passwords.app, passwords.bare).into_bytes())
+                Ok(setup::load_or_create_auth_secret(cluster.root())?.into_bytes())
             }
             Target::External { .. } => {
                 bail!("set TENANTRY_AUTH_SECRET (32+ characters) to sign session cookies")
@@ -127,4 +129,42 @@ fn external_passwords() -> Option<RolePasswords> {
         app: std::env::var("TENANTRY_APP_PASSWORD").ok()?,
         bare: std::env::var("TENANTRY_BARE_PASSWORD").ok()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// The embedded cluster's key as `auth_secret` finds it when neither
+    /// variable is set (the test cannot unset them for the whole process).
+    #[test]
+    fn the_embedded_cookie_key_is_a_secret_of_its_own_kept_private_and_stable() {
+        let dir =
+            std::env::temp_dir().join(format!("tenantry-auth-secret-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let passwords = RolePasswords::load_or_create(&dir).unwrap();
+        let key = setup::load_or_create_auth_secret(&dir).unwrap();
+        assert!(key.len() >= 64, "{} characters", key.len());
+        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+        for password in [&passwords.app, &passwords.bare] {
+            assert!(
+                !key.contains(password.as_str()),
+                "the key holds a role password"
+            );
+        }
+        assert_eq!(
+            setup::load_or_create_auth_secret(&dir).unwrap(),
+            key,
+            "a restart keeps the key"
+        );
+        let file = dir.join("auth-secret");
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+        let another = dir.join("another cluster");
+        std::fs::create_dir(&another).unwrap();
+        assert_ne!(setup::load_or_create_auth_secret(&another).unwrap(), key);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

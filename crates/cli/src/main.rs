@@ -45,10 +45,12 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "TENANTRY_BIND", default_value = "127.0.0.1:8080")]
         bind: std::net::SocketAddr,
-        /// Mark session cookies Secure (set when served over HTTPS).
+        /// Mark session cookies Secure (set when served over HTTPS, directly or
+        /// behind a proxy); the server's own origin is then https://<Host>.
         #[arg(long, env = "TENANTRY_SECURE_COOKIES")]
         secure_cookies: bool,
-        /// Other origins allowed to send cookie-authenticated writes (comma-separated).
+        /// Other origins (scheme://host[:port], comma-separated) allowed to send
+        /// cookie-authenticated writes and to be where emailed links lead.
         #[arg(long, env = "TENANTRY_TRUSTED_ORIGINS", value_delimiter = ',')]
         trusted_origins: Vec<String>,
         /// Start even when security lints fail (logged as a warning on every start).

@@ -32,43 +32,87 @@ impl RolePasswords {
     /// Read `dir/role-passwords`, creating it (mode 0600) with fresh random
     /// passwords the first time.
     pub fn load_or_create(dir: &Path) -> Result<Self> {
-        let path = dir.join("role-passwords");
-        let io = |context: &str, source| DbError::Io {
-            context: format!("{context} {}", path.display()),
-            source,
-        };
-        match std::fs::read_to_string(&path) {
-            Ok(text) => parse_password_file(&text).ok_or_else(|| {
-                DbError::Config(format!(
-                    "{} is malformed; delete it to regenerate",
-                    path.display()
-                ))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let passwords = RolePasswords {
-                    app: random_password(),
-                    bare: random_password(),
-                };
-                // Write a private temporary file, then link it into place:
-                // the link fails if another process got there first, and then
-                // its passwords (complete, never half-written) are the ones.
-                let temp = dir.join(format!(".role-passwords.{}", std::process::id()));
-                let mut file = open_private(&temp).map_err(|e| io("cannot create", e))?;
-                write!(file, "app={}\nbare={}\n", passwords.app, passwords.bare)
-                    .map_err(|e| io("cannot write", e))?;
-                drop(file);
-                let linked = std::fs::hard_link(&temp, &path);
-                let _ = std::fs::remove_file(&temp);
-                match linked {
-                    Ok(()) => Ok(passwords),
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        Self::load_or_create(dir)
-                    }
-                    Err(e) => Err(io("cannot create", e)),
+        let text = read_or_create_private(dir, "role-passwords", || {
+            Ok(format!(
+                "app={}\nbare={}\n",
+                random_password(),
+                random_password()
+            ))
+        })?;
+        parse_password_file(&text).ok_or_else(|| malformed(&dir.join("role-passwords")))
+    }
+}
+
+/// The shortest session-cookie key accepted (Better Auth's rule for
+/// `BETTER_AUTH_SECRET`).
+pub const MIN_AUTH_SECRET_CHARS: usize = 32;
+
+/// The key that signs session cookies for a cluster tenantry runs itself:
+/// `dir/auth-secret`, 32 bytes from the operating system's random source
+/// written as 64 hex digits, made (mode 0600) the first time and read back
+/// on every start. It is a secret of its own, so that a role's password
+/// (which whoever runs the database knows) cannot forge sessions. Its text
+/// is the key, as `TENANTRY_AUTH_SECRET`'s is: moving to another database,
+/// set that variable to it and sessions stay valid.
+pub fn load_or_create_auth_secret(dir: &Path) -> Result<String> {
+    let path = dir.join("auth-secret");
+    let text = read_or_create_private(dir, "auth-secret", || {
+        use rand::TryRngCore;
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut key)
+            .map_err(|e| DbError::Config(format!("no random bytes from the system: {e}")))?;
+        Ok(key.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n")
+    })?;
+    let secret = text.trim();
+    if secret.chars().count() < MIN_AUTH_SECRET_CHARS {
+        return Err(malformed(&path));
+    }
+    Ok(secret.to_owned())
+}
+
+fn malformed(path: &Path) -> DbError {
+    DbError::Config(format!(
+        "{} is malformed; delete it to regenerate",
+        path.display()
+    ))
+}
+
+/// The text of `dir/name`, which is created (mode 0600) holding `fresh()`
+/// when it does not exist.
+fn read_or_create_private(
+    dir: &Path,
+    name: &str,
+    fresh: impl Fn() -> Result<String>,
+) -> Result<String> {
+    let path = dir.join(name);
+    let io = |context: &str, source| DbError::Io {
+        context: format!("{context} {}", path.display()),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text = fresh()?;
+            // Write a private temporary file, then link it into place: the
+            // link fails if another process got there first, and then its
+            // file (complete, never half-written) is the one.
+            let temp = dir.join(format!(".{name}.{}", std::process::id()));
+            let mut file = open_private(&temp).map_err(|e| io("cannot create", e))?;
+            file.write_all(text.as_bytes())
+                .map_err(|e| io("cannot write", e))?;
+            drop(file);
+            let linked = std::fs::hard_link(&temp, &path);
+            let _ = std::fs::remove_file(&temp);
+            match linked {
+                Ok(()) => Ok(text),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::fs::read_to_string(&path).map_err(|e| io("cannot read", e))
                 }
+                Err(e) => Err(io("cannot create", e)),
             }
-            Err(e) => Err(io("cannot read", e)),
         }
+        Err(e) => Err(io("cannot read", e)),
     }
 }
 

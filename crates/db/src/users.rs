@@ -129,7 +129,8 @@ pub async fn find_credentials(db: &Database, email: &str) -> Result<Option<(User
     Ok(row.map(|row| (user_from(&row), row.get("password"))))
 }
 
-/// Replace a user's password hash (an upgrade to argon2id, or a reset).
+/// Replace a user's password hash with one of the same password (an upgrade
+/// to argon2id). A new password goes through [`change_password`].
 pub async fn update_password_hash(
     db: &Database,
     user_id: UserId,
@@ -141,6 +142,33 @@ pub async fn update_password_hash(
         &[&user_id, &password_hash],
     )
     .await?;
+    Ok(())
+}
+
+/// Where a password-reset link's token is stored: the `verification` row
+/// whose `identifier` is this prefix and the token, and whose `value` is
+/// the user's id.
+pub const PASSWORD_RESET_PREFIX: &str = "reset-password:";
+
+/// Give a user a new password and end every password-reset link they have
+/// been sent, in one transaction: a link mailed before the change (to an
+/// inbox that may be the reason for it) must not undo it. Every password
+/// change goes through here, a reset as much as a change by the signed-in
+/// user; ending sessions is the caller's choice.
+pub async fn change_password(db: &Database, user_id: UserId, password_hash: &str) -> Result<()> {
+    let mut conn = client::bare(db, BypassReason::AuthBootstrap).await?;
+    let tx = conn.transaction().await?;
+    tx.execute(
+        "update account set password = $2, updated_at = now() where user_id = $1 and provider_id = 'credential'",
+        &[&user_id, &password_hash],
+    )
+    .await?;
+    tx.execute(
+        "delete from verification where value = $1 and starts_with(identifier, $2)",
+        &[&user_id.to_string(), &PASSWORD_RESET_PREFIX],
+    )
+    .await?;
+    tx.commit().await?;
     Ok(())
 }
 

@@ -551,3 +551,53 @@ async fn migrations_and_seeds_need_the_owner() {
         Err(DbError::OwnerNotConfigured)
     ));
 }
+
+#[tokio::test]
+async fn changing_a_password_ends_that_users_reset_links_and_nothing_else() {
+    use tenantry_db::users::{
+        PASSWORD_RESET_PREFIX, change_password, consume_verification, create_verification,
+        find_credentials,
+    };
+    let test = seeded().await;
+    let db = &test.db;
+    let later = Utc::now() + chrono::Duration::hours(1);
+    let (alice, bob) = (demo::ALICE.to_string(), demo::BOB.to_string());
+    let reset = |token: &str| format!("{PASSWORD_RESET_PREFIX}{token}");
+    for (identifier, value) in [
+        (reset("alice1"), &alice),
+        (reset("alice2"), &alice),
+        ("verify-email:alice3".to_owned(), &alice),
+        (reset("bob1"), &bob),
+    ] {
+        create_verification(db, &identifier, value, later)
+            .await
+            .unwrap();
+    }
+    change_password(db, user(demo::ALICE), "new-hash")
+        .await
+        .unwrap();
+    let (_, stored) = find_credentials(db, "alice@example.com")
+        .await
+        .unwrap()
+        .expect("alice signs in with a password");
+    assert_eq!(stored, "new-hash");
+    for gone in [reset("alice1"), reset("alice2")] {
+        assert_eq!(
+            consume_verification(db, &gone).await.unwrap(),
+            None,
+            "{gone}"
+        );
+    }
+    assert_eq!(
+        consume_verification(db, "verify-email:alice3")
+            .await
+            .unwrap(),
+        Some(alice),
+        "a verification link is not a reset link"
+    );
+    assert_eq!(
+        consume_verification(db, &reset("bob1")).await.unwrap(),
+        Some(bob),
+        "another user's reset link"
+    );
+}

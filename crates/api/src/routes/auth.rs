@@ -16,6 +16,7 @@ use tenantry_db::users::{self, Session, User};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Identity};
 use crate::identity;
+use crate::links::LinkTarget;
 use crate::mailer::Message;
 use crate::params::ApiQuery;
 use crate::state::AppState;
@@ -279,7 +280,7 @@ enum LinkPurpose {
 impl LinkPurpose {
     fn identifier(self, token: &str) -> String {
         match self {
-            LinkPurpose::ResetPassword => format!("reset-password:{token}"),
+            LinkPurpose::ResetPassword => format!("{}{token}", users::PASSWORD_RESET_PREFIX),
             LinkPurpose::VerifyEmail => format!("verify-email:{token}"),
         }
     }
@@ -323,54 +324,66 @@ async fn redeem_link_token(
         .ok_or_else(invalid)
 }
 
-/// A link we email may only lead back to us (a relative path) or to a
-/// trusted origin: an attacker-chosen target would receive the victim's token.
-fn require_safe_redirect(state: &AppState, target: &str) -> Result<(), ApiError> {
-    let relative = target.starts_with('/') && !target.starts_with("//") && !target.contains('\\');
-    let trusted = state.auth.trusted_origins.iter().any(|origin| {
-        target
-            .strip_prefix(origin.trim_end_matches('/'))
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-    });
-    if relative || trusted {
-        Ok(())
-    } else {
-        Err(ApiError::BadRequest {
-            code: "INVALID_REDIRECT_URL",
-            message: "the link target must be a relative path or a trusted origin".into(),
-        })
-    }
+/// Answer now; look the address up, store its token and mail it after the
+/// response, so that how long the answer takes does not say whether the
+/// address has an account. Failures are logged: the caller has its answer.
+fn mail_after_response<F>(state: &AppState, what: &'static str, job: impl FnOnce(AppState) -> F)
+where
+    F: std::future::Future<Output = Result<(), ApiError>> + Send + 'static,
+{
+    use tracing::Instrument;
+    let Ok(permit) = state.link_mails.clone().try_acquire_owned() else {
+        tracing::warn!(what, "too many link mails in flight; this one is not sent");
+        return;
+    };
+    let job = job(state.clone());
+    tokio::spawn(
+        async move {
+            if let Err(error) = job.await {
+                tracing::warn!(what, ?error, "link mail not sent");
+            }
+            drop(permit);
+        }
+        .in_current_span(),
+    );
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordResetRequest {
     email: String,
-    /// Where the link in the email should lead; the token is appended.
+    /// Where the link in the email should lead: a path on this server or a
+    /// URL on a trusted origin. The token is added to its query.
+    #[schema(max_length = 2048)]
     redirect_to: Option<String>,
 }
 
-/// Email a single-use password-reset link. Answers the same whether or not
-/// the email has an account.
+/// Email a single-use password-reset link. Answers the same, at once,
+/// whether or not the email has an account; the mail follows.
 #[utoipa::path(post, path = "/api/auth/request-password-reset", tag = "auth", request_body = PasswordResetRequest,
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody)))]
 pub(crate) async fn request_password_reset(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<PasswordResetRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let email = Email::parse(&body.email)?;
-    if let Some(target) = &body.redirect_to {
-        require_safe_redirect(&state, target)?;
-    }
-    if let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await? {
+    let target = match &body.redirect_to {
+        Some(target) => LinkTarget::parse(target, &state.trusted_origins)?,
+        None => LinkTarget::path("/reset-password"),
+    };
+    mail_after_response(&state, "password reset", |state| async move {
+        let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await? else {
+            return Ok(());
+        };
         let token = issue_link_token(&state, LinkPurpose::ResetPassword, &user).await?;
-        let base = body.redirect_to.unwrap_or_else(|| "/reset-password".into());
-        state.mailer.send(Message {
-            to: user.email.clone(),
-            subject: "Reset your password".into(),
-            body: format!("Reset your password: {base}?token={token} (valid for one hour, once)"),
-        });
-    }
+        let link = target.with_query("token", &token);
+        state.mailer.send(Message::new(
+            &user.email,
+            "Reset your password",
+            &format!("Reset your password: {link} (valid for one hour, once)"),
+        ));
+        Ok(())
+    });
     Ok(Json(json!({ "status": true })))
 }
 
@@ -395,7 +408,7 @@ pub(crate) async fn reset_password(
     validate_password(&body.new_password)?;
     let user_id = redeem_link_token(&state, LinkPurpose::ResetPassword, &body.token).await?;
     let hash = hash_blocking(&state, body.new_password).await?;
-    users::update_password_hash(&state.db, user_id, &hash).await?;
+    users::change_password(&state.db, user_id, &hash).await?;
     users::delete_user_sessions(&state.db, user_id).await?;
     // Whoever had the account may have minted tokens; they go too.
     tenantry_db::revoke_all_user_pats(&state.db, user_id).await?;
@@ -406,48 +419,47 @@ pub(crate) async fn reset_password(
 #[serde(rename_all = "camelCase")]
 pub struct VerificationRequest {
     email: String,
+    /// Where to go once verified: a path on this server or a URL on a
+    /// trusted origin.
     #[serde(rename = "callbackURL")]
+    #[schema(max_length = 2048)]
     callback_url: Option<String>,
 }
 
-/// Email a single-use link that verifies the address.
+/// Email a single-use link that verifies the address. Answers the same, at
+/// once, whether or not the email has an account; the mail follows.
 #[utoipa::path(post, path = "/api/auth/send-verification-email", tag = "auth", request_body = VerificationRequest,
-    responses((status = 200, body = Object)))]
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody)))]
 pub(crate) async fn send_verification_email(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<VerificationRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let email = Email::parse(&body.email)?;
-    if let Some(target) = &body.callback_url {
-        require_safe_redirect(&state, target)?;
-    }
-    if let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await?
-        && !user.email_verified
-    {
+    let callback = body
+        .callback_url
+        .as_deref()
+        .map(|target| LinkTarget::parse(target, &state.trusted_origins))
+        .transpose()?;
+    mail_after_response(&state, "email verification", |state| async move {
+        let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await? else {
+            return Ok(());
+        };
+        if user.email_verified {
+            return Ok(());
+        }
         let token = issue_link_token(&state, LinkPurpose::VerifyEmail, &user).await?;
-        let callback = percent_encode(&body.callback_url.unwrap_or_default());
-        state.mailer.send(Message {
-            to: user.email.clone(),
-            subject: "Verify your email".into(),
-            body: format!(
-                "Verify your email: /api/auth/verify-email?token={token}&callbackURL={callback}"
-            ),
-        });
-    }
+        let mut link = LinkTarget::path("/api/auth/verify-email").with_query("token", &token);
+        if let Some(callback) = callback {
+            link = link.with_query("callbackURL", &callback.to_string());
+        }
+        state.mailer.send(Message::new(
+            &user.email,
+            "Verify your email",
+            &format!("Verify your email: {link}"),
+        ));
+        Ok(())
+    });
     Ok(Json(json!({ "status": true })))
-}
-
-/// Encode a value for a URL query: everything but RFC 3986's unreserved characters.
-fn percent_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -467,18 +479,4 @@ pub(crate) async fn verify_email(
     let user_id = redeem_link_token(&state, LinkPurpose::VerifyEmail, &query.token).await?;
     users::mark_email_verified(&state.db, user_id).await?;
     Ok(Json(json!({ "status": true })))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percent_encode;
-
-    #[test]
-    fn query_values_are_percent_encoded() {
-        assert_eq!(
-            percent_encode("/welcome?a=1&b=2"),
-            "%2Fwelcome%3Fa%3D1%26b%3D2"
-        );
-        assert_eq!(percent_encode("plain-text_1.0~"), "plain-text_1.0~");
-    }
 }

@@ -213,14 +213,14 @@ pub(crate) async fn invite_member(
         members::invite_member(tx, email.as_str(), role, inviter).await
     })
     .await?;
-    state.mailer.send(crate::mailer::Message {
-        to: email.as_str().to_owned(),
-        subject: "You are invited".into(),
-        body: format!(
+    state.mailer.send(crate::mailer::Message::new(
+        email.as_str(),
+        "You are invited",
+        &format!(
             "{} invited you to join as {role}. Accept: POST /api/auth/organization/accept-invitation {{\"invitationId\": \"{}\"}}",
             identity.user.name, invitation.id
         ),
-    });
+    ));
     Ok(Json(invitation))
 }
 

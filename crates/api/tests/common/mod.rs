@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
-use tenantry_api::mailer::MemoryMailer;
+use tenantry_api::mailer::{MemoryMailer, Message};
 use tenantry_api::{Application, AuthSettings};
 use tenantry_testkit::TestDb;
 
@@ -27,11 +27,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(test: TestDb) -> TestApp {
+    spawn_app_with(test, AuthSettings::new(SECRET.to_vec())).await
+}
+
+pub async fn spawn_app_with(test: TestDb, auth: AuthSettings) -> TestApp {
     let mailer = Arc::new(MemoryMailer::default());
     let app = Application::bind_with_mailer(
         "127.0.0.1:0".parse().unwrap(),
         test.db.clone(),
-        AuthSettings::new(SECRET.to_vec()),
+        auth,
         mailer.clone(),
     )
     .await
@@ -68,6 +72,29 @@ impl TestApp {
             .post(self.url(path))
             .bearer_auth(token)
             .json(&body)
+    }
+
+    /// The mails `wanted` picks once there are at least `count`, waiting up
+    /// to 10 s: links are mailed after the response, not before it.
+    pub async fn wait_for_mails(
+        &self,
+        count: usize,
+        wanted: impl Fn(&Message) -> bool,
+    ) -> Vec<Message> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let found: Vec<Message> = self.mailer.sent().into_iter().filter(&wanted).collect();
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} of {count} mails after 10 s; sent: {:?}",
+                found.len(),
+                self.mailer.sent()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     pub async fn sign_up(&self, name: &str, email: &str) -> Member {
