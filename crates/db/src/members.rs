@@ -14,6 +14,7 @@ use crate::database::Database;
 use crate::error::{DbError, Result};
 use crate::ids::{OrganizationId, UserId};
 use crate::tenant::{MemberRole, Tenant};
+use crate::users::User;
 
 /// An organization, as Better Auth's organization plugin returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -374,17 +375,54 @@ pub async fn find_organization_by_slug(db: &Database, slug: &str) -> Result<Opti
     Ok(row.as_ref().map(organization_from))
 }
 
-/// Accept invitation `invitation_id` as `user_id`, whose normalised email is
-/// `email`. The invitation is found across tenants (bare client, reason
+/// The refusal for an invitation that was used, withdrawn or has expired.
+const NOT_PENDING: DbError = DbError::Refused {
+    code: "INVITATION_NOT_PENDING",
+    message: "this invitation was already used, was withdrawn, or has expired",
+};
+
+/// Whether `invitee` may accept (or reject) `invitation`, the one found by
+/// the id they gave (`None`: there is none), at `now`: the rule every
+/// surface applies, before any tenant row is written.
+///
+/// With `require_verified_email` (Better Auth's
+/// `requireEmailVerificationOnInvitation`, on by default in tenantry's
+/// `AuthSettings`) an unverified invitee is refused before anything about
+/// the invitation is considered: whoever registers an address first has not
+/// proven they own it, and an invitation is addressed to the address's
+/// owner. Someone else's invitation looks exactly like a missing one.
+pub fn check_invitee(
+    invitee: &User,
+    invitation: Option<Invitation>,
+    require_verified_email: bool,
+    now: DateTime<Utc>,
+) -> Result<Invitation> {
+    if require_verified_email && !invitee.email_verified {
+        return Err(DbError::Forbidden {
+            code: "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION",
+            message: "verify your email before accepting or rejecting an invitation",
+        });
+    }
+    let invitation = invitation
+        .filter(|i| i.email == invitee.email)
+        .ok_or(DbError::NotFound("invitation"))?;
+    if invitation.status != "pending" || invitation.expires_at <= now {
+        return Err(NOT_PENDING);
+    }
+    Ok(invitation)
+}
+
+/// Accept invitation `invitation_id` as `invitee` (see [`check_invitee`]).
+/// The invitation is found across tenants (bare client, reason
 /// `OrganizationResolution`: no tenant is known yet); the membership is
 /// written inside the inviting organization's context.
 pub async fn accept_invitation(
     db: &Database,
-    user_id: UserId,
-    email: &str,
+    invitee: &User,
     invitation_id: Uuid,
+    require_verified_email: bool,
 ) -> Result<(Invitation, Member)> {
-    let invitation = {
+    let found = {
         let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
         let row = conn
             .query_opt(
@@ -394,16 +432,8 @@ pub async fn accept_invitation(
             .await?;
         row.as_ref().map(invitation_from).transpose()?
     };
-    // Someone else's invitation looks exactly like a missing one.
-    let invitation = invitation
-        .filter(|i| i.email == email)
-        .ok_or(DbError::NotFound("invitation"))?;
-    if invitation.status != "pending" || invitation.expires_at <= Utc::now() {
-        return Err(DbError::Refused {
-            code: "INVITATION_NOT_PENDING",
-            message: "this invitation was already used, was withdrawn, or has expired",
-        });
-    }
+    let invitation = check_invitee(invitee, found, require_verified_email, Utc::now())?;
+    let user_id = invitee.id;
     let tenant = Tenant::without_membership_check(invitation.organization_id).acting_as(user_id);
     with_tenant_context(db, tenant, async |tx| {
         let claimed = tx
@@ -413,10 +443,7 @@ pub async fn accept_invitation(
             )
             .await?;
         if claimed != 1 {
-            return Err(DbError::Refused {
-                code: "INVITATION_NOT_PENDING",
-                message: "this invitation was already used, was withdrawn, or has expired",
-            });
+            return Err(NOT_PENDING);
         }
         let row = tx
             .query_one(
@@ -496,5 +523,100 @@ pub fn validate_slug(slug: &str) -> Result<()> {
             "slug",
             "must be 1 to 64 lower-case letters, digits or dashes, not starting or ending with a dash",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invitee(email_verified: bool) -> User {
+        let now = Utc::now();
+        User {
+            id: UserId::from_uuid(Uuid::new_v4()),
+            name: "Nina".into(),
+            email: "nina@example.com".into(),
+            email_verified,
+            image: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn invitation_to(email: &str, status: &str, expires_at: DateTime<Utc>) -> Invitation {
+        Invitation {
+            id: Uuid::new_v4(),
+            organization_id: OrganizationId::from_uuid(Uuid::new_v4()),
+            email: email.into(),
+            role: MemberRole::Admin,
+            status: status.into(),
+            expires_at,
+            inviter_id: UserId::from_uuid(Uuid::new_v4()),
+            created_at: expires_at - INVITATION_VALIDITY,
+        }
+    }
+
+    fn code(result: Result<Invitation>) -> &'static str {
+        match result {
+            Err(DbError::Forbidden { code, .. } | DbError::Refused { code, .. }) => code,
+            Err(DbError::NotFound(_)) => "NOT_FOUND",
+            Err(other) => panic!("unexpected {other}"),
+            Ok(_) => "OK",
+        }
+    }
+
+    #[test]
+    fn only_a_verified_owner_of_the_address_takes_a_live_invitation() {
+        let now = Utc::now();
+        let live = || {
+            Some(invitation_to(
+                "nina@example.com",
+                "pending",
+                now + Duration::hours(1),
+            ))
+        };
+        let unverified = "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION";
+        assert_eq!(code(check_invitee(&invitee(true), live(), true, now)), "OK");
+        assert_eq!(
+            code(check_invitee(&invitee(false), live(), true, now)),
+            unverified
+        );
+        // Refused before the invitation is looked at: an unverified account
+        // learns nothing about which invitations exist.
+        assert_eq!(
+            code(check_invitee(&invitee(false), None, true, now)),
+            unverified
+        );
+        // Better Auth's opt-out.
+        assert_eq!(
+            code(check_invitee(&invitee(false), live(), false, now)),
+            "OK"
+        );
+
+        let other = Some(invitation_to(
+            "someone@example.com",
+            "pending",
+            now + Duration::hours(1),
+        ));
+        assert_eq!(
+            code(check_invitee(&invitee(true), other, true, now)),
+            "NOT_FOUND"
+        );
+        assert_eq!(
+            code(check_invitee(&invitee(true), None, true, now)),
+            "NOT_FOUND"
+        );
+        for (status, expires_at) in [
+            ("accepted", now + Duration::hours(1)),
+            ("canceled", now + Duration::hours(1)),
+            ("pending", now),
+        ] {
+            let invitation = Some(invitation_to("nina@example.com", status, expires_at));
+            assert_eq!(
+                code(check_invitee(&invitee(true), invitation, true, now)),
+                "INVITATION_NOT_PENDING",
+                "{status}"
+            );
+        }
     }
 }

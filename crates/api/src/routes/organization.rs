@@ -237,9 +237,14 @@ pub struct AcceptResponse {
     member: Member,
 }
 
-/// Accept an invitation addressed to the caller's email.
+/// Accept an invitation addressed to the caller's email. The email must be
+/// verified (403 `EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION`,
+/// unless `require_email_verification_on_invitation` is off). Someone else's
+/// invitation is a 404, like a missing one;
+/// a used, withdrawn or expired one is a 400 `INVITATION_NOT_PENDING`.
 #[utoipa::path(post, path = "/api/auth/organization/accept-invitation", tag = "organization", request_body = AcceptBody,
-    responses((status = 200, body = AcceptResponse), (status = 404, body = crate::error::ErrorBody),
+    responses((status = 200, body = AcceptResponse), (status = 400, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn accept_invitation(
     State(state): State<AppState>,
@@ -250,9 +255,9 @@ pub(crate) async fn accept_invitation(
         .map_err(|_| ApiError::invalid("invitationId", "must be a UUID"))?;
     let (invitation, member) = members::accept_invitation(
         &state.db,
-        identity.user.id,
-        &identity.user.email,
+        &identity.user,
         invitation_id,
+        state.auth.require_email_verification_on_invitation,
     )
     .await?;
     if let Some(session) = identity.session() {
