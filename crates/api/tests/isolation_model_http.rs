@@ -16,7 +16,8 @@
 //! including the rule that picks an organization (`extract::membership_for`,
 //! `resolve_organization_id`), the rule that outsiders get 404, and the
 //! invitation rules: an unverified invitee is refused and the invitation
-//! stays pending (so inviting them again is a 409).
+//! stays pending (so inviting them again is a 409), and a member who leaves
+//! takes their pending invitations with them.
 //!
 //! One server on one database for the whole run (the real `Application`
 //! over reqwest; `synchronous_commit = off` on that database, which changes
@@ -1071,6 +1072,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             }
             expect(what, &reply, 200, None)?;
             model.orgs[org].members.remove(&op.who);
+            model.orgs[org]
+                .pending
+                .retain(|_, inviter| *inviter != op.who);
         }
     }
     Ok(())
