@@ -9,7 +9,9 @@
 //! The real server runs as a child process (`bench serve-child`, as for items
 //! 7 and 8) over a fresh database on the bench cluster. Every organization is
 //! set up through the API: an owner and a member (sign-up, organization,
-//! invitation accepted), a PAT each, five projects and an MCP session. Then
+//! invitation accepted; the member's email is marked verified in SQL first,
+//! as the log mailer's links are not read), a PAT each, five projects and an
+//! MCP session. Then
 //! `--clients` closed-loop clients run a mixed load for `--seconds`: reads,
 //! lists, creates, renames, deletes, usage records and reports, member lists,
 //! MCP tool calls, and reads of another organization's project (which must be
@@ -208,8 +210,14 @@ async fn sign_up(api: &Api, label: &str) -> anyhow::Result<(String, String)> {
 }
 
 /// One organization through the API: owner, organization, member
-/// (invited, accepted), a PAT each, the pinned projects, an MCP session.
-async fn set_up_tenant(api: &Api, n: usize, mcp_url: &str) -> anyhow::Result<Fixed> {
+/// (invited, verified through `owner_sql`, accepted), a PAT each, the pinned
+/// projects, an MCP session.
+async fn set_up_tenant(
+    api: &Api,
+    owner_sql: &tokio_postgres::Client,
+    n: usize,
+    mcp_url: &str,
+) -> anyhow::Result<Fixed> {
     let (_, owner_session) = sign_up(api, &format!("soak-owner-{n}")).await?;
     let slug = format!("soak-{n}-{}", Uuid::new_v4().simple());
     let created = api
@@ -231,6 +239,14 @@ async fn set_up_tenant(api: &Api, n: usize, mcp_url: &str) -> anyhow::Result<Fix
         )
         .await?;
     let invitation = str_of(&ok("invite", invitation, 200)?, "id");
+    // Accepting needs a verified email; the server's mail goes to its log.
+    let verified = owner_sql
+        .execute(
+            "update \"user\" set email_verified = true where email = $1",
+            &[&member_email],
+        )
+        .await?;
+    ensure!(verified == 1, "no user {member_email} to verify");
     let accepted = api
         .call(
             Method::POST,
@@ -574,11 +590,17 @@ async fn soak(args: &SoakArgs, server: &Server, owner_url: &str) -> anyhow::Resu
     // Set-up, eight organizations at a time.
     let setup_started = Instant::now();
     let mcp_url = server.url("/mcp");
+    let owner_sql = Arc::new(connect(owner_url).await?);
     let next = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for _ in 0..8.min(args.tenants) {
-        let (api, next, mcp_url, total) =
-            (api.clone(), next.clone(), mcp_url.clone(), args.tenants);
+        let (api, owner_sql, next, mcp_url, total) = (
+            api.clone(),
+            owner_sql.clone(),
+            next.clone(),
+            mcp_url.clone(),
+            args.tenants,
+        );
         workers.push(tokio::spawn(async move {
             let mut made = Vec::new();
             loop {
@@ -586,7 +608,7 @@ async fn soak(args: &SoakArgs, server: &Server, owner_url: &str) -> anyhow::Resu
                 if n >= total {
                     return anyhow::Ok(made);
                 }
-                let fixed = set_up_tenant(&api, n, &mcp_url)
+                let fixed = set_up_tenant(&api, &owner_sql, n, &mcp_url)
                     .await
                     .with_context(|| format!("setting up organization {n}"))?;
                 made.push((n, fixed));
@@ -683,7 +705,7 @@ async fn soak(args: &SoakArgs, server: &Server, owner_url: &str) -> anyhow::Resu
          - machine: {cores} cores; PostgreSQL {version} on the same machine; server and load generator share them\n\
          - command: `cargo run --release -p bench -- {command}`\n\
          - {clients} closed-loop HTTP clients, each operation in one organization (owner PAT 40 %, member PAT 40 %, owner session 20 %)\n\
-         - set-up through the API in {setup_secs:.1} s: per organization an owner and a member (sign-up, organization, invitation accepted), a PAT each, {PINNED} projects, one MCP session\n",
+         - set-up through the API in {setup_secs:.1} s: per organization an owner and a member (sign-up, organization, invitation accepted after the member's email is marked verified in SQL), a PAT each, {PINNED} projects, one MCP session\n",
         secs = args.seconds,
         tenants = args.tenants,
         date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),

@@ -1,12 +1,25 @@
 // Drives tenantry with the real Better Auth client (better-auth/client plus
 // the organization client plugin), as a Node back end or a script would:
 // bearer tokens instead of a cookie jar. Usage: node client.mjs http://127.0.0.1:PORT
+// The script reads mail through whoever runs it: it prints `mailbox? <email>`
+// and expects the token of the verification link mailed there on stdin
+// (crates/api/tests/better_auth_client.rs answers from the server's mailer).
 import assert from "node:assert/strict";
+import readline from "node:readline";
 import { createAuthClient } from "better-auth/client";
 import { organizationClient } from "better-auth/client/plugins";
 
 const baseURL = process.argv[2];
 assert.ok(baseURL, "usage: node client.mjs <base URL>");
+
+const input = readline.createInterface({ input: process.stdin });
+const answers = input[Symbol.asyncIterator]();
+async function mailedToken(email) {
+  console.log(`mailbox? ${email}`);
+  const { value, done } = await answers.next();
+  assert.ok(!done && value, `no token for the mailbox of ${email}`);
+  return value.trim();
+}
 
 function clientWithBearer() {
   const state = { token: null };
@@ -103,12 +116,34 @@ await step("full organization shows the owner", async () => {
   assert.equal(data.members[0].role, "owner");
 });
 
-await step("invite, sign up the invitee, accept", async () => {
+let invitationId;
+await step("invite, sign up the invitee", async () => {
   const invited = await owner.client.organization.inviteMember({ email: inviteeEmail, role: "member", organizationId: organization.id });
   assert.equal(invited.error, null);
+  invitationId = invited.data.id;
   const signedUp = await invitee.client.signUp.email({ name: "Invitee", email: inviteeEmail, password: "another long one" });
   assert.equal(signedUp.error, null);
-  const accepted = await invitee.client.organization.acceptInvitation({ invitationId: invited.data.id });
+  assert.equal(signedUp.data.user.emailVerified, false);
+});
+
+await step("an unverified invitee is refused with Better Auth's code", async () => {
+  const { data, error } = await invitee.client.organization.acceptInvitation({ invitationId });
+  assert.equal(data, null);
+  assert.equal(error.status, 403);
+  assert.equal(error.code, "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION");
+});
+
+await step("verify the invitee's email with the mailed link", async () => {
+  const sent = await invitee.client.sendVerificationEmail({ email: inviteeEmail });
+  assert.equal(sent.error, null);
+  const verified = await invitee.client.verifyEmail({ query: { token: await mailedToken(inviteeEmail) } });
+  assert.equal(verified.error, null);
+  const { data } = await invitee.client.getSession();
+  assert.equal(data.user.emailVerified, true);
+});
+
+await step("the verified invitee accepts", async () => {
+  const accepted = await invitee.client.organization.acceptInvitation({ invitationId });
   assert.equal(accepted.error, null);
   assert.equal(accepted.data.member.role, "member");
 });
@@ -132,4 +167,5 @@ await step("sign out ends the session", async () => {
   assert.equal(data, null);
 });
 
+input.close();
 console.log(`${passed} passed, 0 failed`);

@@ -28,6 +28,15 @@ pub enum ApiError {
     /// 403: signed in, but not allowed.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// 403 with a code of its own: a rule refuses this caller (Better Auth's
+    /// code, where it has one).
+    #[error("{message}")]
+    Denied {
+        /// Stable code.
+        code: &'static str,
+        /// Why, for people.
+        message: &'static str,
+    },
     /// 403: a cookie-authenticated write from an untrusted origin.
     #[error("the request's origin is not trusted")]
     CrossOrigin {
@@ -91,6 +100,7 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+            ApiError::Denied { code, .. } => (StatusCode::FORBIDDEN, code),
             ApiError::CrossOrigin { code } => (StatusCode::FORBIDDEN, code),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
@@ -138,6 +148,7 @@ impl From<DbError> for ApiError {
                 code,
                 message: message.to_owned(),
             },
+            DbError::Forbidden { code, message } => ApiError::Denied { code, message },
             DbError::Conflict { constraint } => conflict_for(&constraint),
             DbError::MissingReference { constraint } => ApiError::BadRequest {
                 code: "INVALID_REFERENCE",

@@ -247,7 +247,7 @@ async fn organizations_invitations_and_roles() {
         .unwrap();
     assert_eq!(expect_error(dupe, 409).await, "ORGANIZATION_ALREADY_EXISTS");
 
-    // Invite Pete, who signs up and accepts.
+    // Invite Pete, who signs up, verifies his email and accepts.
     let invite = app
         .post(
             "/api/auth/organization/invite-member",
@@ -262,6 +262,9 @@ async fn organizations_invitations_and_roles() {
     assert!(app.mailer.sent().iter().any(|m| m.to == "pete@example.com"));
     let pete = app.sign_up("Pete", "pete@example.com").await;
     let stranger = app.sign_up("Sam", "sam@example.com").await;
+    for email in ["pete@example.com", "sam@example.com"] {
+        app.verify_email(email).await;
+    }
     let accept = |token: &str| {
         app.post(
             "/api/auth/organization/accept-invitation",

@@ -4,16 +4,20 @@
 //! Random sequences of operations on the tenant endpoints (projects: create,
 //! read, list with pagination, rename, delete, attempts to move one to
 //! another organization; usage: record, also against other organizations'
-//! projects, and report; members; audit log) and on the organization routes
-//! that change who may see what (set the active organization, invite and
-//! accept, leave), by several users who belong to different organizations
+//! projects, and report; members; audit log, which only owners and admins
+//! read) and on the routes that change who may see what (set the active
+//! organization, verify one's email, invite and accept, leave), by several
+//! users who belong to different organizations
 //! (some to several, some to none), authenticating with a PAT, a session
 //! token as bearer, or the signed session cookie, choosing the organization
 //! with `X-Organization-Id` (or a body field) or not at all: members of it,
 //! outsiders, an organization that does not exist, a malformed id. Every
 //! response is checked against a plain in-memory model of who may see what,
 //! including the rule that picks an organization (`extract::membership_for`,
-//! `resolve_organization_id`) and the rule that outsiders get 404.
+//! `resolve_organization_id`), the rule that outsiders get 404, and the
+//! invitation rules: an unverified invitee is refused and the invitation
+//! stays pending (so inviting them again is a 409), and a member who leaves
+//! takes their pending invitations with them.
 //!
 //! One server on one database for the whole run (the real `Application`
 //! over reqwest; `synchronous_commit = off` on that database, which changes
@@ -145,6 +149,8 @@ enum Action {
     AuditLog,
     /// `set-active` with the organization named by `org` (`Implicit`: null).
     SetActive,
+    /// Verify one's email (through the link in the mail).
+    Verify,
     /// Invite `invitee` into the acting organization; they accept.
     Invite {
         invitee: usize,
@@ -213,6 +219,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::Members).boxed(),
         1 => Just(Action::AuditLog).boxed(),
         1 => Just(Action::SetActive).boxed(),
+        1 => Just(Action::Verify).boxed(),
         1 => (0..USERS, any::<bool>())
             .prop_map(|(invitee, admin)| Action::Invite { invitee, admin })
             .boxed(),
@@ -284,6 +291,8 @@ struct UserState {
     pat: String,
     /// The session's active organization (a case organization, or none).
     active: Option<usize>,
+    /// Whether the email is verified: only then does accepting work.
+    verified: bool,
 }
 
 #[derive(Default)]
@@ -300,6 +309,8 @@ struct OrgState {
     deleted: usize,
     usage_events: i64,
     usage_input_tokens: i64,
+    /// Pending invitations: invitee -> inviter.
+    pending: BTreeMap<usize, usize>,
 }
 
 /// What the model expects a request to act in.
@@ -617,11 +628,45 @@ async fn sign_up(world: &World, label: &str) -> Result<UserState, String> {
         cookie,
         pat: str_of(&reply.1, "token").to_owned(),
         active: None,
+        verified: false,
     })
 }
 
+/// Ask for a verification link and follow it, as `user`'s mailbox would.
+/// A verified address gets no mail; the request still succeeds.
+async fn verify(world: &World, user: &mut UserState) -> Result<(), String> {
+    let before = world.app.mails_to(&user.email, "Verify").len();
+    let request = world
+        .app
+        .http
+        .post(world.app.url("/api/auth/send-verification-email"))
+        .json(&json!({ "email": user.email }));
+    expect(
+        "send verification email",
+        &world.send(request).await?,
+        200,
+        None,
+    )?;
+    if user.verified {
+        return Ok(());
+    }
+    let token = world
+        .app
+        .next_mail_token(&user.email, "Verify", before)
+        .await;
+    let link = world.app.http.get(
+        world
+            .app
+            .url(&format!("/api/auth/verify-email?token={token}")),
+    );
+    expect("verify email", &world.send(link).await?, 200, None)?;
+    user.verified = true;
+    Ok(())
+}
+
 /// Invite `invitee` into `org` as `inviter` (session bearer, organization in
-/// the body) and accept with the invitee's session.
+/// the body) and, if that worked, accept with the invitee's session: both
+/// replies.
 async fn invite_and_accept(
     world: &World,
     model: &Model,
@@ -630,7 +675,7 @@ async fn invite_and_accept(
     org_field: Option<String>,
     invitee: usize,
     role: &str,
-) -> Result<Reply, String> {
+) -> Result<(Reply, Option<Reply>), String> {
     let mut body = json!({ "email": model.users[invitee].email, "role": role });
     if let Some(id) = org_field {
         body["organizationId"] = json!(id);
@@ -643,7 +688,7 @@ async fn invite_and_accept(
     );
     let reply = world.send(invite.json(&body)).await?;
     if reply.0 != 200 {
-        return Ok(reply);
+        return Ok((reply, None));
     }
     let accept = world
         .request(
@@ -654,8 +699,7 @@ async fn invite_and_accept(
         )
         .json(&json!({ "invitationId": str_of(&reply.1, "id") }));
     let accepted = world.send(accept).await?;
-    expect("accept invitation", &accepted, 200, None)?;
-    Ok(reply)
+    Ok((reply, Some(accepted)))
 }
 
 async fn set_up(world: &World, memberships: &[u8]) -> Result<Model, String> {
@@ -690,10 +734,12 @@ async fn set_up(world: &World, memberships: &[u8]) -> Result<Model, String> {
         model.join(creator, k, Role::Owner);
         model.users[creator].active = Some(k);
         for &u in members.iter().filter(|&&u| u != creator) {
+            verify(world, &mut model.users[u]).await?;
             let id = Some(model.orgs[k].id.clone());
-            let reply =
+            let (reply, accepted) =
                 invite_and_accept(world, &model, creator, Cred::Session, id, u, "member").await?;
             expect("invite", &reply, 200, None)?;
+            expect("accept", &accepted.ok_or("no acceptance")?, 200, None)?;
             model.join(u, k, Role::Member);
             model.users[u].active = Some(k);
         }
@@ -897,6 +943,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            if model.orgs[org].members[&op.who].0 == Role::Member {
+                return expect(what, &reply, 403, Some("FORBIDDEN"));
+            }
             expect(what, &reply, 200, None)?;
             let state = &model.orgs[org];
             let entries = reply.1["items"].as_array().cloned().unwrap_or_default();
@@ -961,10 +1010,11 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 _ => expect(what, &reply, 404, Some("NOT_FOUND"))?,
             }
         }
+        Action::Verify => verify(world, &mut model.users[op.who]).await?,
         Action::Invite { invitee, admin } => {
             let role = if admin { "admin" } else { "member" };
             let org_field = world.org_id(model, op.org);
-            let reply =
+            let (reply, accepted) =
                 invite_and_accept(world, model, op.who, op.cred, org_field, invitee, role).await?;
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
@@ -977,7 +1027,18 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 let code = "USER_IS_ALREADY_A_MEMBER_OF_THIS_ORGANIZATION";
                 return expect(what, &reply, 400, Some(code));
             }
+            if model.orgs[org].pending.contains_key(&invitee) {
+                return expect(what, &reply, 409, Some("USER_IS_ALREADY_INVITED"));
+            }
             expect(what, &reply, 200, None)?;
+            let accepted = accepted.ok_or_else(|| format!("{what}: no acceptance"))?;
+            if !model.users[invitee].verified {
+                let code = "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION";
+                expect(what, &accepted, 403, Some(code))?;
+                model.orgs[org].pending.insert(invitee, op.who);
+                return Ok(());
+            }
+            expect(what, &accepted, 200, None)?;
             let role = if admin { Role::Admin } else { Role::Member };
             model.join(invitee, org, role);
             model.users[invitee].active = Some(org);
@@ -1011,6 +1072,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             }
             expect(what, &reply, 200, None)?;
             model.orgs[org].members.remove(&op.who);
+            model.orgs[org]
+                .pending
+                .retain(|_, inviter| *inviter != op.who);
         }
     }
     Ok(())

@@ -28,6 +28,16 @@ pub enum DbError {
         /// One sentence for people.
         message: &'static str,
     },
+    /// A rule of the domain refuses this caller rather than the request: the
+    /// same request from someone else could succeed (accepting an invitation
+    /// with an unverified email). Maps to 403.
+    #[error("{message}")]
+    Forbidden {
+        /// Stable machine-readable code.
+        code: &'static str,
+        /// One sentence for people.
+        message: &'static str,
+    },
     /// A unique constraint was violated; `constraint` names it.
     #[error("conflict on {constraint}")]
     Conflict {
@@ -125,6 +135,7 @@ impl DbError {
             DbError::InvalidInput { .. }
                 | DbError::NotFound(_)
                 | DbError::Refused { .. }
+                | DbError::Forbidden { .. }
                 | DbError::Conflict { .. }
                 | DbError::MissingReference { .. }
                 | DbError::PolicyViolation

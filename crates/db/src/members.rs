@@ -14,6 +14,7 @@ use crate::database::Database;
 use crate::error::{DbError, Result};
 use crate::ids::{OrganizationId, UserId};
 use crate::tenant::{MemberRole, Tenant};
+use crate::users::User;
 
 /// An organization, as Better Auth's organization plugin returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -224,6 +225,7 @@ pub async fn remove_member(tx: &TenantTx, member_id: Uuid) -> Result<Member> {
         json!({ "userId": member.user_id, "role": member.role }),
     )
     .await?;
+    cancel_invitations_of(tx, &member, None).await?;
     Ok(member)
 }
 
@@ -254,11 +256,57 @@ pub async fn update_member_role(
         json!({ "from": member.role, "to": role }),
     )
     .await?;
+    cancel_invitations_of(tx, &member, Some(role)).await?;
     Ok(Member { role, ..member })
 }
 
-/// Invite `email` (already normalised) with `role`. A pending invitation for
-/// the same email is a conflict; so is inviting an existing member.
+/// Withdraw the pending invitations `inviter` made that their role now
+/// (`None`: they are no longer a member) could not make, in the transaction
+/// that removed or demoted them, with one audit entry. An invitation carries
+/// its inviter's authority, so it must not outlive it: otherwise a removed
+/// admin's invitee would still join as an admin. Better Auth keeps such
+/// invitations (only its get-invitation then answers
+/// `INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION`); [`accept_invitation`]
+/// checks the inviter again, for invitations this did not reach.
+async fn cancel_invitations_of(
+    tx: &TenantTx,
+    inviter: &Member,
+    role_now: Option<MemberRole>,
+) -> Result<()> {
+    let still_grantable: Vec<&str> = [MemberRole::Owner, MemberRole::Admin, MemberRole::Member]
+        .into_iter()
+        .filter(|&role| role_now.is_some_and(|now| now.can_manage_role(role)))
+        .map(|role| role.as_str())
+        .collect();
+    let canceled = tx
+        .execute(
+            "update invitation set status = 'canceled'
+             where inviter_id = $1 and status = 'pending' and role <> all($2)",
+            &[&inviter.user_id, &still_grantable],
+        )
+        .await?;
+    if canceled == 0 {
+        return Ok(());
+    }
+    let reason = match role_now {
+        None => "inviter_left",
+        Some(_) => "inviter_role_changed",
+    };
+    append_audit(
+        tx,
+        "invitation.cancel",
+        "member",
+        &inviter.id.to_string(),
+        json!({ "inviterId": inviter.user_id, "count": canceled, "reason": reason }),
+    )
+    .await
+}
+
+/// Invite `email` (already normalised) with `role`. A live pending
+/// invitation for the same email is a conflict (on
+/// `invitation_pending_email_key`); so is inviting an existing member. An
+/// expired one is withdrawn first: it can never be accepted, so it must not
+/// block a new one.
 pub async fn invite_member(
     tx: &TenantTx,
     email: &str,
@@ -271,6 +319,12 @@ pub async fn invite_member(
             message: "that user is already a member of this organization",
         });
     }
+    tx.execute(
+        "update invitation set status = 'canceled'
+         where email = $1 and status = 'pending' and expires_at <= now()",
+        &[&email],
+    )
+    .await?;
     let row = tx
         .query_one(
             &format!(
@@ -374,17 +428,72 @@ pub async fn find_organization_by_slug(db: &Database, slug: &str) -> Result<Opti
     Ok(row.as_ref().map(organization_from))
 }
 
-/// Accept invitation `invitation_id` as `user_id`, whose normalised email is
-/// `email`. The invitation is found across tenants (bare client, reason
+/// The refusal for an invitation that was used, withdrawn or has expired.
+const NOT_PENDING: DbError = DbError::Refused {
+    code: "INVITATION_NOT_PENDING",
+    message: "this invitation was already used, was withdrawn, or has expired",
+};
+
+/// Whether `invitee` may accept (or reject) `invitation`, the one found by
+/// the id they gave (`None`: there is none), at `now`: the rule every
+/// surface applies, before any tenant row is written.
+///
+/// With `require_verified_email` (Better Auth's
+/// `requireEmailVerificationOnInvitation`, on by default in tenantry's
+/// `AuthSettings`) an unverified invitee is refused before anything about
+/// the invitation is considered: whoever registers an address first has not
+/// proven they own it, and an invitation is addressed to the address's
+/// owner. Someone else's invitation looks exactly like a missing one.
+pub fn check_invitee(
+    invitee: &User,
+    invitation: Option<Invitation>,
+    require_verified_email: bool,
+    now: DateTime<Utc>,
+) -> Result<Invitation> {
+    if require_verified_email && !invitee.email_verified {
+        return Err(DbError::Forbidden {
+            code: "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION",
+            message: "verify your email before accepting or rejecting an invitation",
+        });
+    }
+    let invitation = invitation
+        .filter(|i| i.email == invitee.email)
+        .ok_or(DbError::NotFound("invitation"))?;
+    if invitation.status != "pending" || invitation.expires_at <= now {
+        return Err(NOT_PENDING);
+    }
+    Ok(invitation)
+}
+
+/// Why an invitation by a member who now holds `inviter_role` (`None`: no
+/// longer a member) cannot make anyone `role`, if it cannot.
+fn inviter_refusal(inviter_role: Option<MemberRole>, role: MemberRole) -> Option<DbError> {
+    match inviter_role {
+        None => Some(DbError::Forbidden {
+            code: "INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION",
+            message: "whoever sent this invitation is no longer a member; it has been withdrawn",
+        }),
+        Some(now) if !now.can_manage_role(role) => Some(DbError::Forbidden {
+            code: "INVITER_IS_NO_LONGER_ALLOWED_TO_INVITE_WITH_THIS_ROLE",
+            message: "whoever sent this invitation may no longer grant its role; it has been withdrawn",
+        }),
+        Some(_) => None,
+    }
+}
+
+/// Accept invitation `invitation_id` as `invitee` (see [`check_invitee`]).
+/// The invitation is found across tenants (bare client, reason
 /// `OrganizationResolution`: no tenant is known yet); the membership is
-/// written inside the inviting organization's context.
+/// written inside the inviting organization's context, and only while the
+/// inviter still may grant the invitation's role: otherwise the invitation
+/// is withdrawn (committed, with an audit entry) and the acceptance refused.
 pub async fn accept_invitation(
     db: &Database,
-    user_id: UserId,
-    email: &str,
+    invitee: &User,
     invitation_id: Uuid,
+    require_verified_email: bool,
 ) -> Result<(Invitation, Member)> {
-    let invitation = {
+    let found = {
         let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
         let row = conn
             .query_opt(
@@ -394,30 +503,53 @@ pub async fn accept_invitation(
             .await?;
         row.as_ref().map(invitation_from).transpose()?
     };
-    // Someone else's invitation looks exactly like a missing one.
-    let invitation = invitation
-        .filter(|i| i.email == email)
-        .ok_or(DbError::NotFound("invitation"))?;
-    if invitation.status != "pending" || invitation.expires_at <= Utc::now() {
-        return Err(DbError::Refused {
-            code: "INVITATION_NOT_PENDING",
-            message: "this invitation was already used, was withdrawn, or has expired",
-        });
-    }
+    let invitation = check_invitee(invitee, found, require_verified_email, Utc::now())?;
+    let user_id = invitee.id;
     let tenant = Tenant::without_membership_check(invitation.organization_id).acting_as(user_id);
     with_tenant_context(db, tenant, async |tx| {
-        let claimed = tx
-            .execute(
-                "update invitation set status = 'accepted' where id = $1 and status = 'pending'",
+        // The row lock orders this acceptance with a concurrent one and with
+        // the inviter's removal or demotion, which withdraw it in their own
+        // transaction: whichever comes second sees what the first did.
+        let locked = tx
+            .query_opt(
+                "select 1 from invitation
+                 where id = $1 and status = 'pending' and expires_at > now() for update",
                 &[&invitation_id],
             )
             .await?;
-        if claimed != 1 {
-            return Err(DbError::Refused {
-                code: "INVITATION_NOT_PENDING",
-                message: "this invitation was already used, was withdrawn, or has expired",
-            });
+        if locked.is_none() {
+            return Err(NOT_PENDING);
         }
+        let inviter_role = tx
+            .query_opt(
+                "select role from member where user_id = $1",
+                &[&invitation.inviter_id],
+            )
+            .await?
+            .map(|row| MemberRole::parse(row.get(0)))
+            .transpose()?;
+        if let Some(refusal) = inviter_refusal(inviter_role, invitation.role) {
+            tx.execute(
+                "update invitation set status = 'canceled' where id = $1",
+                &[&invitation_id],
+            )
+            .await?;
+            append_audit(
+                tx,
+                "invitation.cancel",
+                "invitation",
+                &invitation_id.to_string(),
+                json!({ "inviterId": invitation.inviter_id, "count": 1, "reason": "inviter_may_no_longer_grant" }),
+            )
+            .await?;
+            // Commit the withdrawal; refuse after.
+            return Ok(Err(refusal));
+        }
+        tx.execute(
+            "update invitation set status = 'accepted' where id = $1",
+            &[&invitation_id],
+        )
+        .await?;
         let row = tx
             .query_one(
                 "insert into member (user_id, role) values ($1, $2) returning id",
@@ -434,15 +566,15 @@ pub async fn accept_invitation(
         )
         .await?;
         let member = get_member(tx, member_id).await?;
-        Ok((
+        Ok(Ok((
             Invitation {
                 status: "accepted".into(),
                 ..invitation.clone()
             },
             member,
-        ))
+        )))
     })
-    .await
+    .await?
 }
 
 /// Longest organization name.
@@ -496,5 +628,123 @@ pub fn validate_slug(slug: &str) -> Result<()> {
             "slug",
             "must be 1 to 64 lower-case letters, digits or dashes, not starting or ending with a dash",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invitee(email_verified: bool) -> User {
+        let now = Utc::now();
+        User {
+            id: UserId::from_uuid(Uuid::new_v4()),
+            name: "Nina".into(),
+            email: "nina@example.com".into(),
+            email_verified,
+            image: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn invitation_to(email: &str, status: &str, expires_at: DateTime<Utc>) -> Invitation {
+        Invitation {
+            id: Uuid::new_v4(),
+            organization_id: OrganizationId::from_uuid(Uuid::new_v4()),
+            email: email.into(),
+            role: MemberRole::Admin,
+            status: status.into(),
+            expires_at,
+            inviter_id: UserId::from_uuid(Uuid::new_v4()),
+            created_at: expires_at - INVITATION_VALIDITY,
+        }
+    }
+
+    fn code(result: Result<Invitation>) -> &'static str {
+        match result {
+            Err(DbError::Forbidden { code, .. } | DbError::Refused { code, .. }) => code,
+            Err(DbError::NotFound(_)) => "NOT_FOUND",
+            Err(other) => panic!("unexpected {other}"),
+            Ok(_) => "OK",
+        }
+    }
+
+    #[test]
+    fn only_a_verified_owner_of_the_address_takes_a_live_invitation() {
+        let now = Utc::now();
+        let live = || {
+            Some(invitation_to(
+                "nina@example.com",
+                "pending",
+                now + Duration::hours(1),
+            ))
+        };
+        let unverified = "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION";
+        assert_eq!(code(check_invitee(&invitee(true), live(), true, now)), "OK");
+        assert_eq!(
+            code(check_invitee(&invitee(false), live(), true, now)),
+            unverified
+        );
+        // Refused before the invitation is looked at: an unverified account
+        // learns nothing about which invitations exist.
+        assert_eq!(
+            code(check_invitee(&invitee(false), None, true, now)),
+            unverified
+        );
+        // Better Auth's opt-out.
+        assert_eq!(
+            code(check_invitee(&invitee(false), live(), false, now)),
+            "OK"
+        );
+
+        let other = Some(invitation_to(
+            "someone@example.com",
+            "pending",
+            now + Duration::hours(1),
+        ));
+        assert_eq!(
+            code(check_invitee(&invitee(true), other, true, now)),
+            "NOT_FOUND"
+        );
+        assert_eq!(
+            code(check_invitee(&invitee(true), None, true, now)),
+            "NOT_FOUND"
+        );
+        for (status, expires_at) in [
+            ("accepted", now + Duration::hours(1)),
+            ("canceled", now + Duration::hours(1)),
+            ("pending", now),
+        ] {
+            let invitation = Some(invitation_to("nina@example.com", status, expires_at));
+            assert_eq!(
+                code(check_invitee(&invitee(true), invitation, true, now)),
+                "INVITATION_NOT_PENDING",
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_invitation_stands_only_while_its_inviter_may_grant_its_role() {
+        use MemberRole::*;
+        let refused = |inviter, role| match inviter_refusal(inviter, role) {
+            Some(DbError::Forbidden { code, .. }) => Some(code),
+            Some(other) => panic!("unexpected {other}"),
+            None => None,
+        };
+        for role in [Owner, Admin, Member] {
+            assert_eq!(
+                refused(None, role),
+                Some("INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION")
+            );
+            assert_eq!(refused(Some(Owner), role), None);
+            assert_eq!(
+                refused(Some(Member), role),
+                Some("INVITER_IS_NO_LONGER_ALLOWED_TO_INVITE_WITH_THIS_ROLE")
+            );
+        }
+        assert_eq!(refused(Some(Admin), Admin), None);
+        assert!(refused(Some(Admin), Owner).is_some());
     }
 }

@@ -89,6 +89,15 @@ impl MemberRole {
         matches!(self, MemberRole::Owner | MemberRole::Admin)
     }
 
+    /// Whether this role may invite someone as `subject`, or change or remove
+    /// a member who holds it: owners and admins manage members, and only an
+    /// owner grants, changes or removes ownership. A pending invitation
+    /// stands only while its inviter still holds a role for which this is
+    /// true (see [`crate::members::accept_invitation`]).
+    pub fn can_manage_role(&self, subject: MemberRole) -> bool {
+        self.can_manage_members() && (subject != MemberRole::Owner || *self == MemberRole::Owner)
+    }
+
     /// Owners and admins read the audit log. Its entries name invitees,
     /// invitation ids and role changes, which the rest of the API shows
     /// only to those who manage members; so a plain member reads none.
@@ -157,6 +166,16 @@ mod tests {
         assert!(MemberRole::Owner.can_read_audit_log());
         assert!(MemberRole::Admin.can_read_audit_log());
         assert!(!MemberRole::Member.can_read_audit_log());
+    }
+
+    #[test]
+    fn only_owners_manage_ownership_and_plain_members_manage_nothing() {
+        use MemberRole::*;
+        for subject in [Owner, Admin, Member] {
+            assert!(Owner.can_manage_role(subject));
+            assert_eq!(Admin.can_manage_role(subject), subject != Owner);
+            assert!(!Member.can_manage_role(subject));
+        }
     }
 
     #[test]

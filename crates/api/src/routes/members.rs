@@ -43,14 +43,24 @@ pub struct AuditQuery {
     cursor: Option<String>,
 }
 
-/// The organization's audit log, newest first.
+/// The organization's audit log, newest first. Owners and admins only
+/// ([`MemberRole::can_read_audit_log`](tenantry_db::MemberRole::can_read_audit_log)):
+/// its entries name invitees, invitation ids and role changes, which the
+/// rest of the API shows only to those who manage members; a plain member
+/// gets 403.
 #[utoipa::path(get, path = "/api/audit-log", tag = "members", params(AuditQuery),
-    responses((status = 200, body = Page<AuditEntry>), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Page<AuditEntry>), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody)))]
 pub(crate) async fn audit_log(
     State(state): State<AppState>,
     scope: TenantScope,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Page<AuditEntry>>, ApiError> {
+    if !scope.membership.role().can_read_audit_log() {
+        return Err(ApiError::Forbidden(
+            "only owners and admins read the audit log",
+        ));
+    }
     let limit = page_size(query.limit)?;
     let page = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
         list_audit_log(tx, limit, query.cursor.as_deref()).await

@@ -190,7 +190,9 @@ pub struct InviteBody {
     organization_id: Option<String>,
 }
 
-/// Invite someone by email (owners and admins).
+/// Invite someone by email (owners and admins). An expired invitation to the
+/// same email is withdrawn rather than blocking this one; a live one is a 409
+/// `USER_IS_ALREADY_INVITED`.
 #[utoipa::path(post, path = "/api/auth/organization/invite-member", tag = "organization", request_body = InviteBody,
     responses((status = 200, body = Invitation), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
@@ -237,9 +239,17 @@ pub struct AcceptResponse {
     member: Member,
 }
 
-/// Accept an invitation addressed to the caller's email.
+/// Accept an invitation addressed to the caller's email. The email must be
+/// verified (403 `EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION`,
+/// unless `require_email_verification_on_invitation` is off), and the inviter
+/// must still be a member who may grant the invitation's role (403
+/// `INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION` or
+/// `INVITER_IS_NO_LONGER_ALLOWED_TO_INVITE_WITH_THIS_ROLE`; the invitation is
+/// then withdrawn). Someone else's invitation is a 404, like a missing one;
+/// a used, withdrawn or expired one is a 400 `INVITATION_NOT_PENDING`.
 #[utoipa::path(post, path = "/api/auth/organization/accept-invitation", tag = "organization", request_body = AcceptBody,
-    responses((status = 200, body = AcceptResponse), (status = 404, body = crate::error::ErrorBody),
+    responses((status = 200, body = AcceptResponse), (status = 400, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn accept_invitation(
     State(state): State<AppState>,
@@ -250,9 +260,9 @@ pub(crate) async fn accept_invitation(
         .map_err(|_| ApiError::invalid("invitationId", "must be a UUID"))?;
     let (invitation, member) = members::accept_invitation(
         &state.db,
-        identity.user.id,
-        &identity.user.email,
+        &identity.user,
         invitation_id,
+        state.auth.require_email_verification_on_invitation,
     )
     .await?;
     if let Some(session) = identity.session() {
@@ -281,6 +291,7 @@ pub struct MemberResponse {
 }
 
 /// Remove a member (owners and admins), or leave (anyone, for themselves).
+/// The member's pending invitations are withdrawn in the same transaction.
 #[utoipa::path(post, path = "/api/auth/organization/remove-member", tag = "organization", request_body = RemoveBody,
     responses((status = 200, body = MemberResponse), (status = 400, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
@@ -325,7 +336,10 @@ pub struct UpdateRoleBody {
 }
 
 /// Change a member's role (owners and admins; only owners grant or take
-/// ownership). Returns the member itself, unwrapped, as Better Auth does.
+/// ownership). The member's pending invitations that the new role could not
+/// make (all of them for a plain member, those as owner for an admin) are
+/// withdrawn in the same transaction. Returns the member itself, unwrapped,
+/// as Better Auth does.
 #[utoipa::path(post, path = "/api/auth/organization/update-member-role", tag = "organization",
     request_body = UpdateRoleBody,
     responses((status = 200, body = Member), (status = 403, body = crate::error::ErrorBody),
@@ -354,17 +368,18 @@ pub(crate) async fn update_member_role(
     Ok(Json(member))
 }
 
-/// Owners and admins manage members; touching an owner takes an owner.
+/// Owners and admins manage members; touching an owner takes an owner
+/// ([`MemberRole::can_manage_role`]).
 fn require_manager(membership: &Membership, subject_role: MemberRole) -> Result<(), ApiError> {
-    if !membership.role().can_manage_members() {
-        return Err(ApiError::Forbidden("only owners and admins manage members"));
-    }
-    if subject_role == MemberRole::Owner && membership.role() != MemberRole::Owner {
-        return Err(ApiError::Forbidden(
+    if membership.role().can_manage_role(subject_role) {
+        Ok(())
+    } else if membership.role().can_manage_members() {
+        Err(ApiError::Forbidden(
             "only owners grant, change or remove ownership",
-        ));
+        ))
+    } else {
+        Err(ApiError::Forbidden("only owners and admins manage members"))
     }
-    Ok(())
 }
 
 pub(crate) async fn full_organization(

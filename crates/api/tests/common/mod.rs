@@ -141,6 +141,42 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Prove `email` the way its owner does: ask for a verification link,
+    /// take it from the mailbox and follow it.
+    pub async fn verify_email(&self, email: &str) {
+        let before = self.mails_to(email, "Verify").len();
+        let response = self
+            .http
+            .post(self.url("/api/auth/send-verification-email"))
+            .json(&json!({ "email": email }))
+            .send()
+            .await
+            .unwrap();
+        expect_status(response, 200).await;
+        let token = self.next_mail_token(email, "Verify", before).await;
+        let response = self
+            .http
+            .get(self.url(&format!("/api/auth/verify-email?token={token}")))
+            .send()
+            .await
+            .unwrap();
+        expect_status(response, 200).await;
+    }
+
+    /// Mail sent so far to `to` whose subject contains `subject`, oldest first.
+    pub fn mails_to(&self, to: &str, subject: &str) -> Vec<Message> {
+        mails_to(&self.mailer, to, subject)
+    }
+
+    /// The link token of the first such mail after the `seen` already there
+    /// (see [`wait_for_mail_token`]).
+    pub async fn next_mail_token(&self, to: &str, subject: &str, seen: usize) -> String {
+        let (mailer, to, subject) = (self.mailer.clone(), to.to_owned(), subject.to_owned());
+        tokio::task::spawn_blocking(move || wait_for_mail_token(&mailer, &to, &subject, seen))
+            .await
+            .unwrap()
+    }
+
     pub async fn create_project(&self, token: &str, name: &str) -> Value {
         let response = self
             .post("/api/projects", token, json!({ "name": name }))
@@ -148,6 +184,46 @@ impl TestApp {
             .await
             .unwrap();
         expect_status(response, 201).await
+    }
+}
+
+/// How long a test waits for a mail to arrive.
+pub const MAIL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The `token=` value of a link in a mail body (link tokens are ASCII
+/// letters and digits).
+pub fn link_token(body: &str) -> Option<String> {
+    let after = body.split("token=").nth(1)?;
+    let token: String = after
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    (!token.is_empty()).then_some(token)
+}
+
+/// Mail sent so far to `to` whose subject contains `subject`, oldest first.
+pub fn mails_to(mailer: &MemoryMailer, to: &str, subject: &str) -> Vec<Message> {
+    mailer
+        .sent()
+        .into_iter()
+        .filter(|m| m.to == to && m.subject.contains(subject))
+        .collect()
+}
+
+/// The link token of the first mail to `to` about `subject` after the
+/// `seen` already there. Mail may leave after the response (in a spawned
+/// task), so this blocks until it arrives, for up to [`MAIL_WAIT`].
+pub fn wait_for_mail_token(mailer: &MemoryMailer, to: &str, subject: &str, seen: usize) -> String {
+    let deadline = std::time::Instant::now() + MAIL_WAIT;
+    loop {
+        if let Some(mail) = mails_to(mailer, to, subject).get(seen) {
+            return link_token(&mail.body).unwrap_or_else(|| panic!("no token in {:?}", mail.body));
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail to {to} about {subject:?} within {MAIL_WAIT:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
 
