@@ -31,6 +31,7 @@ async fn better_auths_client_signs_up_signs_in_and_manages_organizations() {
     }
     let app = spawn_app().await;
     let (base_url, mailer) = (app.url(""), app.mailer.clone());
+    let runtime = tokio::runtime::Handle::current();
     let (status, stdout, stderr) = tokio::task::spawn_blocking(move || {
         let mut node = Command::new("node")
             .arg("client.mjs")
@@ -46,7 +47,7 @@ async fn better_auths_client_signs_up_signs_in_and_manages_organizations() {
         for line in BufReader::new(node.stdout.take().unwrap()).lines() {
             let line = line.unwrap();
             if let Some(email) = line.strip_prefix("mailbox? ") {
-                let token = wait_for_mail_token(&mailer, email, "Verify", 0);
+                let token = runtime.block_on(wait_for_mail_token(&mailer, email, "Verify", 0));
                 writeln!(answers, "{token}").unwrap();
             }
             stdout.push_str(&line);

@@ -74,27 +74,14 @@ impl TestApp {
             .json(&body)
     }
 
-    /// The mails `wanted` picks once there are at least `count`, waiting up
-    /// to 10 s: links are mailed after the response, not before it.
+    /// The mails `wanted` picks once there are at least `count` (see
+    /// [`wait_for_mails`]).
     pub async fn wait_for_mails(
         &self,
         count: usize,
         wanted: impl Fn(&Message) -> bool,
     ) -> Vec<Message> {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let found: Vec<Message> = self.mailer.sent().into_iter().filter(&wanted).collect();
-            if found.len() >= count {
-                return found;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{} of {count} mails after 10 s; sent: {:?}",
-                found.len(),
-                self.mailer.sent()
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        wait_for_mails(&self.mailer, count, wanted).await
     }
 
     pub async fn sign_up(&self, name: &str, email: &str) -> Member {
@@ -165,16 +152,17 @@ impl TestApp {
 
     /// Mail sent so far to `to` whose subject contains `subject`, oldest first.
     pub fn mails_to(&self, to: &str, subject: &str) -> Vec<Message> {
-        mails_to(&self.mailer, to, subject)
+        self.mailer
+            .sent()
+            .into_iter()
+            .filter(|m| is_mail_to(m, to, subject))
+            .collect()
     }
 
-    /// The link token of the first such mail after the `seen` already there
-    /// (see [`wait_for_mail_token`]).
+    /// The link token of the first mail to `to` about `subject` after the
+    /// `seen` already there (see [`wait_for_mail_token`]).
     pub async fn next_mail_token(&self, to: &str, subject: &str, seen: usize) -> String {
-        let (mailer, to, subject) = (self.mailer.clone(), to.to_owned(), subject.to_owned());
-        tokio::task::spawn_blocking(move || wait_for_mail_token(&mailer, &to, &subject, seen))
-            .await
-            .unwrap()
+        wait_for_mail_token(&self.mailer, to, subject, seen).await
     }
 
     pub async fn create_project(&self, token: &str, name: &str) -> Value {
@@ -188,7 +176,7 @@ impl TestApp {
 }
 
 /// How long a test waits for a mail to arrive.
-pub const MAIL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+pub const MAIL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The `token=` value of a link in a mail body (link tokens are ASCII
 /// letters and digits).
@@ -201,30 +189,43 @@ pub fn link_token(body: &str) -> Option<String> {
     (!token.is_empty()).then_some(token)
 }
 
-/// Mail sent so far to `to` whose subject contains `subject`, oldest first.
-pub fn mails_to(mailer: &MemoryMailer, to: &str, subject: &str) -> Vec<Message> {
-    mailer
-        .sent()
-        .into_iter()
-        .filter(|m| m.to == to && m.subject.contains(subject))
-        .collect()
+fn is_mail_to(mail: &Message, to: &str, subject: &str) -> bool {
+    mail.to == to && mail.subject.contains(subject)
 }
 
-/// The link token of the first mail to `to` about `subject` after the
-/// `seen` already there. Mail may leave after the response (in a spawned
-/// task), so this blocks until it arrives, for up to [`MAIL_WAIT`].
-pub fn wait_for_mail_token(mailer: &MemoryMailer, to: &str, subject: &str, seen: usize) -> String {
+/// The mails `wanted` picks once there are at least `count`, waiting up to
+/// [`MAIL_WAIT`]: links are mailed after the response, not before it.
+pub async fn wait_for_mails(
+    mailer: &MemoryMailer,
+    count: usize,
+    wanted: impl Fn(&Message) -> bool,
+) -> Vec<Message> {
     let deadline = std::time::Instant::now() + MAIL_WAIT;
     loop {
-        if let Some(mail) = mails_to(mailer, to, subject).get(seen) {
-            return link_token(&mail.body).unwrap_or_else(|| panic!("no token in {:?}", mail.body));
+        let found: Vec<Message> = mailer.sent().into_iter().filter(&wanted).collect();
+        if found.len() >= count {
+            return found;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no mail to {to} about {subject:?} within {MAIL_WAIT:?}"
+            "{} of {count} mails after {MAIL_WAIT:?}; sent: {:?}",
+            found.len(),
+            mailer.sent()
         );
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// The link token of the first mail to `to` about `subject` after the
+/// `seen` already there.
+pub async fn wait_for_mail_token(
+    mailer: &MemoryMailer,
+    to: &str,
+    subject: &str,
+    seen: usize,
+) -> String {
+    let mails = wait_for_mails(mailer, seen + 1, |m| is_mail_to(m, to, subject)).await;
+    link_token(&mails[seen].body).unwrap_or_else(|| panic!("no token in {:?}", mails[seen].body))
 }
 
 /// Assert the status and return the JSON body (Null when empty).
