@@ -169,14 +169,7 @@ async fn concurrent_tenants_on_shared_connections_see_only_their_own_rows() {
     let owner = test.owner().await;
     let mut members = Vec::new();
     for org in 0..ORGS {
-        let organization: Uuid = owner
-            .query_one(
-                "insert into organization (name, slug) values ($1, $1) returning id",
-                &[&format!("c{org}")],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let organization = TestDb::insert_organization(&owner, &format!("c{org}")).await;
         for who in 0..2 {
             let user: Uuid = owner
                 .query_one(

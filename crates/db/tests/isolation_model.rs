@@ -63,59 +63,38 @@ enum Via {
     Autocommit,
 }
 
-/// One operation, by member `who` (0 or 1) of organization `by`. `target`
-/// picks a row among every row created so far, whoever owns it; `name`
-/// picks a shared name, or (`None`) one unique to the step.
+/// One operation, by member `who` (0 or 1) of organization `by`.
 #[derive(Clone, Debug)]
-enum Op {
-    Create {
-        by: usize,
-        who: usize,
-        name: Option<u8>,
-    },
-    Read {
-        by: usize,
-        who: usize,
-        target: usize,
-        via: Via,
-    },
-    Rename {
-        by: usize,
-        who: usize,
-        target: usize,
-        name: Option<u8>,
-    },
-    Delete {
-        by: usize,
-        who: usize,
-        target: usize,
-    },
-    List {
-        by: usize,
-        who: usize,
-        page_size: usize,
-        via: Via,
-    },
+struct Op {
+    by: usize,
+    who: usize,
+    action: Action,
+}
+
+/// `target` picks a row among every row created so far, whoever owns it;
+/// `name` picks a shared name, or (`None`) one unique to the step.
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Create { name: Option<u8> },
+    Read { target: usize, via: Via },
+    Rename { target: usize, name: Option<u8> },
+    Delete { target: usize },
+    List { page_size: usize, via: Via },
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let by = 0..ORGS;
-    let who = 0..MEMBERS_PER_ORG;
     let target = 0..64usize;
     let name = prop_oneof![3 => Just(None), 1 => (0..SHARED_NAMES).prop_map(Some)];
     let via = prop_oneof![Just(Via::Transaction), Just(Via::Autocommit)];
-    prop_oneof![
-        3 => (by.clone(), who.clone(), name.clone())
-            .prop_map(|(by, who, name)| Op::Create { by, who, name }),
-        3 => (by.clone(), who.clone(), target.clone(), via.clone())
-            .prop_map(|(by, who, target, via)| Op::Read { by, who, target, via }),
-        2 => (by.clone(), who.clone(), target.clone(), name)
-            .prop_map(|(by, who, target, name)| Op::Rename { by, who, target, name }),
-        1 => (by.clone(), who.clone(), target)
-            .prop_map(|(by, who, target)| Op::Delete { by, who, target }),
-        1 => (by, who, 0..PAGE_SIZES.len(), via)
-            .prop_map(|(by, who, page_size, via)| Op::List { by, who, page_size, via }),
-    ]
+    let action = prop_oneof![
+        3 => name.clone().prop_map(|name| Action::Create { name }),
+        3 => (target.clone(), via.clone()).prop_map(|(target, via)| Action::Read { target, via }),
+        2 => (target.clone(), name).prop_map(|(target, name)| Action::Rename { target, name }),
+        1 => target.prop_map(|target| Action::Delete { target }),
+        1 => (0..PAGE_SIZES.len(), via)
+            .prop_map(|(page_size, via)| Action::List { page_size, via }),
+    ];
+    (0..ORGS, 0..MEMBERS_PER_ORG, action).prop_map(|(by, who, action)| Op { by, who, action })
 }
 
 /// A case's operations, `None` where shrinking dropped one.
@@ -324,10 +303,11 @@ async fn step_once(
     step: usize,
     op: &Op,
 ) -> Result<(), String> {
-    match *op {
-        Op::Create { by, who, name } => {
+    let (by, who) = (op.by, op.who);
+    let tenant = world.tenants[by][who];
+    match op.action {
+        Action::Create { name } => {
             let name = name_for(step, 'p', name);
-            let tenant = world.tenants[by][who];
             let result = with_tenant_context(db, tenant, async |tx| {
                 projects::create_project(tx, &name, None).await
             })
@@ -357,16 +337,10 @@ async fn step_once(
             model[by].audit("project.create", project.id, actor, &name);
             every_id.push(project.id);
         }
-        Op::Read {
-            by,
-            who,
-            target,
-            via,
-        } => {
-            let Some(&id) = every_id.get(target % every_id.len().max(1)) else {
+        Action::Read { target, via } => {
+            let Some(id) = pick(every_id, target) else {
                 return Ok(());
             };
-            let tenant = world.tenants[by][who];
             let result = match via {
                 Via::Transaction => {
                     with_tenant_context(db, tenant, async |tx| projects::get_project(tx, id).await)
@@ -387,17 +361,11 @@ async fn step_once(
                 (Some(_), Err(e)) => return Err(format!("an own row: {e}")),
             }
         }
-        Op::Rename {
-            by,
-            who,
-            target,
-            name,
-        } => {
-            let Some(&id) = every_id.get(target % every_id.len().max(1)) else {
+        Action::Rename { target, name } => {
+            let Some(id) = pick(every_id, target) else {
                 return Ok(());
             };
             let requested = name_for(step, 'r', name);
-            let tenant = world.tenants[by][who];
             let result = with_tenant_context(db, tenant, async |tx| {
                 projects::update_project(tx, id, Some(&requested), None).await
             })
@@ -422,11 +390,10 @@ async fn step_once(
             row.name.clone_from(&requested);
             model[by].audit("project.update", id, world.member(by, who), &requested);
         }
-        Op::Delete { by, who, target } => {
-            let Some(&id) = every_id.get(target % every_id.len().max(1)) else {
+        Action::Delete { target } => {
+            let Some(id) = pick(every_id, target) else {
                 return Ok(());
             };
-            let tenant = world.tenants[by][who];
             let result = with_tenant_context(db, tenant, async |tx| {
                 projects::delete_project(tx, id).await
             })
@@ -439,13 +406,8 @@ async fn step_once(
                 None => expect_not_found(result)?,
             }
         }
-        Op::List {
-            by,
-            who,
-            page_size,
-            via,
-        } => {
-            let listed = list_all(db, world.tenants[by][who], PAGE_SIZES[page_size], via).await?;
+        Action::List { page_size, via } => {
+            let listed = list_all(db, tenant, PAGE_SIZES[page_size], via).await?;
             let expected = model[by].listing();
             if listed != expected {
                 return Err(format!("listed {listed:?}, model has {expected:?}"));
@@ -453,6 +415,11 @@ async fn step_once(
         }
     }
     Ok(())
+}
+
+/// The row `target` names among every one created so far, if any.
+fn pick(every_id: &[Uuid], target: usize) -> Option<Uuid> {
+    every_id.get(target % every_id.len().max(1)).copied()
 }
 
 fn expect_not_found<T: fmt::Debug>(result: Result<T, DbError>) -> Result<(), String> {

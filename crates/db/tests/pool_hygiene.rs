@@ -325,14 +325,7 @@ async fn thousands_of_abused_transactions_leave_no_context_behind() {
     let owner = test.owner().await;
     let mut tenants = Vec::new();
     for n in 0..4 {
-        let org: Uuid = owner
-            .query_one(
-                "insert into organization (name, slug) values ($1, $1) returning id",
-                &[&format!("h{n}")],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let org = TestDb::insert_organization(&owner, &format!("h{n}")).await;
         owner
             .execute(
                 "insert into project (organization_id, name) values ($1, 'one')",

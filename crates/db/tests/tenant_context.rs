@@ -210,14 +210,7 @@ async fn concurrent_tasks_over_many_tenants_never_see_a_foreign_row() {
     let owner = test.owner().await;
     let mut tenants = Vec::new();
     for n in 0..16 {
-        let org: Uuid = owner
-            .query_one(
-                "insert into organization (name, slug) values ($1, $1) returning id",
-                &[&format!("org-{n}")],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let org = TestDb::insert_organization(&owner, &format!("org-{n}")).await;
         owner
             .execute(
                 "insert into project (organization_id, name) select $1, 'p' || g from generate_series(1, 20) g",

@@ -123,6 +123,19 @@ impl TestDb {
         connect(&self.owner_url).await
     }
 
+    /// A fixture organization named and slugged `slug`, inserted by the
+    /// owner (`owner`, from [`TestDb::owner`]); its id.
+    pub async fn insert_organization(owner: &Client, slug: &str) -> uuid::Uuid {
+        owner
+            .query_one(
+                "insert into organization (name, slug) values ($1, $1) returning id",
+                &[&slug],
+            )
+            .await
+            .expect("insert an organization")
+            .get(0)
+    }
+
     /// A new connection as the application login role `tenantry_app`, the
     /// way production connects. It can do nothing until it takes the
     /// `authenticated` role.
