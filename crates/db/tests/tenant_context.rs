@@ -105,7 +105,16 @@ async fn the_acting_user_is_recorded_by_column_defaults() {
 
 #[tokio::test]
 async fn the_pooled_connection_is_clean_after_commit_error_panic_and_cancellation() {
-    let test = seeded_with_pool_of_one().await;
+    let test = TestDb::with_config(|c| {
+        c.app_pool_size = 1;
+        // Behind PgBouncer no cancel request is sent (`StatementMode::Unnamed`):
+        // the statement timeout is what stops an abandoned statement there.
+        if tenantry_testkit::pgbouncer::enabled() {
+            c.statement_timeout = Some(Duration::from_secs(1));
+        }
+    })
+    .await;
+    tenantry_db::seed(&test.db).await.expect("seed");
     let db = &test.db;
     let first = pooled_connection_state(db).await.unwrap();
     assert!(first.is_clean(), "{first:?}");
