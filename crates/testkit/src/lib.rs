@@ -25,7 +25,7 @@ use tokio_postgres::{Client, NoTls};
 
 pub mod pgbouncer;
 mod proxy;
-pub use proxy::DelayProxy;
+pub use proxy::RoundTripProxy;
 
 /// A fixed-length operation sequence for proptest whose shrinking removes
 /// operations, so that a failing isolation case shrinks to the few
@@ -109,16 +109,36 @@ impl TestDb {
         server_addr_of(&self.owner_url)
     }
 
-    /// The tenant pool's URL pointed at another port on 127.0.0.1 (a proxy).
+    /// The address the tenant pool connects to: the cluster, or PgBouncer
+    /// when the run goes through it.
+    pub fn app_addr(&self) -> std::net::SocketAddr {
+        server_addr_of(&self.db.config().app_url)
+    }
+
+    /// The tenant pool's URL pointed at another port on 127.0.0.1 (a proxy
+    /// in front of [`TestDb::app_addr`]).
     pub fn app_url_via(&self, port: u16) -> String {
         let app = &self.db.config().app_url;
-        let addr = self.server_addr();
+        let addr = self.app_addr();
         app.replace(&format!("@{addr}/"), &format!("@127.0.0.1:{port}/"))
     }
 
     /// A new connection as the owner.
     pub async fn owner(&self) -> Client {
         connect(&self.owner_url).await
+    }
+
+    /// A fixture organization named and slugged `slug`, inserted by the
+    /// owner (`owner`, from [`TestDb::owner`]); its id.
+    pub async fn insert_organization(owner: &Client, slug: &str) -> uuid::Uuid {
+        owner
+            .query_one(
+                "insert into organization (name, slug) values ($1, $1) returning id",
+                &[&slug],
+            )
+            .await
+            .expect("insert an organization")
+            .get(0)
     }
 
     /// A new connection as the application login role `tenantry_app`, the
