@@ -52,14 +52,20 @@ impl LinkTarget {
             return Err(refused());
         }
         let on_this_server = url.origin() == here.origin();
-        if on_this_server || trusted.contains(&url.origin()) {
-            Ok(LinkTarget {
-                url,
-                on_this_server,
-            })
-        } else {
-            Err(refused())
+        if !on_this_server && !trusted.contains(&url.origin()) {
+            return Err(refused());
         }
+        let checked = LinkTarget {
+            url,
+            on_this_server,
+        };
+        // What the mail carries must read back as what was checked. A path
+        // of ours that begins with `//` (`/.//evil.example`, `/a/..//evil`)
+        // is written as `//evil.example`, which a browser takes for a host.
+        if here.join(&checked.to_string()).as_ref() != Ok(&checked.url) {
+            return Err(refused());
+        }
+        Ok(checked)
     }
 
     /// A path of this server, written by us.
@@ -137,6 +143,12 @@ mod tests {
             "/x\u{0085}",
             "/\t/evil.example/r",
             "//evil.example",
+            "/.//evil.example/r",
+            "/a/..//evil.example/r",
+            ".//evil.example/r",
+            "/.\\/evil.example/r",
+            "http://tenantry.invalid//evil.example/r",
+            "//tenantry.invalid//evil.example",
             "/\\evil.example",
             "\\/evil.example",
             " //evil.example",

@@ -72,6 +72,13 @@ const REFUSED_TARGETS: &[&str] = &[
     "//evil.example/r",
     "/\\evil.example/r",
     "\\\\evil.example/r",
+    // Dot segments that leave an empty first path segment: on our origin,
+    // but written out as `//evil.example/r`.
+    "/.//evil.example/r",
+    "/a/..//evil.example/r",
+    ".//evil.example/r",
+    "/.\\/evil.example/r",
+    "http://tenantry.invalid//evil.example/r",
     "https://evil.example/r",
     "https://app.example.evil.example/r",
     "https://app.example@evil.example/r",
