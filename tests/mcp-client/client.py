@@ -195,8 +195,13 @@ async def isolation(acme_project):
                   error.code == RESOURCE_NOT_FOUND and error.message == f"no such resource: {uri}"
                   and "Agent notes" not in answer and "made by MCP" not in answer, answer)
 
-        audit = json.dumps((await call(c, "recent_audit_log", {"limit": 100})).structured_content)
-        check("carol's audit log shows nothing of Acme", acme_project["id"] not in audit)
+        # Carol owns Initech, so she reads its audit log: a refusal here would
+        # hide a leak instead of showing its absence.
+        result = await call(c, "recent_audit_log", {"limit": 100})
+        audit = json.dumps(result.structured_content)
+        check("carol's audit log shows nothing of Acme",
+              not result.is_error and result.structured_content is not None
+              and acme_project["id"] not in audit, audit)
         members = [m["user"]["email"] for m in (await call(c, "list_members")).structured_content["members"]]
         check("carol's members are Initech's", members == ["carol@example.com"], members)
 

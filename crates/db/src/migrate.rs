@@ -112,7 +112,13 @@ pub async fn migrate(db: &Database) -> Result<MigrationReport> {
         }
         tx.commit().await?;
     }
-    restrict_database_privileges(&conn).await?;
+    // Under the migration lock: instances starting together would otherwise
+    // update the database's row at once, and one would fail.
+    let tx = conn.transaction().await?;
+    tx.execute("select pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
+        .await?;
+    restrict_database_privileges(&*tx).await?;
+    tx.commit().await?;
     Ok(report)
 }
 
@@ -129,7 +135,9 @@ pub async fn migrate(db: &Database) -> Result<MigrationReport> {
 /// copy with PostgreSQL's defaults again. Where the migrating role may not
 /// change them, PostgreSQL only warns; `tenantry audit` then reports
 /// `temp_tables_allowed` and `serve` refuses to start.
-pub async fn restrict_database_privileges(client: &tokio_postgres::Client) -> Result<()> {
+pub async fn restrict_database_privileges(
+    client: &impl tokio_postgres::GenericClient,
+) -> Result<()> {
     client
         .batch_execute(
             "do $$ begin

@@ -514,7 +514,7 @@ async fn the_server_refuses_a_database_where_tenant_work_can_create_temporary_ta
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(
         problems[0].starts_with(&format!("temp_tables_allowed ({})", test.name()))
-            && problems[0].contains("authenticated and tenantry_app"),
+            && problems[0].contains("authenticated, tenantry_app, tenantry_bare may"),
         "{problems:#?}"
     );
 }

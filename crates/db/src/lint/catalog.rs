@@ -139,8 +139,8 @@ pub struct Snapshot {
     /// `None` when the configured role does not exist.
     pub app_role: Option<AppRole>,
     pub secrets: Vec<SecretGrants>,
-    /// The database's name, and which of the application login and
-    /// `authenticated` may create temporary tables in it (a superuser
+    /// The database's name, and which of the application login, the bare
+    /// client's login and `authenticated` may create temporary tables in it (a superuser
     /// login is reported as such, not again here).
     pub database: String,
     pub temp_roles: Vec<String>,
@@ -456,10 +456,10 @@ pub async fn snapshot<C: GenericClient + Sync>(
         .query_one(
             "select current_database()::text,
                     array(select r.rolname::text from pg_catalog.pg_roles r
-                          where r.rolname = any(array[$1, $2]::text[]) and not r.rolsuper
+                          where r.rolname = any(array[$1, $2, $3]::text[]) and not r.rolsuper
                             and has_database_privilege(r.oid, current_database(), 'TEMPORARY')
                           order by 1)",
-            &[&config.app_role, &TENANT_ROLE],
+            &[&config.app_role, &TENANT_ROLE, &crate::setup::BARE_ROLE],
         )
         .await?;
 

@@ -161,7 +161,7 @@ lints! {
     SECRETS_TABLE_PRIVILEGE: "secrets_table_privilege", Error, Security,
         "`authenticated` or PUBLIC holds a privilege on a secrets table.";
     TEMP_TABLES_ALLOWED: "temp_tables_allowed", Error, Security,
-        "The application login or `authenticated` may create temporary tables, which outlive a tenant transaction on a pooled connection.";
+        "A pooled login or `authenticated` may create temporary tables, which outlive a transaction on a pooled connection.";
     POLICY_PER_ROW_TENANT_CALL: "policy_per_row_tenant_call", Warning, Performance,
         "A policy calls the tenant function or current_setting per row, not as a (select ...) initPlan.";
     NO_TENANT_LEADING_INDEX: "no_tenant_leading_index", Warning, Performance,

@@ -560,7 +560,7 @@ fn temp_tables(s: &Snapshot, out: &mut Vec<Finding>) {
             &s.database,
             format!(
                 "{} may create temporary tables in this database: one lives as long as its pooled connection, not its tenant transaction, and shadows a real table of the same name for whoever borrows the connection next",
-                s.temp_roles.join(" and ")
+                s.temp_roles.join(", ")
             ),
         )
         .fix(format!(
