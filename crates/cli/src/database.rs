@@ -165,6 +165,13 @@ mod tests {
         let another = dir.join("another cluster");
         std::fs::create_dir(&another).unwrap();
         assert_ne!(setup::load_or_create_auth_secret(&another).unwrap(), key);
+        // A key others may read is refused, not used.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = setup::load_or_create_auth_secret(&dir).unwrap_err();
+        assert!(
+            refused.to_string().contains("readable by others"),
+            "{refused}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

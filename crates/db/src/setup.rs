@@ -91,13 +91,18 @@ fn read_or_create_private(
         source,
     };
     match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(text),
+        Ok(text) => {
+            refuse_if_readable_by_others(&path)?;
+            Ok(text)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let text = fresh()?;
             // Write a private temporary file, then link it into place: the
             // link fails if another process got there first, and then its
             // file (complete, never half-written) is the one.
-            let temp = dir.join(format!(".{name}.{}", std::process::id()));
+            // A name of its own, created new: never someone else's file, nor
+            // one planted there beforehand (a link would be followed).
+            let temp = dir.join(format!(".{name}.{}", random_password()));
             let mut file = open_private(&temp).map_err(|e| io("cannot create", e))?;
             file.write_all(text.as_bytes())
                 .map_err(|e| io("cannot write", e))?;
@@ -132,10 +137,30 @@ fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(path)
+}
+
+/// A secret file that others may read is no secret: refuse it rather than
+/// serve with it.
+fn refuse_if_readable_by_others(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|source| DbError::Io {
+            context: format!("cannot read {}", path.display()),
+            source,
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(DbError::Config(format!(
+            "{} is readable by others (mode {:o}); chmod 600 it, or delete it to regenerate",
+            path.display(),
+            mode & 0o777
+        )));
+    }
+    Ok(())
 }
 
 fn random_password() -> String {

@@ -324,6 +324,9 @@ async fn redeem_link_token(
         .ok_or_else(invalid)
 }
 
+/// How long preparing one link mail may take before it is given up.
+const LINK_MAIL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Answer now; look the address up, store its token and mail it after the
 /// response, so that how long the answer takes does not say whether the
 /// address has an account. Failures are logged: the caller has its answer.
@@ -339,8 +342,12 @@ where
     let job = job(state.clone());
     tokio::spawn(
         async move {
-            if let Err(error) = job.await {
-                tracing::warn!(what, ?error, "link mail not sent");
+            // Bounded, so a stalled database cannot hold a permit for ever
+            // and starve everyone else's mail.
+            match tokio::time::timeout(LINK_MAIL_TIMEOUT, job).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(what, ?error, "link mail not sent"),
+                Err(_) => tracing::warn!(what, "link mail not sent: timed out"),
             }
             drop(permit);
         }
