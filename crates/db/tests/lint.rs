@@ -427,9 +427,8 @@ async fn the_server_refuses_a_database_whose_tenant_tables_are_not_forced() {
         )
         .await
         .unwrap();
-    let problems: Vec<String> = tenantry_db::check_safe_to_serve(&test.db, &LintConfig::default())
+    let problems: Vec<String> = serve_refusals(&test)
         .await
-        .unwrap()
         .iter()
         .map(|f| format!("{} ({})", f.lint, f.object))
         .collect();
@@ -493,9 +492,7 @@ fn docs_audit_md_describes_every_lint() {
 #[tokio::test]
 async fn the_server_refuses_a_database_where_tenant_work_can_create_temporary_tables() {
     let test = TestDb::new().await;
-    let safe = tenantry_db::check_safe_to_serve(&test.db, &LintConfig::default())
-        .await
-        .unwrap();
+    let safe = serve_refusals(&test).await;
     assert!(safe.is_empty(), "{safe:#?}");
     test.owner()
         .await
@@ -505,9 +502,8 @@ async fn the_server_refuses_a_database_where_tenant_work_can_create_temporary_ta
         ))
         .await
         .unwrap();
-    let problems: Vec<String> = tenantry_db::check_safe_to_serve(&test.db, &LintConfig::default())
+    let problems: Vec<String> = serve_refusals(&test)
         .await
-        .unwrap()
         .iter()
         .map(|f| format!("{} ({}): {}", f.lint, f.object, f.message))
         .collect();
@@ -517,4 +513,11 @@ async fn the_server_refuses_a_database_where_tenant_work_can_create_temporary_ta
             && problems[0].contains("authenticated, tenantry_app, tenantry_bare may"),
         "{problems:#?}"
     );
+}
+
+/// What the start-up check finds, which makes `serve` refuse to start.
+async fn serve_refusals(test: &TestDb) -> Vec<Finding> {
+    tenantry_db::check_safe_to_serve(&test.db, &LintConfig::default())
+        .await
+        .unwrap()
 }
