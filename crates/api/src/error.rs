@@ -158,7 +158,7 @@ impl From<DbError> for ApiError {
                 ApiError::Forbidden("the write is outside your organization")
             }
             e if e.is_unavailable() => {
-                tracing::warn!(error = %e, "database unavailable");
+                tracing::warn!(error = ?e, "database unavailable");
                 ApiError::Unavailable
             }
             other => ApiError::Internal(other.to_string()),

@@ -74,7 +74,7 @@ pub async fn authenticate(
     let verified = tenantry_auth::verify::verify_pat(db, token)
         .await
         .map_err(|e| {
-            tracing::warn!(error = %e, "token check failed");
+            tracing::warn!(error = ?e, "token check failed");
             Refusal::Unavailable
         })?
         .ok_or(REFUSED)?;

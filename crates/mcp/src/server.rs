@@ -139,7 +139,7 @@ fn db_error_text(error: &DbError) -> String {
     } else if error.is_unavailable() {
         "the database is unavailable; try again shortly".into()
     } else {
-        tracing::error!(%error, "MCP request failed");
+        tracing::error!(?error, "MCP request failed");
         INTERNAL_ERROR.into()
     }
 }
@@ -163,7 +163,7 @@ fn db_request_error(error: DbError) -> McpError {
 
 /// An answer that could not be serialized: logged, reported without detail.
 fn serialization_error(error: serde_json::Error) -> McpError {
-    tracing::error!(%error, "MCP answer could not be serialized");
+    tracing::error!(?error, "MCP answer could not be serialized");
     McpError::internal_error(INTERNAL_ERROR, None)
 }
 

@@ -159,7 +159,7 @@ pub(crate) async fn sign_in(
         }
         Ok(PasswordCheck::Invalid) => return Err(REFUSED),
         Err(e) => {
-            tracing::warn!(user_id = %user.id, error = %e, "stored password hash not understood");
+            tracing::warn!(user_id = %user.id, error = ?e, "stored password hash not understood");
             return Err(REFUSED);
         }
     }

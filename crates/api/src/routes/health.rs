@@ -34,7 +34,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<H
             }),
         ),
         Err(error) => {
-            tracing::warn!(%error, "health check failed");
+            tracing::warn!(?error, "health check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(Health {
