@@ -142,6 +142,22 @@ impl DbError {
         )
     }
 
+    /// Another session changed the same cluster-wide catalog row (a role,
+    /// a role membership, a database) at the same moment: PostgreSQL
+    /// refuses one of them rather than waiting, with "tuple concurrently
+    /// updated" or a duplicate key on a `pg_*` catalog index. Trying again
+    /// sees the other's change.
+    pub fn is_concurrent_catalog_change(&self) -> bool {
+        match self {
+            DbError::Conflict { constraint } => constraint.starts_with("pg_"),
+            DbError::Postgres(error) => error.as_db_error().is_some_and(|db| {
+                db.code() == &tokio_postgres::error::SqlState::INTERNAL_ERROR
+                    && db.message() == "tuple concurrently updated"
+            }),
+            _ => false,
+        }
+    }
+
     /// True when the database could not be reached, dropped the connection
     /// or answered too slowly: these map to 503, and trying again later may
     /// work. A server that is down, restarting or shutting down, or that

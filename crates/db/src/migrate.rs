@@ -75,42 +75,26 @@ pub async fn migrate(db: &Database) -> Result<MigrationReport> {
 
     let mut report = MigrationReport::default();
     for migration in MIGRATIONS {
-        let checksum = checksum(migration.sql);
-        let tx = conn.transaction().await?;
-        tx.execute("select pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
-            .await?;
-        let recorded = tx
-            .query_opt(
-                "select checksum from tenantry_migration where version = $1",
-                &[&migration.version],
-            )
-            .await?;
-        match recorded {
-            Some(row) if row.get::<_, String>(0) == checksum => {
-                report.already_applied.push(migration.version);
+        let mut attempts = 0;
+        let applied = loop {
+            match apply_once(&mut conn, migration).await {
+                // Roles are cluster-wide, but the migration lock is not
+                // (advisory locks belong to one database): two databases of
+                // one cluster migrated at once both create a missing role,
+                // and one fails. Its transaction rolled back; next time it
+                // finds the role there.
+                Err(error) if error.is_concurrent_catalog_change() && attempts < 3 => {
+                    attempts += 1;
+                    tracing::info!(version = migration.version, %attempts, "a concurrent migration of another database changed a role; retrying");
+                }
+                other => break other?,
             }
-            Some(_) => {
-                return Err(DbError::MigrationEdited {
-                    version: migration.version,
-                    name: migration.name.to_owned(),
-                });
-            }
-            None => {
-                tracing::info!(
-                    version = migration.version,
-                    name = migration.name,
-                    "applying migration"
-                );
-                tx.batch_execute(migration.sql).await?;
-                tx.execute(
-                    "insert into tenantry_migration (version, name, checksum) values ($1, $2, $3)",
-                    &[&migration.version, &migration.name, &checksum],
-                )
-                .await?;
-                report.applied.push(migration.version);
-            }
+        };
+        if applied {
+            report.applied.push(migration.version);
+        } else {
+            report.already_applied.push(migration.version);
         }
-        tx.commit().await?;
     }
     // Under the migration lock: instances starting together would otherwise
     // update the database's row at once, and one would fail.
@@ -120,6 +104,46 @@ pub async fn migrate(db: &Database) -> Result<MigrationReport> {
     restrict_database_privileges(&*tx).await?;
     tx.commit().await?;
     Ok(report)
+}
+
+/// Apply `migration` unless it is recorded, in one transaction under the
+/// migration lock; `true` when this call applied it.
+async fn apply_once(conn: &mut client::BareClient, migration: &Migration) -> Result<bool> {
+    let checksum = checksum(migration.sql);
+    let tx = conn.transaction().await?;
+    tx.execute("select pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
+        .await?;
+    let recorded = tx
+        .query_opt(
+            "select checksum from tenantry_migration where version = $1",
+            &[&migration.version],
+        )
+        .await?;
+    let applied = match recorded {
+        Some(row) if row.get::<_, String>(0) == checksum => false,
+        Some(_) => {
+            return Err(DbError::MigrationEdited {
+                version: migration.version,
+                name: migration.name.to_owned(),
+            });
+        }
+        None => {
+            tracing::info!(
+                version = migration.version,
+                name = migration.name,
+                "applying migration"
+            );
+            tx.batch_execute(migration.sql).await?;
+            tx.execute(
+                "insert into tenantry_migration (version, name, checksum) values ($1, $2, $3)",
+                &[&migration.version, &migration.name, &checksum],
+            )
+            .await?;
+            true
+        }
+    };
+    tx.commit().await?;
+    Ok(applied)
 }
 
 /// Take from PUBLIC, and so from every login the pools use, the right to

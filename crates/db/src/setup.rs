@@ -210,27 +210,20 @@ pub async fn set_role_passwords(db: &Database, passwords: &RolePasswords) -> Res
 /// Run `alter role`, again when another process changed the same role at
 /// the same moment. Roles are cluster-wide, so two processes setting up two
 /// databases of one cluster (parallel test binaries, several instances
-/// starting) race on the same `pg_authid` row, and PostgreSQL refuses the
-/// loser with "tuple concurrently updated" rather than waiting. Both set
-/// the same password, so trying again is all it takes.
+/// starting) race on the same `pg_authid` row
+/// ([`DbError::is_concurrent_catalog_change`]). Both set the same password,
+/// so trying again is all it takes.
 async fn alter_role_retrying(conn: &tokio_postgres::Client, statement: &str) -> Result<()> {
     let mut attempts = 0;
     loop {
-        match conn.batch_execute(statement).await {
-            Err(e) if is_concurrent_update(&e) && attempts < 5 => {
+        match conn.batch_execute(statement).await.map_err(DbError::from) {
+            Err(e) if e.is_concurrent_catalog_change() && attempts < 5 => {
                 attempts += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(20 * attempts)).await;
             }
-            other => return Ok(other?),
+            other => return other,
         }
     }
-}
-
-fn is_concurrent_update(error: &tokio_postgres::Error) -> bool {
-    error.as_db_error().is_some_and(|db| {
-        db.code() == &tokio_postgres::error::SqlState::INTERNAL_ERROR
-            && db.message() == "tuple concurrently updated"
-    })
 }
 
 /// Create database `name` through the maintenance connection `owner_url` when

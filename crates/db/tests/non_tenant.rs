@@ -31,6 +31,52 @@ fn org(id: Uuid) -> OrganizationId {
 const AUDIT_ACTOR_PINNED: &str =
     "(NOT (actor_user_id IS DISTINCT FROM ( SELECT app.current_user_id() AS current_user_id)))";
 
+/// What CI's first run of the hardening met: processes setting up databases
+/// of one cluster at once (parallel test binaries, instances starting
+/// together) change the same cluster-wide role rows, and PostgreSQL refuses
+/// the loser ("tuple concurrently updated") instead of waiting. Each must
+/// still succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn databases_of_one_cluster_set_up_at_once_all_succeed() {
+    let test = TestDb::new().await;
+    let passwords = test.role_passwords().await;
+    let owner = test.owner().await;
+    let mut databases = Vec::new();
+    for n in 0..6 {
+        let name = format!("{}_at_once_{n}", test.name());
+        owner
+            .batch_execute(&format!("create database \"{name}\""))
+            .await
+            .unwrap();
+        let url = test
+            .owner_url()
+            .replace(&format!("/{}", test.name()), &format!("/{name}"));
+        databases.push((name, url));
+    }
+    let set_up = databases.iter().map(|(_, url)| {
+        let passwords = passwords.clone();
+        let url = url.clone();
+        tokio::spawn(async move {
+            let db = Database::connect(DatabaseConfig::new(&url, &url).with_owner(&url))?;
+            migrate(&db).await?;
+            for _ in 0..5 {
+                tenantry_db::setup::set_role_passwords(&db, &passwords).await?;
+            }
+            Ok::<_, tenantry_db::DbError>(())
+        })
+    });
+    let outcomes: Vec<_> = futures_util::future::join_all(set_up).await;
+    for (name, _) in &databases {
+        owner
+            .batch_execute(&format!("drop database \"{name}\" with (force)"))
+            .await
+            .unwrap();
+    }
+    for outcome in outcomes {
+        outcome.unwrap().expect("a concurrent set-up succeeds");
+    }
+}
+
 #[tokio::test]
 async fn migrations_run_twice_change_nothing() {
     let test = TestDb::new().await;

@@ -141,6 +141,12 @@ impl TestDb {
             .get(0)
     }
 
+    /// The login roles' passwords in this test cluster (roles are
+    /// cluster-wide: setting others would lock every other test out).
+    pub async fn role_passwords(&self) -> RolePasswords {
+        shared().await.passwords.clone()
+    }
+
     /// A new connection as the application login role `tenantry_app`, the
     /// way production connects. It can do nothing until it takes the
     /// `authenticated` role.
