@@ -78,22 +78,17 @@ impl Application {
         Self::bind_with_mailer(addr, db, auth, Arc::new(LogMailer)).await
     }
 
-    /// Bind with a mailer of the caller's choice. An entry of
-    /// [`AuthSettings::trusted_origins`] that is not an origin is an
-    /// `InvalidInput` error.
+    /// Bind with a mailer of the caller's choice.
     pub async fn bind_with_mailer(
         addr: SocketAddr,
         db: Database,
         auth: AuthSettings,
         mailer: Arc<dyn Mailer>,
     ) -> std::io::Result<Self> {
-        let trusted_origins = origin::TrustedOrigins::parse(&auth.trusted_origins)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let listener = TcpListener::bind(addr).await?;
         let state = AppState {
             db,
             auth: Arc::new(auth),
-            trusted_origins: Arc::new(trusted_origins),
             mailer,
             hashing: Arc::new(tokio::sync::Semaphore::new(state::hashing_permits())),
             link_mails: Arc::new(tokio::sync::Semaphore::new(state::LINK_MAILS_IN_FLIGHT)),

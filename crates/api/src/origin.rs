@@ -88,7 +88,7 @@ pub async fn guard_cookie_writes(
             code: "MISSING_OR_NULL_ORIGIN",
         }
         .into_response(),
-        Some(origin) if is_trusted(&origin, own.as_ref(), &state.trusted_origins) => {
+        Some(origin) if is_trusted(&origin, own.as_ref(), &state.auth.trusted_origins) => {
             next.run(request).await
         }
         Some(_) => ApiError::CrossOrigin {

@@ -21,8 +21,9 @@ pub struct AuthSettings {
     pub session_refresh_after: chrono::Duration,
     /// Origins, besides the server's own, allowed to send cookie-authenticated
     /// writes (a front end on another host) and to be the target of emailed
-    /// links, e.g. `https://app.example.com`: scheme, host and optional port.
-    pub trusted_origins: Vec<String>,
+    /// links, e.g. `https://app.example.com`: scheme, host and optional port
+    /// ([`TrustedOrigins::parse`]).
+    pub trusted_origins: TrustedOrigins,
     /// Accept an invitation only with a verified email (Better Auth's
     /// `requireEmailVerificationOnInvitation`). On by default: otherwise
     /// whoever registers an invited address first takes the invitation, as
@@ -41,7 +42,7 @@ impl AuthSettings {
             secure_cookies: false,
             session_ttl: chrono::Duration::days(7),
             session_refresh_after: chrono::Duration::days(1),
-            trusted_origins: Vec::new(),
+            trusted_origins: TrustedOrigins::default(),
             require_email_verification_on_invitation: true,
         }
     }
@@ -54,8 +55,6 @@ pub struct AppState {
     pub db: Database,
     /// Authentication settings.
     pub auth: Arc<AuthSettings>,
-    /// [`AuthSettings::trusted_origins`], parsed once.
-    pub trusted_origins: Arc<TrustedOrigins>,
     /// Where verification and reset links go.
     pub mailer: Arc<dyn Mailer>,
     /// Password hashing is deliberately expensive (argon2id: 19 MiB, tens of

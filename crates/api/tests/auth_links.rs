@@ -10,6 +10,7 @@ use common::{TestApp, expect_error, expect_status, spawn_app, spawn_app_with};
 use serde_json::json;
 use tenantry_api::AuthSettings;
 use tenantry_api::mailer::Message;
+use tenantry_api::origin::TrustedOrigins;
 use tenantry_testkit::TestDb;
 
 const TRUSTED: &str = "https://app.example";
@@ -17,7 +18,7 @@ const TRUSTED: &str = "https://app.example";
 async fn app_trusting_one_origin() -> TestApp {
     let test = TestDb::new().await;
     let mut auth = AuthSettings::new(common::SECRET.to_vec());
-    auth.trusted_origins = vec![TRUSTED.into()];
+    auth.trusted_origins = TrustedOrigins::parse(&[TRUSTED.into()]).unwrap();
     spawn_app_with(test, auth).await
 }
 
@@ -256,7 +257,7 @@ async fn cookie_writes_count_as_our_own_only_with_our_scheme() {
     let app = |secure_cookies: bool| async move {
         let mut auth = AuthSettings::new(common::SECRET.to_vec());
         auth.secure_cookies = secure_cookies;
-        auth.trusted_origins = vec!["https://app.example:8443".into()];
+        auth.trusted_origins = TrustedOrigins::parse(&["https://app.example:8443".into()]).unwrap();
         spawn_app_with(TestDb::new().await, auth).await
     };
     for secure in [false, true] {

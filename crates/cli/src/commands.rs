@@ -83,9 +83,7 @@ pub async fn serve(
     refuse_unsafe_database(&db, allow_unsafe_database).await?;
     let mut auth = AuthSettings::new(target.auth_secret()?);
     auth.secure_cookies = secure_cookies;
-    auth.trusted_origins = trusted_origins;
-    // Binding would refuse them too, but under "cannot listen".
-    tenantry_api::origin::TrustedOrigins::parse(&auth.trusted_origins)
+    auth.trusted_origins = tenantry_api::origin::TrustedOrigins::parse(&trusted_origins)
         .map_err(anyhow::Error::msg)?;
     tracing::warn!(
         "reset and verification links go to the log (the default mailer); plug in a Mailer for production"

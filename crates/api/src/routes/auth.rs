@@ -375,7 +375,7 @@ pub(crate) async fn request_password_reset(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let email = Email::parse(&body.email)?;
     let target = match &body.redirect_to {
-        Some(target) => LinkTarget::parse(target, &state.trusted_origins)?,
+        Some(target) => LinkTarget::parse(target, &state.auth.trusted_origins)?,
         None => LinkTarget::path("/reset-password"),
     };
     mail_after_response(&state, "password reset", |state| async move {
@@ -445,7 +445,7 @@ pub(crate) async fn send_verification_email(
     let callback = body
         .callback_url
         .as_deref()
-        .map(|target| LinkTarget::parse(target, &state.trusted_origins))
+        .map(|target| LinkTarget::parse(target, &state.auth.trusted_origins))
         .transpose()?;
     mail_after_response(&state, "email verification", |state| async move {
         let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await? else {
