@@ -468,8 +468,8 @@ impl TenantryMcp {
             Ok((_, membership)) => membership,
             Err(refusal) => return Ok(refusal),
         };
-        if !membership.role().can_read_audit_log() {
-            return Ok(tool_error("only owners and admins read the audit log"));
+        if let Err(refusal) = audit::require_audit_reader(membership.role()) {
+            return Ok(db_tool_error(refusal));
         }
         respond(
             with_tenant_context(&self.db, membership.tenant(), async |tx| {

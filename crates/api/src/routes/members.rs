@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use tenantry_db::audit::{AuditEntry, list_audit_log};
+use tenantry_db::audit::{AuditEntry, list_audit_log, require_audit_reader};
 use tenantry_db::members::{Member, list_members};
 use tenantry_db::page::{Page, page_size};
 use tenantry_db::with_tenant_context;
@@ -56,11 +56,7 @@ pub(crate) async fn audit_log(
     scope: TenantScope,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Page<AuditEntry>>, ApiError> {
-    if !scope.membership.role().can_read_audit_log() {
-        return Err(ApiError::Forbidden(
-            "only owners and admins read the audit log",
-        ));
-    }
+    require_audit_reader(scope.membership.role())?;
     let limit = page_size(query.limit)?;
     let page = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
         list_audit_log(tx, limit, query.cursor.as_deref()).await
