@@ -139,6 +139,12 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<tenantry_domain::InvalidInput> for ApiError {
+    fn from(e: tenantry_domain::InvalidInput) -> Self {
+        ApiError::invalid(e.field, e.reason)
+    }
+}
+
 impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
         match error {

@@ -118,6 +118,15 @@ fn describe(error: &tokio_postgres::Error) -> String {
 /// Shorthand used throughout the crate.
 pub type Result<T, E = DbError> = std::result::Result<T, E>;
 
+impl From<tenantry_domain::InvalidInput> for DbError {
+    fn from(e: tenantry_domain::InvalidInput) -> Self {
+        DbError::InvalidInput {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
 impl DbError {
     /// Build an [`DbError::InvalidInput`].
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
