@@ -206,12 +206,10 @@ pub async fn as_authenticated_tenant<T>(
     result
 }
 
-/// A port on 127.0.0.1 that nothing listens on (it was free a moment ago).
+/// A port on 127.0.0.1 that nothing listens on (it was free a moment ago):
+/// [`tenantry_cluster::free_port`], panicking as tests do when there is none.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
+    tenantry_cluster::free_port().expect("a free port")
 }
 
 /// A [`Database`] whose logins point at a port nobody listens on: every
