@@ -571,7 +571,7 @@ impl Server {
             .await
             .expect("role passwords");
         tenantry_db::seed(&db).await.expect("seed");
-        let findings = tenantry_db::check_safe_to_serve(&db, &Default::default())
+        let findings = tenantry_lint::check_safe_to_serve(&db, &Default::default())
             .await
             .expect("safety check");
         assert!(findings.is_empty(), "unsafe database: {findings:?}");

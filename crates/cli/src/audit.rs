@@ -1,7 +1,7 @@
 //! `tenantry audit`: run the schema lints and report, for people or for CI.
 
 use anyhow::{Context, bail};
-use tenantry_db::lint::{self, Finding, Level, LintConfig};
+use tenantry_lint::{self as lint, Finding, Level, LintConfig};
 
 use crate::database::Target;
 

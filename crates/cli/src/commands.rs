@@ -3,8 +3,8 @@
 use anyhow::{Context, bail};
 use tenantry_api::{Application, AuthSettings};
 use tenantry_cluster::Status;
-use tenantry_db::lint::LintConfig;
 use tenantry_db::{Database, setup};
+use tenantry_lint::LintConfig;
 
 use crate::database::Target;
 
@@ -182,7 +182,7 @@ async fn migrate_database(target: &Target, db: &Database) -> anyhow::Result<()> 
 /// tenant pool's own login. With `--allow-unsafe-database` the server starts
 /// anyway, and says so on every start.
 async fn refuse_unsafe_database(db: &Database, allow_unsafe: bool) -> anyhow::Result<()> {
-    let findings = tenantry_db::check_safe_to_serve(db, &LintConfig::default())
+    let findings = tenantry_lint::check_safe_to_serve(db, &LintConfig::default())
         .await
         .context("checking the database is safe to serve")?;
     let list: Vec<String> = findings

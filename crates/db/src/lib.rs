@@ -6,7 +6,8 @@
 //! policies), the one way application code touches tenant data
 //! ([`with_tenant_context`]), and the few named functions that must work
 //! across tenants (personal access tokens, organization resolution, the health
-//! check, migrations and seeds).
+//! check, migrations and seeds). [`catalog`] reads what the RLS linter
+//! checks; the lints themselves live in `tenantry-lint`, above this crate.
 //!
 //! It knows nothing about HTTP or MCP: callers map [`DbError`] to their own
 //! surface.
@@ -41,6 +42,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod catalog;
 pub mod client;
 mod context;
 mod database;
@@ -48,14 +50,12 @@ pub mod diagnostics;
 mod error;
 mod health;
 mod ids;
-pub mod lint;
 pub mod members;
 pub mod migrate;
 mod organizations;
 pub mod page;
 mod pats;
 pub mod projects;
-mod safety;
 pub mod seed;
 pub mod setup;
 mod statements;
@@ -78,7 +78,6 @@ pub use pats::{
     find_pat_with_owner, list_user_pats, record_pat_use, revoke_all_user_pats, revoke_pat,
     validate_pat_name,
 };
-pub use safety::check_safe_to_serve;
 pub use seed::seed;
 pub use statements::StatementMode;
 pub use tenant::{MemberRole, Membership, Tenant};

@@ -1,20 +1,34 @@
-//! Scale-out readiness (warnings): what `create_distributed_table(t,
-//! 'organization_id')` on every tenant table would need (`docs/scale-out.md`).
+use super::prelude::*;
+use crate::expr::TENANT_COLUMN;
 
-use super::catalog::Snapshot;
-use super::expr::TENANT_COLUMN;
-use super::*;
+pub(crate) const LINT: Lint = Lint {
+    name: "citus_primary_key_without_tenant",
+    level: Level::Warning,
+    category: Category::Citus,
+    summary: "A tenant table has no primary key, or one without organization_id: it cannot be distributed by tenant.",
+    doc: r#"
+A tenant table whose primary key leaves out `organization_id`, or that has no
+primary key. Citus requires the distribution column in every primary key and
+unique constraint, and moves shards with logical replication, which needs a
+primary key to carry updates and deletes. (A key without the tenant is also an
+error, `unique_without_tenant`.)
 
-pub(super) fn check(s: &Snapshot, config: &LintConfig, out: &mut Vec<Finding>) {
-    primary_keys(s, out);
-    foreign_keys(s, config, out);
-}
+```sql
+create table note (organization_id uuid not null, id uuid primary key);
+create table event (organization_id uuid not null, payload jsonb);   -- no key
+```
+
+Fix: `alter table public.note drop constraint note_pkey, add constraint note_pkey primary key (organization_id, id);`
+(no key: `alter table public.event add primary key (organization_id, id);` when it has an `id`).
+"#,
+    check,
+};
 
 /// Citus requires the distribution column in every primary key and unique
 /// constraint, and its non-blocking shard moves use logical replication,
 /// which needs a primary key (the replica identity) to carry UPDATE and
 /// DELETE across.
-fn primary_keys(s: &Snapshot, out: &mut Vec<Finding>) {
+fn check(s: &Snapshot, _: &LintConfig, out: &mut Vec<Finding>) {
     for table in &s.tables {
         let Some(tenant) = table.tenant_attnum else {
             continue;
@@ -27,7 +41,7 @@ fn primary_keys(s: &Snapshot, out: &mut Vec<Finding>) {
         match pk {
             None => {
                 let finding = Finding::new(
-                    &CITUS_PRIMARY_KEY_WITHOUT_TENANT,
+                    &LINT,
                     t,
                     "no primary key: Citus moves shards by logical replication, which needs one to carry updates and deletes; use (organization_id, id)",
                 );
@@ -42,7 +56,7 @@ fn primary_keys(s: &Snapshot, out: &mut Vec<Finding>) {
             Some(pk) if !pk.columns.contains(&tenant) => {
                 out.push(
                     Finding::new(
-                        &CITUS_PRIMARY_KEY_WITHOUT_TENANT,
+                        &LINT,
                         on_table(&pk.name, table),
                         format!(
                             "primary key ({}) leaves out organization_id: Citus cannot distribute the table by tenant",
@@ -58,30 +72,5 @@ fn primary_keys(s: &Snapshot, out: &mut Vec<Finding>) {
             }
             Some(_) => {}
         }
-    }
-}
-
-/// A distributed table may reference another distributed table on the
-/// distribution column (colocated) or a reference table; a plain table on
-/// the coordinator is neither.
-fn foreign_keys(s: &Snapshot, config: &LintConfig, out: &mut Vec<Finding>) {
-    for con in s.constraints.iter().filter(|c| c.kind == "f") {
-        let Some(table) = s.table(con.table).filter(|t| t.is_tenant()) else {
-            continue;
-        };
-        let Some(referenced) = con.referenced.and_then(|oid| s.table(oid)) else {
-            continue;
-        };
-        if referenced.is_tenant() || config.reference_tables.contains(&referenced.name) {
-            continue;
-        }
-        out.push(Finding::new(
-            &CITUS_FOREIGN_KEY_TO_NON_REFERENCE_TABLE,
-            on_table(&con.name, table),
-            format!(
-                "references {}, which is neither a tenant table nor reference data: under Citus it would stay on the coordinator, where a distributed table cannot reference it; make it a reference table (and list it with --reference-tables) or drop the foreign key",
-                referenced.qualified
-            ),
-        ));
     }
 }

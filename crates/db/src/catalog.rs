@@ -1,23 +1,41 @@
-//! One read of the catalog: everything the lints look at, as plain data.
+//! The catalog as the RLS linter (`tenantry-lint`) reads it: one read of
+//! `pg_catalog`, returned as plain data, so the lints are pure functions over
+//! a [`Snapshot`] and each query here runs once per audit whatever the number
+//! of lints.
 //!
-//! The lints themselves are pure functions over this snapshot, so each query
-//! here runs once per audit whatever the number of lints. Only world-readable
-//! catalogs are used (`pg_class`, `pg_policy`, `pg_roles`, `pg_proc`, ...):
-//! the snapshot can be taken by the owner (`tenantry audit`) or by the
-//! application login itself (the start-up check). Objects that belong to an
-//! extension are left out: they are not ours to fix.
+//! Only world-readable catalogs are used (`pg_class`, `pg_policy`,
+//! `pg_roles`, `pg_proc`, ...): the snapshot can be taken by the owner
+//! ([`read_as_owner`], for `tenantry audit`) or by the application login
+//! itself ([`read_as_app_login`], the start-up check). Objects that belong to
+//! an extension are left out: they are not ours to fix.
 //!
-//! Names are printed schema-qualified with `quote_ident`, so findings read the
-//! same whatever the connection's `search_path`.
+//! Names are printed schema-qualified with `quote_ident`, so snapshots read
+//! the same whatever the connection's `search_path`.
 
 use tokio_postgres::GenericClient;
 
-use super::LintConfig;
+use crate::client::{self, BypassReason};
+use crate::database::Database;
 use crate::error::Result;
 
+/// What to read: which schemas, and which roles and tables the snapshot
+/// describes in detail.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogScope {
+    /// The schemas whose tables, policies, views and functions are read.
+    pub schemas: Vec<String>,
+    /// The application login whose attributes fill [`Snapshot::app_role`].
+    /// [`read_as_app_login`] replaces it with the login it connects as.
+    pub app_role: String,
+    /// Unqualified names of the tables whose privileges fill
+    /// [`Snapshot::secrets`].
+    pub secret_tables: Vec<String>,
+}
+
 /// A table (`relkind` r or p) in one of the audited schemas.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Table {
+    /// `pg_class.oid`: what policies, constraints and indexes point at.
     pub oid: u32,
     /// Unqualified, unquoted: matched against the configured lists.
     pub name: String,
@@ -25,58 +43,79 @@ pub struct Table {
     pub qualified: String,
     /// The schema, quoted where needed.
     pub schema: String,
+    /// Row-level security is enabled (`relrowsecurity`).
     pub rls: bool,
+    /// Row-level security applies to the owner too (`relforcerowsecurity`).
     pub forced: bool,
+    /// The owning role's name.
     pub owner: String,
+    /// The name of the role owning the table's schema.
     pub schema_owner: String,
     /// The `organization_id` column's number; `Some` makes a tenant table.
     pub tenant_attnum: Option<i16>,
+    /// It has a column named `id`.
     pub has_id: bool,
 }
 
 impl Table {
+    /// A tenant table is one with an `organization_id` column.
     pub fn is_tenant(&self) -> bool {
         self.tenant_attnum.is_some()
     }
 }
 
 /// A row of `pg_policy`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Policy {
+    /// The oid of the table it is on.
     pub table: u32,
     /// Quoted where needed.
     pub name: String,
     /// `r`, `a`, `w`, `d` or `*`, as in `pg_policy.polcmd`.
     pub command: String,
+    /// Permissive (OR-ed) rather than restrictive (AND-ed).
     pub permissive: bool,
     /// Role names; `public` for PUBLIC.
     pub roles: Vec<String>,
+    /// The USING expression as `pg_get_expr` prints it.
     pub using: Option<String>,
+    /// The WITH CHECK expression as `pg_get_expr` prints it.
     pub with_check: Option<String>,
 }
 
 /// A primary key, unique or foreign key constraint.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Constraint {
+    /// The oid of the table it is on.
     pub table: u32,
+    /// Quoted where needed.
     pub name: String,
     /// `p`, `u` or `f`.
     pub kind: String,
+    /// Column numbers of its key, in key order.
     pub columns: Vec<i16>,
+    /// The same columns by name, quoted where needed.
     pub column_names: Vec<String>,
-    /// Foreign keys only.
+    /// Foreign keys only: the referenced table's oid.
     pub referenced: Option<u32>,
+    /// Foreign keys only: column numbers in the referenced table.
     pub referenced_columns: Vec<i16>,
+    /// Foreign keys only: the referenced columns by name.
     pub referenced_column_names: Vec<String>,
 }
 
 /// An index, with its key columns (0 for an expression).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Index {
+    /// The oid of the table it indexes.
     pub table: u32,
+    /// Quoted where needed.
     pub name: String,
+    /// Key column numbers, in key order (0 for an expression).
     pub columns: Vec<i16>,
+    /// The same columns by name; `(expression)` for an expression.
     pub column_names: Vec<String>,
+    /// A unique index.
     pub unique: bool,
     /// True when a primary key, unique or exclusion constraint owns it
     /// (reported through the constraint instead).
@@ -84,39 +123,50 @@ pub struct Index {
 }
 
 /// A view or materialized view in an audited schema.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct View {
+    /// `pg_class.oid`, as in [`Snapshot::view_edges`].
     pub oid: u32,
+    /// `schema.view`, quoted where needed.
     pub qualified: String,
+    /// A materialized view, which stores rows rather than reading them.
     pub materialized: bool,
+    /// `security_invoker` is set: it reads with its caller's rights.
     pub security_invoker: bool,
 }
 
 /// A function or procedure in an audited schema.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Function {
     /// `schema.name(argument types)`.
     pub signature: String,
+    /// `SECURITY DEFINER`: it runs with its owner's rights.
     pub security_definer: bool,
+    /// Its `SET` clauses as `name=value` (`pg_proc.proconfig`).
     pub config: Vec<String>,
+    /// Its body's text (`pg_proc.prosrc`).
     pub source: String,
+    /// `authenticated` may execute it, directly or through PUBLIC.
     pub executable_by_tenant_role: bool,
     /// Tables its body depends on (recorded for `BEGIN ATOMIC` bodies only).
     pub table_dependencies: Vec<u32>,
 }
 
 /// The application's login role.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct AppRole {
+    /// `rolsuper`: RLS never applies to it.
     pub superuser: bool,
+    /// `rolbypassrls`: policies do not apply to it.
     pub bypass_rls: bool,
     /// Roles whose privileges it has without `SET ROLE`.
     pub inherited: Vec<String>,
 }
 
 /// Privileges on one of the secrets tables.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SecretGrants {
+    /// `schema.table`, quoted where needed.
     pub qualified: String,
     /// What `authenticated` can do (through its own grants, PUBLIC or roles
     /// it inherits).
@@ -126,29 +176,42 @@ pub struct SecretGrants {
 }
 
 /// Everything the lints need.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Snapshot {
+    /// Tables of the audited schemas, by qualified name.
     pub tables: Vec<Table>,
+    /// Policies on those tables.
     pub policies: Vec<Policy>,
+    /// Primary key, unique and foreign key constraints on those tables.
     pub constraints: Vec<Constraint>,
+    /// Indexes on those tables.
     pub indexes: Vec<Index>,
+    /// Views and materialized views of the audited schemas.
     pub views: Vec<View>,
     /// `(view, relation it reads)`, for every view of the database.
     pub view_edges: Vec<(u32, u32)>,
+    /// Functions and procedures of the audited schemas, other than C and
+    /// internal ones.
     pub functions: Vec<Function>,
-    /// `None` when the configured role does not exist.
+    /// The login [`Snapshot::app_role`] describes: the scope's, or the one
+    /// [`read_as_app_login`] connected as.
+    pub app_login: String,
+    /// `None` when that role does not exist.
     pub app_role: Option<AppRole>,
+    /// Grants on the scope's secrets tables that exist in the audited schemas.
     pub secrets: Vec<SecretGrants>,
-    /// The database's name, and which of the application login, the bare
-    /// client's login and `authenticated` may create temporary tables in it (a superuser
-    /// login is reported as such, not again here).
+    /// The database's name.
     pub database: String,
+    /// Which of the application login, the bare client's login and
+    /// `authenticated` may create temporary tables in the database (a
+    /// superuser login is reported as such, not again here).
     pub temp_roles: Vec<String>,
     /// `server_version_num`: role inheritance changed in PostgreSQL 16.
     pub server_version: i32,
 }
 
 impl Snapshot {
+    /// The table with this oid, if it is in an audited schema.
     pub fn table(&self, oid: u32) -> Option<&Table> {
         self.tables.iter().find(|t| t.oid == oid)
     }
@@ -156,6 +219,33 @@ impl Snapshot {
 
 /// The role every policy names (DESIGN.md invariant 3).
 pub const TENANT_ROLE: &str = "authenticated";
+
+/// The catalog through the owner connection (reason `Migration`: auditing
+/// the schema is the migrator's business).
+#[tracing::instrument(skip_all)]
+pub async fn read_as_owner(db: &Database, scope: &CatalogScope) -> Result<Snapshot> {
+    let conn = client::bare(db, BypassReason::Migration).await?;
+    let client: &tokio_postgres::Client = &conn;
+    read(client, scope).await
+}
+
+/// The catalog through the tenant pool's own login, as the server will run:
+/// [`Snapshot::app_role`] describes the login the pool actually connects as,
+/// whatever `scope.app_role` names, and no owner connection is needed.
+#[tracing::instrument(skip_all)]
+pub async fn read_as_app_login(db: &Database, scope: &CatalogScope) -> Result<Snapshot> {
+    let conn = db.app.get().await?;
+    let login: String = conn
+        .query_one("select session_user::text", &[])
+        .await?
+        .get(0);
+    let scope = CatalogScope {
+        app_role: login,
+        ..scope.clone()
+    };
+    let client: &tokio_postgres::Client = &conn;
+    read(client, &scope).await
+}
 
 /// Excludes objects that an extension owns; `$class` is their catalog.
 macro_rules! not_from_extension {
@@ -170,11 +260,10 @@ macro_rules! not_from_extension {
     };
 }
 
-pub async fn snapshot<C: GenericClient + Sync>(
-    client: &C,
-    config: &LintConfig,
-) -> Result<Snapshot> {
-    let schemas = &config.schemas;
+/// The catalog as `client` sees it. Any role can take it: the catalogs read
+/// are world-readable, and the result does not depend on who reads.
+pub async fn read<C: GenericClient + Sync>(client: &C, scope: &CatalogScope) -> Result<Snapshot> {
+    let schemas = &scope.schemas;
     let tenant_role: Option<u32> = client
         .query_opt(
             "select oid from pg_catalog.pg_roles where rolname = $1",
@@ -407,7 +496,7 @@ pub async fn snapshot<C: GenericClient + Sync>(
                             and pg_has_role(r.oid, b.oid, 'USAGE')
                           order by 1)
              from pg_catalog.pg_roles r where r.rolname = $1",
-            &[&config.app_role],
+            &[&scope.app_role],
         )
         .await?
         .map(|r| AppRole {
@@ -441,7 +530,7 @@ pub async fn snapshot<C: GenericClient + Sync>(
              join pg_catalog.pg_namespace n on n.oid = c.relnamespace
              where c.relkind in ('r', 'p') and n.nspname = any($1) and c.relname = any($2)
              order by 1",
-            &[schemas, &config.secret_tables, &tenant_role],
+            &[schemas, &scope.secret_tables, &tenant_role],
         )
         .await?
         .iter()
@@ -459,7 +548,7 @@ pub async fn snapshot<C: GenericClient + Sync>(
                           where r.rolname = any(array[$1, $2, $3]::text[]) and not r.rolsuper
                             and has_database_privilege(r.oid, current_database(), 'TEMPORARY')
                           order by 1)",
-            &[&config.app_role, &TENANT_ROLE, &crate::setup::BARE_ROLE],
+            &[&scope.app_role, &TENANT_ROLE, &crate::setup::BARE_ROLE],
         )
         .await?;
 
@@ -470,6 +559,7 @@ pub async fn snapshot<C: GenericClient + Sync>(
 
     Ok(Snapshot {
         server_version,
+        app_login: scope.app_role.clone(),
         tables,
         policies,
         constraints,

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeSet;
 
-use tenantry_db::lint::{self, Finding, LINTS, Level, LintConfig};
 use tenantry_db::{Database, DatabaseConfig};
+use tenantry_lint::{self as lint, Finding, LINTS, Level, LintConfig};
 use tenantry_testkit::TestDb;
 
 const PINNED: &str = "organization_id = (select app.current_tenant())";
@@ -265,7 +265,7 @@ async fn the_migrated_and_seeded_schema_audits_clean() {
     assert!(findings.is_empty(), "{findings:#?}");
     assert!(!lint::has_errors(&findings));
     assert!(
-        tenantry_db::check_safe_to_serve(&test.db, &LintConfig::default())
+        lint::check_safe_to_serve(&test.db, &LintConfig::default())
             .await
             .unwrap()
             .is_empty()
@@ -465,7 +465,7 @@ async fn the_server_checks_the_login_it_actually_uses() {
     };
     let db = Database::connect(config).unwrap();
     // The configured app_role (tenantry_app) is not what the pool logs in as.
-    let problems = tenantry_db::check_safe_to_serve(&db, &LintConfig::default())
+    let problems = lint::check_safe_to_serve(&db, &LintConfig::default())
         .await
         .unwrap();
     drop(db);
@@ -517,7 +517,7 @@ async fn the_server_refuses_a_database_where_tenant_work_can_create_temporary_ta
 
 /// What the start-up check finds, which makes `serve` refuse to start.
 async fn serve_refusals(test: &TestDb) -> Vec<Finding> {
-    tenantry_db::check_safe_to_serve(&test.db, &LintConfig::default())
+    lint::check_safe_to_serve(&test.db, &LintConfig::default())
         .await
         .unwrap()
 }
