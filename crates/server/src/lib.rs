@@ -49,8 +49,8 @@ pub enum SafetyCheck {
     Skip,
 }
 
-/// Called with the migration report as soon as migrations are done, before
-/// a later step can fail.
+/// Called with the migration report once the migrations are applied and the
+/// role passwords set, before a later step can fail.
 pub type MigrationObserver = Box<dyn FnOnce(&MigrationReport) + Send>;
 
 /// How to start. [`Settings::new`] gives what a test wants: a free port on
@@ -224,18 +224,22 @@ impl Application {
             mcp_sessions,
             on_migrated,
         } = settings;
-        if migrate {
-            let report = tenantry_db::migrate(&db)
-                .await
-                .map_err(ServerError::Migrate)?;
-            if let Some(observer) = on_migrated {
-                observer(&report);
-            }
-        }
+        let migrated = if migrate {
+            Some(
+                tenantry_db::migrate(&db)
+                    .await
+                    .map_err(ServerError::Migrate)?,
+            )
+        } else {
+            None
+        };
         if let Some(passwords) = &role_passwords {
             tenantry_db::setup::set_role_passwords(&db, passwords)
                 .await
                 .map_err(ServerError::RolePasswords)?;
+        }
+        if let (Some(report), Some(observer)) = (&migrated, on_migrated) {
+            observer(report);
         }
         if demo_data {
             let report = tenantry_db::seed(&db).await.map_err(ServerError::Seed)?;
