@@ -86,7 +86,7 @@ pub async fn serve(
         } else {
             SafetyCheck::Refuse
         })
-        .on_migrated(|report| print_migrations(report));
+        .on_migrated(print_migrations);
     if let Some(passwords) = target.role_passwords()? {
         settings = settings.role_passwords(passwords);
     }
