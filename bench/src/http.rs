@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
+use tenantry_server::{Application, AuthSettings, SafetyCheck, Settings};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -31,14 +32,12 @@ pub async fn serve_child(data_dir: &Path, database: &str, bind: SocketAddr) -> a
     let config = tenantry_db::setup::config_from_owner_url(&owner_url, &passwords)?;
     let db = tenantry_db::Database::connect(config)?;
     let secret = std::env::var(SECRET_ENV).context("the parent sets the auth secret")?;
-    let app = tenantry_api::Application::bind(
-        bind,
-        db.clone(),
-        tenantry_api::AuthSettings::new(secret.into_bytes()),
-    )
-    .await
-    .with_context(|| format!("cannot listen on {bind}"))?
-    .merge(tenantry_mcp::router(db));
+    let settings = Settings::new(db, AuthSettings::new(secret.into_bytes()))
+        .address(bind)
+        // The comparison tables beside tenantry's (`project_norls`, ...) have
+        // no row-level security on purpose, and the check would refuse them.
+        .safety_check(SafetyCheck::Skip);
+    let app = Application::build(settings).await?;
     println!("listening on {}", app.local_addr());
     app.run_until(std::future::pending()).await?;
     Ok(())

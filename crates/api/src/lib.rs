@@ -6,14 +6,9 @@
 //! caller's organization ([`extract::TenantScope`]) and runs inside
 //! `tenantry_db::with_tenant_context`; no SQL lives here.
 //!
-//! ```no_run
-//! # async fn example(db: tenantry_db::Database) -> std::io::Result<()> {
-//! use tenantry_api::{Application, AuthSettings};
-//! let app = Application::bind("127.0.0.1:0".parse().unwrap(), db, AuthSettings::new(b"secret".to_vec())).await?;
-//! println!("listening on {}", app.local_addr());
-//! app.run_until(std::future::pending()).await
-//! # }
-//! ```
+//! Binding and serving belong to `tenantry-server`, which composes
+//! [`router`] with the MCP server; this crate offers the routes and their
+//! state.
 
 pub mod error;
 pub mod extract;
@@ -26,15 +21,8 @@ pub mod params;
 pub mod routes;
 pub mod state;
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt;
-use tenantry_db::Database;
-use tokio::net::TcpListener;
 
 pub use error::ApiError;
 pub use mailer::{LogMailer, Mailer};
@@ -63,67 +51,4 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// A bound, ready-to-run server. Binding is separate from running so tests
-/// (and `tenantry serve`) can learn the port first.
-pub struct Application {
-    listener: TcpListener,
-    router: Router,
-}
-
-impl Application {
-    /// Bind `addr` (port 0 picks a free one) with the log mailer.
-    pub async fn bind(addr: SocketAddr, db: Database, auth: AuthSettings) -> std::io::Result<Self> {
-        Self::bind_with_mailer(addr, db, auth, Arc::new(LogMailer)).await
-    }
-
-    /// Bind with a mailer of the caller's choice.
-    pub async fn bind_with_mailer(
-        addr: SocketAddr,
-        db: Database,
-        auth: AuthSettings,
-        mailer: Arc<dyn Mailer>,
-    ) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        let state = AppState {
-            db,
-            auth: Arc::new(auth),
-            mailer,
-            hashing: Arc::new(tokio::sync::Semaphore::new(state::hashing_permits())),
-            link_mails: Arc::new(tokio::sync::Semaphore::new(state::LINK_MAILS_IN_FLIGHT)),
-        };
-        Ok(Application {
-            listener,
-            router: router(state),
-        })
-    }
-
-    /// Serve `other` beside the API (the MCP server's `/mcp`).
-    pub fn merge(mut self, other: Router) -> Self {
-        self.router = self.router.merge(other);
-        self
-    }
-
-    /// Where it listens.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
-    }
-
-    /// Serve until `shutdown` completes, then finish in-flight requests.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        // Small JSON responses must not wait for Nagle's algorithm: without
-        // TCP_NODELAY a request/response pair can stall ~40 ms on delayed ACKs.
-        let listener = self.listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-    }
 }

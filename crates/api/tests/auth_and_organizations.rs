@@ -525,10 +525,13 @@ async fn health_is_503_quickly_when_the_database_is_unreachable() {
     let url = format!("postgresql://nobody:x@127.0.0.1:{port}/none");
     let down =
         tenantry_db::Database::connect(tenantry_db::DatabaseConfig::new(&url, &url)).unwrap();
-    let app = tenantry_api::Application::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        down,
-        tenantry_api::AuthSettings::new(common::SECRET.to_vec()),
+    let app = tenantry_server::Application::build(
+        tenantry_server::Settings::new(
+            down,
+            tenantry_api::AuthSettings::new(common::SECRET.to_vec()),
+        )
+        .migrate(false)
+        .safety_check(tenantry_server::SafetyCheck::Skip),
     )
     .await
     .unwrap();

@@ -1,11 +1,11 @@
 //! Faults under load (the reliability issue, part 3).
 //!
-//! The production server (`Application`, built the way `tenantry serve` builds
-//! it: embedded cluster, migrations, role passwords, demo data, the safety
-//! check, default pool sizes and timeouts) runs on a private PostgreSQL
-//! cluster of its own in `target/tenantry-faults-<uuid>` (removed afterwards,
-//! kept when the test fails), never on the shared test cluster. Ten
-//! organizations (five users owning two each) take steady, concurrent project
+//! The production server (`tenantry_server::Application`, built as `tenantry
+//! serve` builds it: embedded cluster, migrations, role passwords, demo data,
+//! the safety check, default pool sizes and timeouts) runs on a private
+//! PostgreSQL cluster of its own in `target/tenantry-faults-<uuid>` (removed
+//! afterwards, kept when the test fails), never on the shared test cluster.
+//! Ten organizations (five users owning two each) take steady, concurrent project
 //! writes over real HTTP, half with a personal access token and half with a
 //! session, each naming its organization with `X-Organization-Id`.
 //! Meanwhile the test:
@@ -55,11 +55,12 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use tenantry_api::AuthSettings;
 use tenantry_api::mailer::MemoryMailer;
-use tenantry_api::{Application, AuthSettings};
 use tenantry_cluster::Cluster;
 use tenantry_db::setup::{self, RolePasswords};
 use tenantry_db::{Database, DatabaseConfig};
+use tenantry_server::{Application, SafetyCheck, ServerError, Settings};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -473,10 +474,10 @@ fn check_writes(
 #[tokio::test]
 async fn an_unreachable_database_gets_503_with_a_json_error() {
     let db = tenantry_testkit::unreachable_database();
-    let app = Application::bind(
-        "127.0.0.1:0".parse().unwrap(),
-        db,
-        AuthSettings::new(SECRET.to_vec()),
+    let app = Application::build(
+        Settings::new(db, AuthSettings::new(SECRET.to_vec()))
+            .migrate(false)
+            .safety_check(SafetyCheck::Skip),
     )
     .await
     .unwrap();
@@ -519,7 +520,7 @@ struct Server {
     http: Client,
     base: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    task: Option<tokio::task::JoinHandle<Result<(), ServerError>>>,
 }
 
 /// One organization under load, and the two credentials its writers use.
@@ -566,24 +567,14 @@ impl Server {
         let passwords = RolePasswords::load_or_create(cluster.0.root()).unwrap();
         let config: DatabaseConfig = setup::config_from_owner_url(&owner_url, &passwords).unwrap();
         let db = Database::connect(config).unwrap();
-        tenantry_db::migrate(&db).await.expect("migrate");
-        setup::set_role_passwords(&db, &passwords)
-            .await
-            .expect("role passwords");
-        tenantry_db::seed(&db).await.expect("seed");
-        let findings = tenantry_lint::check_safe_to_serve(&db, &Default::default())
-            .await
-            .expect("safety check");
-        assert!(findings.is_empty(), "unsafe database: {findings:?}");
-
-        let app = Application::bind_with_mailer(
-            "127.0.0.1:0".parse().unwrap(),
-            db.clone(),
-            AuthSettings::new(SECRET.to_vec()),
-            Arc::new(MemoryMailer::default()),
+        let app = Application::build(
+            Settings::new(db.clone(), AuthSettings::new(SECRET.to_vec()))
+                .role_passwords(passwords)
+                .demo_data(true)
+                .mailer(Arc::new(MemoryMailer::default())),
         )
         .await
-        .expect("bind");
+        .expect("the server starts as `tenantry serve` starts it");
         let addr = app.local_addr();
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async move {

@@ -1,10 +1,9 @@
 //! One function per command.
 
 use anyhow::{Context, bail};
-use tenantry_api::{Application, AuthSettings};
 use tenantry_cluster::Status;
-use tenantry_db::{Database, setup};
-use tenantry_lint::LintConfig;
+use tenantry_db::{Database, MigrationReport, setup};
+use tenantry_server::{Application, AuthSettings, SafetyCheck, Settings};
 
 use crate::database::Target;
 
@@ -65,7 +64,7 @@ pub async fn seed(target: &Target) -> anyhow::Result<()> {
 }
 
 /// The run command: database up, migrated, (seeded), proven safe, then the
-/// HTTP API until Ctrl-C or SIGTERM, finishing in-flight requests.
+/// HTTP API and /mcp until Ctrl-C or SIGTERM, finishing in-flight requests.
 pub async fn serve(
     target: &Target,
     with_demo_data: bool,
@@ -75,23 +74,23 @@ pub async fn serve(
     allow_unsafe_database: bool,
 ) -> anyhow::Result<()> {
     let db = target.connect().await?;
-    migrate_database(target, &db).await?;
-    if with_demo_data {
-        let report = tenantry_db::seed(&db).await.context("seeding")?;
-        tracing::info!(inserted = report.inserted, "demo data loaded");
-    }
-    refuse_unsafe_database(&db, allow_unsafe_database).await?;
     let mut auth = AuthSettings::new(target.auth_secret()?);
     auth.secure_cookies = secure_cookies;
     auth.trusted_origins = tenantry_api::origin::TrustedOrigins::parse(&trusted_origins)
         .map_err(anyhow::Error::msg)?;
-    tracing::warn!(
-        "reset and verification links go to the log (the default mailer); plug in a Mailer for production"
-    );
-    let app = Application::bind(bind, db.clone(), auth)
-        .await
-        .with_context(|| format!("cannot listen on {bind}"))?
-        .merge(tenantry_mcp::router(db));
+    let mut settings = Settings::new(db, auth)
+        .address(bind)
+        .demo_data(with_demo_data)
+        .safety_check(if allow_unsafe_database {
+            SafetyCheck::Warn
+        } else {
+            SafetyCheck::Refuse
+        })
+        .on_migrated(print_migrations);
+    if let Some(passwords) = target.role_passwords()? {
+        settings = settings.role_passwords(passwords);
+    }
+    let app = Application::build(settings).await?;
     tracing::info!(address = %app.local_addr(), "serving the HTTP API, and MCP at /mcp");
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
@@ -170,40 +169,16 @@ async fn migrate_database(target: &Target, db: &Database) -> anyhow::Result<()> 
             .await
             .context("setting the login roles' passwords")?;
     }
+    print_migrations(&report);
+    Ok(())
+}
+
+fn print_migrations(report: &MigrationReport) {
     println!(
         "migrations: {} applied, {} already applied",
         report.applied.len(),
         report.already_applied.len()
     );
-    Ok(())
-}
-
-/// DESIGN.md invariant 9: the security lints of `tenantry audit`, through the
-/// tenant pool's own login. With `--allow-unsafe-database` the server starts
-/// anyway, and says so on every start.
-async fn refuse_unsafe_database(db: &Database, allow_unsafe: bool) -> anyhow::Result<()> {
-    let findings = tenantry_lint::check_safe_to_serve(db, &LintConfig::default())
-        .await
-        .context("checking the database is safe to serve")?;
-    let list: Vec<String> = findings
-        .iter()
-        .map(|f| format!("{} ({})", f.lint, f.object))
-        .collect();
-    if allow_unsafe {
-        tracing::warn!(
-            findings = %list.join(", "),
-            "started with --allow-unsafe-database: tenant isolation is not guaranteed; run `tenantry audit` for fixes"
-        );
-        return Ok(());
-    }
-    if findings.is_empty() {
-        return Ok(());
-    }
-    bail!(
-        "refusing to serve an unsafe database ({} security lint(s) failed; `tenantry audit` gives the fixes, --allow-unsafe-database overrides): {}",
-        findings.len(),
-        list.join(", ")
-    )
 }
 
 async fn shutdown_signal() {

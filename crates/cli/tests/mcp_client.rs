@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Duration, Utc};
 use serde_json::json;
-use tenantry_api::{Application, AuthSettings};
 use tenantry_db::seed::demo;
 use tenantry_db::{NewPat, UserId};
+use tenantry_server::{Application, AuthSettings, Settings};
 use tenantry_testkit::TestDb;
 
 fn client_dir() -> PathBuf {
@@ -92,14 +92,12 @@ async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
     .await
     .unwrap();
 
-    let app = Application::bind(
-        "127.0.0.1:0".parse().unwrap(),
+    let app = Application::build(Settings::new(
         test.db.clone(),
         AuthSettings::new(b"test-secret-at-least-32-characters-long".to_vec()),
-    )
+    ))
     .await
-    .unwrap()
-    .merge(tenantry_mcp::router(test.db.clone()));
+    .unwrap();
     let url = format!("http://{}/mcp", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
 

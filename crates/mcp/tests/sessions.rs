@@ -119,8 +119,7 @@ async fn a_sessions_owner_is_forgotten_when_the_session_ends() {
     tokio::time::timeout(BUDGET, async {
         let sessions = Arc::new(OwnedSessions::with_keep_alive(Duration::from_secs(3)));
         let shared = sessions.clone();
-        let (_test, server) =
-            start_with(move |db| tenantry_mcp::router_with_sessions(db, shared)).await;
+        let (_test, server) = start_with(move |settings| settings.mcp_sessions(shared)).await;
         let deleted = server.initialize().await;
         let idle = server.initialize().await;
         assert_eq!(sessions.open(), 2);

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
+use tenantry_api::AuthSettings;
 use tenantry_api::mailer::{MemoryMailer, Message};
-use tenantry_api::{Application, AuthSettings};
+use tenantry_server::{Application, Settings};
 use tenantry_testkit::TestDb;
 
 pub const SECRET: &[u8] = b"test-secret-at-least-32-characters-long";
@@ -32,14 +33,9 @@ pub async fn spawn_app_on(test: TestDb) -> TestApp {
 
 pub async fn spawn_app_with(test: TestDb, auth: AuthSettings) -> TestApp {
     let mailer = Arc::new(MemoryMailer::default());
-    let app = Application::bind_with_mailer(
-        "127.0.0.1:0".parse().unwrap(),
-        test.db.clone(),
-        auth,
-        mailer.clone(),
-    )
-    .await
-    .expect("bind");
+    let app = Application::build(Settings::new(test.db.clone(), auth).mailer(mailer.clone()))
+        .await
+        .expect("the server starts");
     let addr = app.local_addr();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {

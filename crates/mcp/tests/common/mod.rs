@@ -1,5 +1,5 @@
-//! The real `/mcp` router on a free port over a seeded database, and raw
-//! JSON-RPC over HTTP to it, with any personal access token.
+//! The real server (the HTTP API and `/mcp`) on a free port over a seeded
+//! database, and raw JSON-RPC over HTTP to it, with any personal access token.
 
 #![allow(dead_code)]
 
@@ -10,6 +10,7 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::{Value, json};
 use tenantry_db::seed::demo;
 use tenantry_db::{Database, NewPat, UserId};
+use tenantry_server::{Application, AuthSettings, Settings};
 use tenantry_testkit::TestDb;
 
 pub const ACCEPT: &str = "application/json, text/event-stream";
@@ -201,19 +202,25 @@ pub async fn pat_for(db: &Database, user: uuid::Uuid) -> String {
     minted.token
 }
 
-/// `tenantry_mcp::router` over a seeded database, with a token of Alice's.
+/// The server over a seeded database, with a token of Alice's.
 pub async fn start() -> (TestDb, Server) {
-    start_with(tenantry_mcp::router).await
+    start_with(|settings| settings).await
 }
 
-/// [`start`] with the router `make` builds.
-pub async fn start_with(make: impl FnOnce(Database) -> axum::Router) -> (TestDb, Server) {
+/// [`start`] with the settings `adjust` makes of the defaults.
+pub async fn start_with(adjust: impl FnOnce(Settings) -> Settings) -> (TestDb, Server) {
     let test = TestDb::new().await;
     tenantry_db::seed(&test.db).await.unwrap();
     let token = pat_for(&test.db, demo::ALICE).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(axum::serve(listener, make(test.db.clone())).into_future());
+    let settings = Settings::new(
+        test.db.clone(),
+        AuthSettings::new(b"mcp-test-secret-at-least-32-characters".to_vec()),
+    );
+    let app = Application::build(adjust(settings))
+        .await
+        .expect("the server starts");
+    let addr = app.local_addr();
+    tokio::spawn(app.run_until(std::future::pending()));
     let server = Server {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(5))

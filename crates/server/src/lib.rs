@@ -1,0 +1,330 @@
+//! # tenantry-server: the one way to start tenantry
+//!
+//! [`Application::build`] readies a database and a listener, in this order:
+//! migrate, set the login roles' passwords (when given), load the demo data
+//! (when asked), refuse an unsafe database (DESIGN.md invariant 9), bind, and
+//! compose the HTTP API with the MCP server at `/mcp`. `tenantry serve`, the
+//! test suites and the benchmark all start the server through it, so what
+//! they test is what runs.
+//!
+//! Above the surfaces (`tenantry-api`, `tenantry-mcp`) and below the CLI; it
+//! knows no command-line flags and prints nothing to stdout.
+//!
+//! ```no_run
+//! # async fn example(db: tenantry_db::Database) -> Result<(), tenantry_server::ServerError> {
+//! use tenantry_server::{Application, AuthSettings, Settings};
+//! let settings = Settings::new(db, AuthSettings::new(b"a secret of at least 32 characters".to_vec()));
+//! let app = Application::build(settings).await?;
+//! println!("listening on {}", app.local_addr());
+//! app.run_until(std::future::pending()).await
+//! # }
+//! ```
+
+#![deny(missing_docs)]
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::serve::ListenerExt;
+use tenantry_lint::{Finding, LintConfig};
+use tenantry_db::setup::RolePasswords;
+use tenantry_db::{Database, DbError, MigrationReport};
+use tenantry_mcp::OwnedSessions;
+use tokio::net::TcpListener;
+
+pub use tenantry_api::{AuthSettings, Mailer};
+
+/// What to do with the findings of the start-up safety check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SafetyCheck {
+    /// Refuse to start on any finding.
+    #[default]
+    Refuse,
+    /// Start anyway, warning on every start (`--allow-unsafe-database`).
+    Warn,
+    /// Do not look: for a database the caller knows cannot answer, or one
+    /// that holds tables outside tenantry's schema on purpose (the benchmark's).
+    Skip,
+}
+
+/// Called with the migration report once the migrations are applied and the
+/// role passwords set, before a later step can fail.
+pub type MigrationObserver = Box<dyn FnOnce(&MigrationReport) + Send>;
+
+/// How to start. [`Settings::new`] gives what a test wants: a free port on
+/// loopback, migrations, the safety check, no seed, the log mailer.
+pub struct Settings {
+    /// The database to ready and serve.
+    pub database: Database,
+    /// Session cookies, trusted origins, invitation rules.
+    pub auth: AuthSettings,
+    /// Where to listen; port 0 picks a free one.
+    pub address: SocketAddr,
+    /// Apply the migrations first. Off only for a database that cannot answer.
+    pub migrate: bool,
+    /// Set the login roles' passwords to these after migrating, where
+    /// tenantry manages them.
+    pub role_passwords: Option<RolePasswords>,
+    /// Load the demo organizations, users and AI models.
+    pub demo_data: bool,
+    /// The start-up safety check.
+    pub safety_check: SafetyCheck,
+    /// Where verification and reset links go; `None` logs them.
+    pub mailer: Option<Arc<dyn Mailer>>,
+    /// The MCP server's session store, for a test that watches it.
+    pub mcp_sessions: Arc<OwnedSessions>,
+    /// See [`MigrationObserver`].
+    pub on_migrated: Option<MigrationObserver>,
+}
+
+impl Settings {
+    /// Serve `database` with `auth` on `127.0.0.1:0`, migrated and checked.
+    pub fn new(database: Database, auth: AuthSettings) -> Self {
+        Settings {
+            database,
+            auth,
+            address: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            migrate: true,
+            role_passwords: None,
+            demo_data: false,
+            safety_check: SafetyCheck::Refuse,
+            mailer: None,
+            mcp_sessions: Arc::default(),
+            on_migrated: None,
+        }
+    }
+
+    /// Listen on `address`.
+    pub fn address(mut self, address: SocketAddr) -> Self {
+        self.address = address;
+        self
+    }
+
+    /// Whether to apply the migrations.
+    pub fn migrate(mut self, migrate: bool) -> Self {
+        self.migrate = migrate;
+        self
+    }
+
+    /// Set the login roles' passwords after migrating.
+    pub fn role_passwords(mut self, passwords: RolePasswords) -> Self {
+        self.role_passwords = Some(passwords);
+        self
+    }
+
+    /// Whether to load the demo data.
+    pub fn demo_data(mut self, demo_data: bool) -> Self {
+        self.demo_data = demo_data;
+        self
+    }
+
+    /// What the safety check's findings do.
+    pub fn safety_check(mut self, safety_check: SafetyCheck) -> Self {
+        self.safety_check = safety_check;
+        self
+    }
+
+    /// Send links through `mailer`.
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// Keep MCP sessions in `sessions`.
+    pub fn mcp_sessions(mut self, sessions: Arc<OwnedSessions>) -> Self {
+        self.mcp_sessions = sessions;
+        self
+    }
+
+    /// Hand the migration report to `observer`.
+    pub fn on_migrated(mut self, observer: impl FnOnce(&MigrationReport) + Send + 'static) -> Self {
+        self.on_migrated = Some(Box::new(observer));
+        self
+    }
+}
+
+/// Why the server did not start, or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Applying the migrations failed.
+    #[error("migrating")]
+    Migrate(#[source] DbError),
+    /// Setting the login roles' passwords failed.
+    #[error("setting the login roles' passwords")]
+    RolePasswords(#[source] DbError),
+    /// Loading the demo data failed.
+    #[error("seeding")]
+    Seed(#[source] DbError),
+    /// The safety check could not run.
+    #[error("checking the database is safe to serve")]
+    SafetyCheck(#[source] DbError),
+    /// The safety check found these; the server refused to start.
+    #[error(
+        "refusing to serve an unsafe database ({} security lint(s) failed; `tenantry audit` gives the fixes, --allow-unsafe-database overrides): {}",
+        findings.len(),
+        finding_list(findings)
+    )]
+    Unsafe {
+        /// Every error-level finding.
+        findings: Vec<Finding>,
+    },
+    /// The address could not be bound.
+    #[error("cannot listen on {address}")]
+    Bind {
+        /// The address asked for.
+        address: SocketAddr,
+        /// Why not.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error(transparent)]
+    Serve(std::io::Error),
+}
+
+impl ServerError {
+    /// The findings that made the server refuse to start, if that is why.
+    pub fn unsafe_findings(&self) -> Option<&[Finding]> {
+        match self {
+            ServerError::Unsafe { findings } => Some(findings),
+            _ => None,
+        }
+    }
+}
+
+fn finding_list(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| format!("{} ({})", f.lint, f.object))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A readied database and a bound listener. Binding is separate from running
+/// so the caller learns the port first.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Ready the database, bind, and compose the routes (see the crate docs).
+    pub async fn build(settings: Settings) -> Result<Application, ServerError> {
+        let Settings {
+            database: db,
+            auth,
+            address,
+            migrate,
+            role_passwords,
+            demo_data,
+            safety_check,
+            mailer,
+            mcp_sessions,
+            on_migrated,
+        } = settings;
+        let migrated = if migrate {
+            Some(
+                tenantry_db::migrate(&db)
+                    .await
+                    .map_err(ServerError::Migrate)?,
+            )
+        } else {
+            None
+        };
+        if let Some(passwords) = &role_passwords {
+            tenantry_db::setup::set_role_passwords(&db, passwords)
+                .await
+                .map_err(ServerError::RolePasswords)?;
+        }
+        if let (Some(report), Some(observer)) = (&migrated, on_migrated) {
+            observer(report);
+        }
+        if demo_data {
+            let report = tenantry_db::seed(&db).await.map_err(ServerError::Seed)?;
+            tracing::info!(inserted = report.inserted, "demo data loaded");
+        }
+        check_safety(&db, safety_check).await?;
+        let mailer = mailer.unwrap_or_else(|| {
+            tracing::warn!(
+                "reset and verification links go to the log (the default mailer); plug in a Mailer for production"
+            );
+            Arc::new(tenantry_api::LogMailer)
+        });
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| ServerError::Bind { address, source })?;
+        Ok(Application {
+            listener,
+            router: surfaces(db, auth, mailer, mcp_sessions),
+        })
+    }
+
+    /// Where it listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serve until `shutdown` completes, then finish in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        // Small JSON responses must not wait for Nagle's algorithm: without
+        // TCP_NODELAY a request/response pair can stall ~40 ms on delayed ACKs.
+        let listener = self.listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServerError::Serve)
+    }
+}
+
+/// The HTTP API and, at `/mcp`, the MCP server, over one database: the only
+/// place the surfaces' state is made.
+fn surfaces(
+    db: Database,
+    auth: AuthSettings,
+    mailer: Arc<dyn Mailer>,
+    mcp_sessions: Arc<OwnedSessions>,
+) -> Router {
+    let api = tenantry_api::router(tenantry_api::AppState {
+        db: db.clone(),
+        auth: Arc::new(auth),
+        mailer,
+        hashing: Arc::new(tokio::sync::Semaphore::new(
+            tenantry_api::state::hashing_permits(),
+        )),
+        link_mails: Arc::new(tokio::sync::Semaphore::new(
+            tenantry_api::state::LINK_MAILS_IN_FLIGHT,
+        )),
+    });
+    api.merge(tenantry_mcp::router_with_sessions(db, mcp_sessions))
+}
+
+/// The security lints of `tenantry audit`, through the tenant pool's own
+/// login (DESIGN.md invariant 9).
+async fn check_safety(db: &Database, check: SafetyCheck) -> Result<(), ServerError> {
+    if check == SafetyCheck::Skip {
+        return Ok(());
+    }
+    let findings = tenantry_lint::check_safe_to_serve(db, &LintConfig::default())
+        .await
+        .map_err(ServerError::SafetyCheck)?;
+    match check {
+        SafetyCheck::Warn => {
+            tracing::warn!(
+                findings = %finding_list(&findings),
+                "started with --allow-unsafe-database: tenant isolation is not guaranteed; run `tenantry audit` for fixes"
+            );
+            Ok(())
+        }
+        _ if findings.is_empty() => Ok(()),
+        _ => Err(ServerError::Unsafe { findings }),
+    }
+}
