@@ -15,11 +15,11 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-/// The layers, lowest first. A crate's normal and build dependencies on
-/// workspace crates must sit in strictly lower layers; dev-dependencies are
-/// exempt, since tests sit at the top whatever crate they belong to. Names
-/// listed here need not exist yet: a layer is reserved before its crate is
-/// made.
+/// The layers, lowest first (numbered from 1 in docs/architecture.md). A
+/// crate's normal and build dependencies on workspace crates must sit in
+/// strictly lower layers; dev-dependencies are exempt, since tests sit at the
+/// top whatever crate they belong to. Names listed here need not exist yet:
+/// a layer is reserved before its crate is made.
 const LAYERS: &[&[&str]] = &[
     &["tenantry-domain", "tenantry-cluster"],
     &["tenantry-auth", "tenantry-db"],
@@ -28,8 +28,9 @@ const LAYERS: &[&[&str]] = &[
     &["tenantry-api", "tenantry-mcp"],
     &["tenantry-server"],
     &["tenantry-cli"],
-    // Test and benchmark support, outside the product.
-    &["tenantry-testkit", "bench"],
+    // Test and benchmark support, outside the product (the benchmark
+    // package under either of its names).
+    &["tenantry-testkit", "bench", "tenantry-bench"],
 ];
 
 /// The HTTP and MCP surfaces: only they, and what sits above them, may
@@ -211,8 +212,10 @@ fn layering_violations(ws: &Workspace) -> Vec<String> {
         };
         if to >= from && !allowed(&krate, &dependency) {
             violations.push(format!(
-                "{krate} (layer {from}) depends on {dependency} (layer {to}): \
-                 dependencies must point to strictly lower layers"
+                "{krate} (layer {}) depends on {dependency} (layer {}): \
+                 dependencies must point to strictly lower layers",
+                from + 1,
+                to + 1
             ));
         }
     }
