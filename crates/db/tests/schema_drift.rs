@@ -93,7 +93,7 @@ fn pg_dump(owner_url: &str) -> (String, String) {
     let version = Command::new(&pg_dump)
         .arg("--version")
         .output()
-        .expect("run pg_dump --version");
+        .unwrap_or_else(|e| panic!("run {}: {e}", pg_dump.display()));
     let version = String::from_utf8_lossy(&version.stdout);
     let major = version
         .split_whitespace()
