@@ -37,7 +37,12 @@ async fn the_committed_schema_is_what_the_migrations_build() {
         return;
     }
 
-    let committed = std::fs::read_to_string(SCHEMA_FILE).unwrap_or_default();
+    let committed = std::fs::read_to_string(SCHEMA_FILE).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {SCHEMA_FILE} ({e}); generate it with\n\
+             \x20   UPDATE_SCHEMA=1 cargo test -p tenantry-db --test schema_drift"
+        )
+    });
     if committed != generated {
         let fresh = Path::new(env!("CARGO_TARGET_TMPDIR")).join("schema.generated.sql");
         std::fs::write(&fresh, &generated).expect("write the generated schema");
