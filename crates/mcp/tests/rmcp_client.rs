@@ -59,7 +59,7 @@ async fn connect(server: &Server, token: &str) -> Client {
 
 /// A server over the seed, Alice connected, and Carol's token.
 struct Fixture {
-    _test: TestDb,
+    test: TestDb,
     server: Server,
     alice: Client,
     carol_token: String,
@@ -70,7 +70,7 @@ async fn fixture() -> Fixture {
     let alice = connect(&server, &server.token).await;
     let carol_token = pat_for(&test.db, demo::CAROL).await;
     Fixture {
-        _test: test,
+        test,
         server,
         alice,
         carol_token,
@@ -748,6 +748,46 @@ async fn a_second_organizations_data_never_reaches_another_tenants_client() {
         let hers = ok(&carol, "list_projects", json!({"limit": 100})).await.to_string();
         close(carol).await;
         assert!(hers.contains(&secret_id) && hers.contains("TPS reports"), "{hers}");
+    })
+    .await;
+}
+
+/// A user in no organization: the tenant tools refuse, and
+/// `list_organizations` says there is none.
+#[tokio::test]
+async fn a_caller_in_no_organization_is_refused_by_every_tenant_tool() {
+    run(async |f: &Fixture| {
+        let eve = tenantry_db::users::create_user_with_password(
+            &f.test.db,
+            "Eve",
+            "eve@example.com",
+            "not used: Eve signs in with a PAT",
+        )
+        .await
+        .expect("a user");
+        let token = pat_for(&f.test.db, eve.id.as_uuid()).await;
+        let eve = connect(&f.server, &token).await;
+        let listed = ok(&eve, "list_organizations", json!({})).await;
+        assert_eq!(listed["organizations"], json!([]), "{listed}");
+        let any_id = json!({"id": demo::ACME});
+        let november = json!({"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"});
+        for (tool, arguments) in [
+            ("whoami", json!({})),
+            ("list_members", json!({})),
+            ("list_projects", json!({})),
+            ("get_project", any_id.clone()),
+            ("create_project", json!({"name": "x"})),
+            ("update_project", json!({"id": demo::ACME, "name": "x"})),
+            (
+                "record_usage",
+                json!({"model": "gpt-4o", "inputTokens": 1, "outputTokens": 1}),
+            ),
+            ("usage_report", november),
+            ("recent_audit_log", json!({})),
+        ] {
+            refused(&eve, tool, arguments, "not a member of any organization").await;
+        }
+        close(eve).await;
     })
     .await;
 }
