@@ -59,7 +59,7 @@ enum Internal {
         #[arg(long)]
         bind: std::net::SocketAddr,
     },
-    /// A bounded mixed load over many organizations, with a consistency check (soak.rs).
+    /// A bounded mixed load over many organizations, with a consistency check (src/soak/).
     Soak(soak::SoakArgs),
 }
 

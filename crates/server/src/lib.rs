@@ -28,9 +28,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::serve::ListenerExt;
-use tenantry_lint::{Finding, LintConfig};
 use tenantry_db::setup::RolePasswords;
 use tenantry_db::{Database, DbError, MigrationReport};
+use tenantry_lint::{Finding, LintConfig};
 use tenantry_mcp::OwnedSessions;
 use tokio::net::TcpListener;
 

@@ -12,7 +12,7 @@
 //! application logins through PgBouncer in transaction mode ([`pgbouncer`]).
 //!
 //! The isolation property tests share [`sequence`], their operation-sequence
-//! strategy.
+//! strategy; [`http_client`] drives a running server's API as a user does.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
@@ -23,6 +23,7 @@ use tenantry_db::{Database, DatabaseConfig, migrate};
 use tokio::sync::OnceCell;
 use tokio_postgres::{Client, NoTls};
 
+pub mod http_client;
 pub mod pgbouncer;
 mod proxy;
 pub use proxy::RoundTripProxy;
