@@ -164,8 +164,15 @@ impl Drop for TestDb {
         let url = self.maintenance_url.clone();
         let name = self.name.clone();
         // Dropping a database is async work; do it on a thread of its own so
-        // it works from inside or outside a runtime.
-        let _ = std::thread::spawn(move || {
+        // it works from inside or outside a runtime. The wait is bounded: a
+        // test's in-process server may have a connection half-way through
+        // logging in on the very runtime this drop blocks, and `drop database
+        // with (force)` waits for that login (up to PostgreSQL's
+        // authentication_timeout, 60 s). After the bound the test ends, its
+        // runtime and that connection go, and the drop completes on its own.
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let _detached = std::thread::spawn(move || {
+            let _done = done;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
@@ -178,8 +185,8 @@ impl Drop for TestDb {
                 }
             });
             Ok::<_, std::io::Error>(())
-        })
-        .join();
+        });
+        let _ = finished.recv_timeout(std::time::Duration::from_secs(5));
     }
 }
 
