@@ -2,9 +2,10 @@
 //!
 //! axum routes for Better Auth-compatible sign-up/sign-in and organizations,
 //! personal access tokens, the tenant resources (projects, usage, members,
-//! audit log), `/health` and `/openapi.json`. Every tenant route resolves the
-//! caller's organization ([`extract::TenantScope`]) and runs inside
-//! `tenantry_db::with_tenant_context`; no SQL lives here.
+//! audit log), `/health` and `/openapi.json`. Handlers are translations:
+//! parse the request, call `tenantry_app`, map the answer; every rule and
+//! every tenant transaction lives there ([`extract::Scoped`] resolves the
+//! caller's organization through it). No SQL lives here.
 //!
 //! ```no_run
 //! # async fn example(db: tenantry_db::Database) -> std::io::Result<()> {
@@ -33,7 +34,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
-use tenantry_db::Database;
+use tenantry_app::Database;
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
@@ -86,16 +87,9 @@ impl Application {
         mailer: Arc<dyn Mailer>,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
-        let state = AppState {
-            db,
-            auth: Arc::new(auth),
-            mailer,
-            hashing: Arc::new(tokio::sync::Semaphore::new(state::hashing_permits())),
-            link_mails: Arc::new(tokio::sync::Semaphore::new(state::LINK_MAILS_IN_FLIGHT)),
-        };
         Ok(Application {
             listener,
-            router: router(state),
+            router: router(AppState::new(db, auth, mailer)),
         })
     }
 

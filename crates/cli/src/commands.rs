@@ -2,6 +2,8 @@
 
 use anyhow::{Context, bail};
 use tenantry_api::{Application, AuthSettings};
+use tenantry_app::tokens::MintedToken;
+use tenantry_app::{App, AppError, PatId, Settings};
 use tenantry_cluster::Status;
 use tenantry_db::lint::LintConfig;
 use tenantry_db::{Database, setup};
@@ -113,10 +115,10 @@ pub async fn pat_create(
 ) -> anyhow::Result<()> {
     let db = target.connect().await?;
     let user = user_by_email(&db, email).await?;
-    let (token, summary) =
-        tenantry_api::routes::tokens::mint_for(&db, user.id, name, expires_in_days)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let MintedToken { token, summary } = App::new(db, Settings::default())
+        .mint_token(user.id, name, expires_in_days)
+        .await
+        .map_err(app_error)?;
     eprintln!(
         "created token {} ({}) for {}; it is shown only once:",
         summary.id, summary.token_prefix, user.email
@@ -128,7 +130,11 @@ pub async fn pat_create(
 pub async fn pat_list(target: &Target, email: &str) -> anyhow::Result<()> {
     let db = target.connect().await?;
     let user = user_by_email(&db, email).await?;
-    for pat in tenantry_db::list_user_pats(&db, user.id).await? {
+    let pats = App::new(db, Settings::default())
+        .list_user_tokens(user.id)
+        .await
+        .map_err(app_error)?;
+    for pat in pats {
         let expires = pat
             .expires_at
             .map(|t| t.to_rfc3339())
@@ -148,12 +154,27 @@ pub async fn pat_list(target: &Target, email: &str) -> anyhow::Result<()> {
 pub async fn pat_revoke(target: &Target, email: &str, id: &str) -> anyhow::Result<()> {
     let db = target.connect().await?;
     let user = user_by_email(&db, email).await?;
-    let id = uuid::Uuid::try_parse(id).context("--id must be a token id (a UUID)")?;
-    if !tenantry_db::revoke_pat(&db, user.id, id).await? {
-        bail!("{email} has no live token {id}");
+    let id = PatId::parse(id).context("--id must be a token id (a UUID)")?;
+    match App::new(db, Settings::default())
+        .revoke_user_token(user.id, id)
+        .await
+    {
+        Ok(()) => {}
+        Err(AppError::NotFound(_)) => bail!("{email} has no live token {id}"),
+        Err(e) => return Err(app_error(e)),
     }
     println!("revoked {id}");
     Ok(())
+}
+
+/// The operator is told what went wrong: a client error as it reads, an
+/// internal one with its cause (the CLI is no public surface).
+fn app_error(error: AppError) -> anyhow::Error {
+    if error.is_client_error() {
+        anyhow::anyhow!("{error}")
+    } else {
+        anyhow::anyhow!("{error:?}")
+    }
 }
 
 async fn user_by_email(db: &Database, email: &str) -> anyhow::Result<tenantry_db::users::User> {
