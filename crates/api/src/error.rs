@@ -208,6 +208,10 @@ impl From<AppError> for ApiError {
             AppError::InvalidInput { field, reason } => ApiError::invalid(field, reason),
             AppError::Unauthenticated(message) => ApiError::Unauthorized(message),
             AppError::Forbidden { code, message } => ApiError::Denied { code, message },
+            AppError::Refused { code, message } => ApiError::BadRequest {
+                code,
+                message: message.to_owned(),
+            },
             AppError::NotFound(what) => ApiError::NotFound(what),
             AppError::Db(error) => ApiError::from(error),
             AppError::Internal(cause) => ApiError::Internal(cause),

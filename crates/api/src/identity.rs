@@ -2,11 +2,10 @@
 //! issuing sessions and their cookies.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use chrono::Utc;
 use cookie::Cookie;
+use tenantry_app::accounts::SessionOrigin;
 use tenantry_app::credentials::{self, MalformedBearer, parse_bearer};
 use tenantry_app::{Actor, Session, User};
-use tenantry_db::users::NewSession;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -78,7 +77,6 @@ pub async fn start_session(
     user: &User,
     request: &HeaderMap,
 ) -> Result<(Session, HeaderMap), ApiError> {
-    let token = tenantry_auth::token::random_token(tenantry_auth::token::SESSION_TOKEN_LEN);
     let user_agent = request
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -88,18 +86,11 @@ pub async fn start_session(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(|ip| ip.trim().chars().take(64).collect::<String>());
-    let session = tenantry_db::users::create_session(
-        state.app.db(),
-        NewSession {
-            user_id: user.id,
-            token: &token,
-            expires_at: Utc::now() + state.auth.session_ttl,
-            ip_address: ip.as_deref(),
-            user_agent: user_agent.as_deref(),
-            active_organization_id: None,
-        },
-    )
-    .await?;
+    let origin = SessionOrigin {
+        ip_address: ip.as_deref(),
+        user_agent: user_agent.as_deref(),
+    };
+    let session = state.app.start_session(user, origin).await?;
     let headers = session_headers(state, &session.token)?;
     Ok((session, headers))
 }

@@ -8,7 +8,7 @@
 //! caller's organization through it). No SQL lives here.
 //!
 //! ```no_run
-//! # async fn example(db: tenantry_db::Database) -> std::io::Result<()> {
+//! # async fn example(db: tenantry_app::Database) -> std::io::Result<()> {
 //! use tenantry_api::{Application, AuthSettings};
 //! let app = Application::bind("127.0.0.1:0".parse().unwrap(), db, AuthSettings::new(b"secret".to_vec())).await?;
 //! println!("listening on {}", app.local_addr());

@@ -30,6 +30,14 @@ pub enum AppError {
         /// Why, for people.
         message: &'static str,
     },
+    /// A rule refuses the request itself (a used link, say).
+    #[error("{message}")]
+    Refused {
+        /// Stable code.
+        code: &'static str,
+        /// Why, for people.
+        message: &'static str,
+    },
     /// It does not exist, or not for this caller.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -64,6 +72,7 @@ impl AppError {
             AppError::InvalidInput { .. }
             | AppError::Unauthenticated(_)
             | AppError::Forbidden { .. }
+            | AppError::Refused { .. }
             | AppError::NotFound(_) => true,
             AppError::Db(e) => e.is_client_error(),
             AppError::Internal(_) => false,

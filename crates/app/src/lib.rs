@@ -1,8 +1,8 @@
 //! # tenantry-app: the service layer
 //!
 //! Every rule of tenantry, once, for every surface: who is acting and in
-//! which organization ([`credentials`], one [`Actor`]), and what they may do
-//! there ([`organizations`], [`tokens`], [`projects`], [`usage`],
+//! which organization ([`credentials`], one [`Actor`]), their accounts and
+//! sessions ([`accounts`]), and what they may do there ([`organizations`], [`tokens`], [`projects`], [`usage`],
 //! [`audit_log`]). The HTTP API, the MCP server and the CLI parse their input,
 //! call these functions and translate the answer; none of them holds a rule
 //! or opens a tenant transaction itself.
@@ -23,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod accounts;
 pub mod audit_log;
 pub mod credentials;
 mod error;
@@ -95,8 +96,8 @@ impl App {
         }
     }
 
-    /// The data layer, for what is not a rule (sign-up, password links,
-    /// health) and still lives in a surface.
+    /// The data layer, for a server's start-up (migrations, seeds, safety
+    /// checks); request handling goes through the services.
     pub fn db(&self) -> &Database {
         &self.db
     }

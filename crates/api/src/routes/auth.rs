@@ -9,11 +9,11 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tenantry_app::accounts::LinkPurpose;
 use tenantry_app::credentials::{MalformedBearer, parse_bearer};
-use tenantry_app::{BoundedName, Session, User};
+use tenantry_app::{BoundedName, Session, User, UserId};
 use tenantry_auth::email::Email;
 use tenantry_auth::password::{PasswordCheck, hash_password, validate_password, verify_password};
-use tenantry_db::users;
 use tenantry_domain::name::MAX_USER_NAME_CHARS;
 
 use crate::error::ApiError;
@@ -95,8 +95,7 @@ pub(crate) async fn sign_up(
     }
     let name = BoundedName::parse("name", &body.name, MAX_USER_NAME_CHARS)?;
     let hash = hash_blocking(&state, body.password).await?;
-    let user =
-        users::create_user_with_password(state.app.db(), &name, email.as_str(), &hash).await?;
+    let user = state.app.create_user(&name, &email, &hash).await?;
     let (session, session_headers) = identity::start_session(&state, &user, &headers).await?;
     Ok((
         session_headers,
@@ -145,8 +144,7 @@ pub(crate) async fn sign_in(
     if body.password.chars().count() > tenantry_auth::password::MAX_PASSWORD_CHARS {
         return Err(REFUSED);
     }
-    let Some((user, stored)) = users::find_credentials(state.app.db(), email.as_str()).await?
-    else {
+    let Some((user, stored)) = state.app.credentials(&email).await? else {
         // Spend the time a real check would, so response times do not say
         // which emails have accounts.
         let _ = hash_blocking(&state, body.password).await;
@@ -158,7 +156,7 @@ pub(crate) async fn sign_in(
         Ok(PasswordCheck::Valid { needs_rehash }) => {
             if needs_rehash {
                 let upgraded = hash_blocking(&state, body.password).await?;
-                users::update_password_hash(state.app.db(), user.id, &upgraded).await?;
+                state.app.upgrade_password_hash(user.id, &upgraded).await?;
                 tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
             }
         }
@@ -218,9 +216,7 @@ pub(crate) async fn sign_out(
     State(state): State<AppState>,
     Authenticated(actor): Authenticated,
 ) -> Result<Response, ApiError> {
-    if let Some(session) = actor.session() {
-        users::delete_session(state.app.db(), &session.token).await?;
-    }
+    state.app.end_session(&actor).await?;
     Ok((
         identity::clear_session_cookie(&state)?,
         Json(json!({ "success": true })),
@@ -275,38 +271,16 @@ pub(crate) async fn get_session(
     }
 }
 
-/// What an emailed link is for; part of the stored identifier, so a token
-/// issued for one purpose cannot be redeemed for the other.
-#[derive(Clone, Copy)]
-enum LinkPurpose {
-    ResetPassword,
-    VerifyEmail,
-}
-
-impl LinkPurpose {
-    fn identifier(self, token: &str) -> String {
-        match self {
-            LinkPurpose::ResetPassword => format!("{}{token}", users::PASSWORD_RESET_PREFIX),
-            LinkPurpose::VerifyEmail => format!("verify-email:{token}"),
-        }
-    }
-}
-
 /// Store a single-use token for `user`, valid for [`LINK_VALIDITY`].
 async fn issue_link_token(
     state: &AppState,
     purpose: LinkPurpose,
     user: &User,
 ) -> Result<String, ApiError> {
-    let token = tenantry_auth::token::random_token(32);
-    users::create_verification(
-        state.app.db(),
-        &purpose.identifier(&token),
-        &user.id.to_string(),
-        Utc::now() + LINK_VALIDITY,
-    )
-    .await?;
-    Ok(token)
+    Ok(state
+        .app
+        .issue_link_token(purpose, user, Utc::now() + LINK_VALIDITY)
+        .await?)
 }
 
 /// Take back a token issued for `purpose`: once, before it expires.
@@ -314,20 +288,8 @@ async fn redeem_link_token(
     state: &AppState,
     purpose: LinkPurpose,
     token: &str,
-) -> Result<tenantry_db::UserId, ApiError> {
-    let invalid = || ApiError::BadRequest {
-        code: "INVALID_TOKEN",
-        message: "the link is invalid, used or expired".into(),
-    };
-    // Link tokens are ours (`random_token`: ASCII letters and digits); check
-    // the shape before the bare lookup, so nothing else reaches it.
-    if token.is_empty() || token.len() > 128 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(invalid());
-    }
-    users::consume_verification(state.app.db(), &purpose.identifier(token))
-        .await?
-        .and_then(|id| tenantry_db::UserId::parse(&id).ok())
-        .ok_or_else(invalid)
+) -> Result<UserId, ApiError> {
+    Ok(state.app.redeem_link_token(purpose, token).await?)
 }
 
 /// How long preparing one link mail may take before it is given up.
@@ -385,7 +347,7 @@ pub(crate) async fn request_password_reset(
         None => LinkTarget::path("/reset-password"),
     };
     mail_after_response(&state, "password reset", |state| async move {
-        let Some(user) = users::find_user_by_email(state.app.db(), email.as_str()).await? else {
+        let Some(user) = state.app.find_user_by_email(&email).await? else {
             return Ok(());
         };
         let token = issue_link_token(&state, LinkPurpose::ResetPassword, &user).await?;
@@ -421,10 +383,7 @@ pub(crate) async fn reset_password(
     validate_password(&body.new_password)?;
     let user_id = redeem_link_token(&state, LinkPurpose::ResetPassword, &body.token).await?;
     let hash = hash_blocking(&state, body.new_password).await?;
-    users::change_password(state.app.db(), user_id, &hash).await?;
-    users::delete_user_sessions(state.app.db(), user_id).await?;
-    // Whoever had the account may have minted tokens; they go too.
-    tenantry_db::revoke_all_user_pats(state.app.db(), user_id).await?;
+    state.app.reset_password(user_id, &hash).await?;
     Ok(Json(json!({ "status": true })))
 }
 
@@ -454,7 +413,7 @@ pub(crate) async fn send_verification_email(
         .map(|target| LinkTarget::parse(target, &state.auth.trusted_origins))
         .transpose()?;
     mail_after_response(&state, "email verification", |state| async move {
-        let Some(user) = users::find_user_by_email(state.app.db(), email.as_str()).await? else {
+        let Some(user) = state.app.find_user_by_email(&email).await? else {
             return Ok(());
         };
         if user.email_verified {
@@ -490,6 +449,6 @@ pub(crate) async fn verify_email(
     ApiQuery(query): ApiQuery<VerifyEmailQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let user_id = redeem_link_token(&state, LinkPurpose::VerifyEmail, &query.token).await?;
-    users::mark_email_verified(state.app.db(), user_id).await?;
+    state.app.mark_email_verified(user_id).await?;
     Ok(Json(json!({ "status": true })))
 }
