@@ -66,7 +66,7 @@ impl TenantryMcp {
         }
     }
 
-    fn parts<'a>(ctx: &'a RequestContext<RoleServer>) -> Option<&'a axum::http::request::Parts> {
+    fn parts(ctx: &RequestContext<RoleServer>) -> Option<&axum::http::request::Parts> {
         ctx.extensions.get::<axum::http::request::Parts>()
     }
 
