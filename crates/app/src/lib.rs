@@ -96,12 +96,6 @@ impl App {
         }
     }
 
-    /// The data layer, for a server's start-up (migrations, seeds, safety
-    /// checks); request handling goes through the services.
-    pub fn db(&self) -> &Database {
-        &self.db
-    }
-
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
