@@ -8,8 +8,8 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tenantry_app::{AppError, DbError};
 use tenantry_auth::AuthError;
-use tenantry_db::DbError;
 
 /// What went wrong, in terms a client can act on.
 #[derive(Debug, thiserror::Error)]
@@ -202,8 +202,25 @@ fn conflict_for(constraint: &str) -> ApiError {
     }
 }
 
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::InvalidInput { field, reason } => ApiError::invalid(field, reason),
+            AppError::Unauthenticated(message) => ApiError::Unauthorized(message),
+            AppError::Forbidden { code, message } => ApiError::Denied { code, message },
+            AppError::Refused { code, message } => ApiError::BadRequest {
+                code,
+                message: message.to_owned(),
+            },
+            AppError::NotFound(what) => ApiError::NotFound(what),
+            AppError::Db(error) => ApiError::from(error),
+            AppError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
-        ApiError::invalid(error.field(), &error)
+        ApiError::from(AppError::from(error))
     }
 }

@@ -1,16 +1,15 @@
-//! Extractors: JSON bodies in our error format, the caller's identity, and
-//! the organization a request acts in.
+//! Extractors: JSON bodies in our error format, the caller, and the
+//! organization a request acts in.
 //!
-//! Data flows one way: credential -> [`Identity`] -> [`TenantScope`] (a
-//! checked membership) -> `with_tenant_context` in the handler.
+//! Data flows one way: credential -> [`Authenticated`] (a
+//! [`tenantry_app::Actor`]) -> [`Scoped`] (the actor with a checked
+//! membership) -> the service call in the handler.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
-use tenantry_db::users::{Session, User};
-use tenantry_db::{Membership, OrganizationId};
+use tenantry_app::{Actor, Membership, OrganizationId};
 
 use crate::error::ApiError;
 use crate::identity;
@@ -59,117 +58,55 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// How the caller proved who they are.
-#[derive(Clone, Debug)]
-pub enum Credential {
-    /// A browser cookie or a session token as bearer.
-    Session(Session),
-    /// A personal access token.
-    Pat {
-        /// The token's id.
-        id: uuid::Uuid,
-    },
-}
-
 /// The authenticated caller. Rejects with 401 when absent or invalid.
 #[derive(Clone, Debug)]
-pub struct Identity {
-    /// Who.
-    pub user: User,
-    /// How.
-    pub credential: Credential,
-}
+pub struct Authenticated(pub Actor);
 
-impl Identity {
-    /// The session, when the caller used one.
-    pub fn session(&self) -> Option<&Session> {
-        match &self.credential {
-            Credential::Session(session) => Some(session),
-            Credential::Pat { .. } => None,
-        }
-    }
-}
-
-impl FromRequestParts<AppState> for Identity {
+impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        MaybeIdentity::from_request_parts(parts, state)
+        MaybeAuthenticated::from_request_parts(parts, state)
             .await?
             .0
+            .map(Authenticated)
             .ok_or(ApiError::Unauthorized("sign in or send a bearer token"))
     }
 }
 
 /// The caller if they sent a credential; a bad credential is still a 401.
 #[derive(Clone, Debug)]
-pub struct MaybeIdentity(pub Option<Identity>);
+pub struct MaybeAuthenticated(pub Option<Actor>);
 
-impl FromRequestParts<AppState> for MaybeIdentity {
+impl FromRequestParts<AppState> for MaybeAuthenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(cached) = parts.extensions.get::<MaybeIdentity>() {
+        if let Some(cached) = parts.extensions.get::<MaybeAuthenticated>() {
             return Ok(cached.clone());
         }
-        let identity = match bearer_token(&parts.headers)? {
-            Some(token) if token.starts_with(tenantry_auth::pat::PAT_PREFIX) => {
-                Some(identity::verify_pat(state, token).await?)
-            }
-            Some(token) => Some(identity::verify_session_token(state, token, true).await?),
-            None => match identity::session_cookie(&parts.headers) {
-                Some(cookie) => identity::verify_session_token(state, &cookie, false)
-                    .await?
-                    .into(),
-                None => None,
-            },
-        };
-        let identity = MaybeIdentity(identity);
-        parts.extensions.insert(identity.clone());
-        Ok(identity)
+        let actor = MaybeAuthenticated(identity::authenticate(state, &parts.headers).await?);
+        parts.extensions.insert(actor.clone());
+        Ok(actor)
     }
-}
-
-fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or(ApiError::Unauthorized("malformed Authorization header"))?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::Unauthorized(
-            "expected Authorization: Bearer <token>",
-        ));
-    }
-    Ok(Some(token.trim()))
 }
 
 /// The header a PAT (or session) caller uses to pick an organization.
 pub const ORGANIZATION_HEADER: &str = "x-organization-id";
 
-/// The organization a request acts in, checked against membership.
-///
-/// Sessions act in their active organization; a personal access token in the
-/// one named by `X-Organization-Id`, else [`tenantry_db::resolve_organization_id`]'s
-/// choice. A caller who is not a member gets 404: the organization's
-/// existence is not confirmed to outsiders.
+/// The caller in the organization the request acts in, checked against
+/// membership ([`tenantry_app::App::resolve`]): the one named by
+/// `X-Organization-Id`, else the session's active one, else their default.
+/// A caller who is not a member gets 404: the organization's existence is
+/// not confirmed to outsiders.
 #[derive(Clone, Debug)]
-pub struct TenantScope {
-    /// Who.
-    pub identity: Identity,
-    /// Where, and with which role.
-    pub membership: Membership,
-}
+pub struct Scoped(pub Actor<Membership>);
 
-impl FromRequestParts<AppState> for TenantScope {
+impl FromRequestParts<AppState> for Scoped {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let identity = Identity::from_request_parts(parts, state).await?;
+        let Authenticated(actor) = Authenticated::from_request_parts(parts, state).await?;
         let requested = parts
             .headers
             .get(ORGANIZATION_HEADER)
@@ -181,25 +118,6 @@ impl FromRequestParts<AppState> for TenantScope {
                     .ok_or_else(|| ApiError::invalid("X-Organization-Id", "must be a UUID"))
             })
             .transpose()?;
-        let membership = membership_for(state, &identity, requested).await?;
-        Ok(TenantScope {
-            identity,
-            membership,
-        })
+        Ok(Scoped(state.app.resolve(actor, requested).await?))
     }
-}
-
-/// The caller's membership of the requested organization, else of the
-/// session's active one, else of their default (oldest). Non-members get
-/// 404: an organization's existence is not confirmed to outsiders. The one
-/// rule for tenant routes and the organization plugin's routes alike.
-pub async fn membership_for(
-    state: &AppState,
-    identity: &Identity,
-    requested: Option<OrganizationId>,
-) -> Result<Membership, ApiError> {
-    let requested = requested.or_else(|| identity.session().and_then(|s| s.active_organization_id));
-    tenantry_db::resolve_tenant(&state.db, identity.user.id, requested)
-        .await?
-        .ok_or(ApiError::NotFound("organization"))
 }

@@ -1,13 +1,13 @@
-//! Turning credentials into an identity: session tokens (cookie or bearer)
-//! and personal access tokens. Also issuing sessions and their cookies.
+//! Reading a request's credential (the checks are `tenantry_app`'s), and
+//! issuing sessions and their cookies.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use chrono::Utc;
 use cookie::Cookie;
-use tenantry_db::users::{NewSession, Session, User};
+use tenantry_app::accounts::SessionOrigin;
+use tenantry_app::credentials::{self, MalformedBearer, parse_bearer};
+use tenantry_app::{Actor, Session, User};
 
 use crate::error::ApiError;
-use crate::extract::{Credential, Identity};
 use crate::state::AppState;
 
 /// Better Auth's session cookie name.
@@ -15,59 +15,47 @@ pub const SESSION_COOKIE: &str = "better-auth.session_token";
 /// The response header Better Auth's bearer plugin hands the token in.
 pub const SET_AUTH_TOKEN: &str = "set-auth-token";
 
-/// Verify a personal access token (see `tenantry_auth::verify`); every
-/// refusal is the same 401.
-pub async fn verify_pat(state: &AppState, token: &str) -> Result<Identity, ApiError> {
-    let verified = tenantry_auth::verify::verify_pat(&state.db, token)
-        .await?
-        .ok_or(ApiError::Unauthorized("invalid, expired or revoked token"))?;
-    Ok(Identity {
-        user: verified.user,
-        credential: Credential::Pat {
-            id: verified.record.id,
+/// The caller of a request, if it presents a credential: a bearer token (a
+/// personal access token or a session token), else the session cookie. A
+/// credential that does not check out is a 401, never "no caller".
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Actor>, ApiError> {
+    let bearer = parse_bearer(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes())).map_err(
+        |malformed| match malformed {
+            MalformedBearer::Unreadable => ApiError::Unauthorized("malformed Authorization header"),
+            MalformedBearer::NotBearer => {
+                ApiError::Unauthorized("expected Authorization: Bearer <token>")
+            }
         },
-    })
+    )?;
+    match bearer {
+        Some(token) if credentials::is_pat(token) => state
+            .app
+            .verify_pat(token)
+            .await?
+            .ok_or(ApiError::Unauthorized("invalid, expired or revoked token"))
+            .map(Some),
+        Some(token) => verify_session(state, token, true).await.map(Some),
+        None => match session_cookie(headers) {
+            Some(cookie) => verify_session(state, &cookie, false).await.map(Some),
+            None => Ok(None),
+        },
+    }
 }
 
-/// Verify a session token. A cookie value must carry a valid signature; a
-/// bearer token may be signed (what Better Auth's bearer plugin hands out)
-/// or plain. Sessions past the refresh age are extended.
-pub async fn verify_session_token(
+/// A session token, as a cookie value (signed) or a bearer token (signed or plain).
+pub async fn verify_session(
     state: &AppState,
     presented: &str,
     bearer: bool,
-) -> Result<Identity, ApiError> {
-    const REFUSED: ApiError = ApiError::Unauthorized("invalid or expired session");
-    // Better Auth's bearer plugin accepts the signed value (encoded or not)
-    // and the raw token; a cookie must be signed.
-    let token =
-        match tenantry_auth::token::verify_signed_cookie_value(presented, &state.auth.secret) {
-            Some(token) => token,
-            None if bearer && presented.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-                presented.to_owned()
-            }
-            None => return Err(REFUSED),
-        };
-    let (session, user) = tenantry_db::users::find_live_session(&state.db, &token)
+) -> Result<Actor, ApiError> {
+    state
+        .app
+        .verify_session(presented, bearer)
         .await?
-        .ok_or(REFUSED)?;
-    let session = refresh_if_due(state, session).await?;
-    Ok(Identity {
-        user,
-        credential: Credential::Session(session),
-    })
-}
-
-async fn refresh_if_due(state: &AppState, mut session: Session) -> Result<Session, ApiError> {
-    let now = Utc::now();
-    let due_at = session.expires_at - state.auth.session_ttl + state.auth.session_refresh_after;
-    if now >= due_at {
-        let expires_at = now + state.auth.session_ttl;
-        tenantry_db::users::refresh_session(&state.db, session.id, expires_at).await?;
-        session.expires_at = expires_at;
-        session.updated_at = now;
-    }
-    Ok(session)
+        .ok_or(ApiError::Unauthorized("invalid or expired session"))
 }
 
 /// The session cookie's (signed) value, if the request has one.
@@ -89,7 +77,6 @@ pub async fn start_session(
     user: &User,
     request: &HeaderMap,
 ) -> Result<(Session, HeaderMap), ApiError> {
-    let token = tenantry_auth::token::random_token(tenantry_auth::token::SESSION_TOKEN_LEN);
     let user_agent = request
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -99,18 +86,11 @@ pub async fn start_session(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(|ip| ip.trim().chars().take(64).collect::<String>());
-    let session = tenantry_db::users::create_session(
-        &state.db,
-        NewSession {
-            user_id: user.id,
-            token: &token,
-            expires_at: Utc::now() + state.auth.session_ttl,
-            ip_address: ip.as_deref(),
-            user_agent: user_agent.as_deref(),
-            active_organization_id: None,
-        },
-    )
-    .await?;
+    let origin = SessionOrigin {
+        ip_address: ip.as_deref(),
+        user_agent: user_agent.as_deref(),
+    };
+    let session = state.app.start_session(user, origin).await?;
     let headers = session_headers(state, &session.token)?;
     Ok((session, headers))
 }

@@ -2,9 +2,10 @@
 //!
 //! axum routes for Better Auth-compatible sign-up/sign-in and organizations,
 //! personal access tokens, the tenant resources (projects, usage, members,
-//! audit log), `/health` and `/openapi.json`. Every tenant route resolves the
-//! caller's organization ([`extract::TenantScope`]) and runs inside
-//! `tenantry_db::with_tenant_context`; no SQL lives here.
+//! audit log), `/health` and `/openapi.json`. Handlers are translations:
+//! parse the request, call `tenantry_app`, map the answer; every rule and
+//! every tenant transaction lives there ([`extract::Scoped`] resolves the
+//! caller's organization through it). No SQL lives here.
 //!
 //! Binding and serving belong to `tenantry-server`, which composes
 //! [`router`] with the MCP server; this crate offers the routes and their

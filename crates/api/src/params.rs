@@ -9,7 +9,10 @@
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
+use std::str::FromStr;
+
 use serde::de::DeserializeOwned;
+use tenantry_app::InvalidInput;
 
 use crate::error::ApiError;
 
@@ -58,5 +61,25 @@ pub fn path_rejection(rejection: PathRejection) -> ApiError {
         ApiError::Internal(rejection.body_text())
     } else {
         ApiError::invalid("path", rejection.body_text())
+    }
+}
+
+/// A typed id in the path (`/api/projects/{id}`): the one place a malformed
+/// path id becomes `400 INVALID_INPUT` "invalid id: must be a UUID".
+#[derive(Debug, Clone, Copy)]
+pub struct PathId<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for PathId<T>
+where
+    T: FromStr<Err = InvalidInput> + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let ApiPath(text) = ApiPath::<String>::from_request_parts(parts, state).await?;
+        text.parse()
+            .map(PathId)
+            .map_err(|e: InvalidInput| ApiError::invalid("id", e.reason))
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tenantry_db::Database;
+use tenantry_app::App;
 
 use crate::mailer::Mailer;
 use crate::origin::TrustedOrigins;
@@ -48,11 +48,23 @@ impl AuthSettings {
     }
 }
 
+impl AuthSettings {
+    /// What the service layer needs of these settings.
+    pub fn app_settings(&self) -> tenantry_app::Settings {
+        tenantry_app::Settings {
+            session_secret: self.secret.clone(),
+            session_ttl: self.session_ttl,
+            session_refresh_after: self.session_refresh_after,
+            require_email_verification_on_invitation: self.require_email_verification_on_invitation,
+        }
+    }
+}
+
 /// Shared by all handlers; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    /// The data layer.
-    pub db: Database,
+    /// The service layer, which every handler calls.
+    pub app: App,
     /// Authentication settings.
     pub auth: Arc<AuthSettings>,
     /// Where verification and reset links go.
@@ -65,6 +77,20 @@ pub struct AppState {
     /// its timing does not say whether the address has an account); at most
     /// [`LINK_MAILS_IN_FLIGHT`] at once.
     pub link_mails: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    /// State for serving `app` with `auth`, mailing through `mailer`.
+    /// `app` should be made with [`AuthSettings::app_settings`].
+    pub fn new(app: App, auth: AuthSettings, mailer: Arc<dyn Mailer>) -> Self {
+        AppState {
+            app,
+            auth: Arc::new(auth),
+            mailer,
+            hashing: Arc::new(tokio::sync::Semaphore::new(hashing_permits())),
+            link_mails: Arc::new(tokio::sync::Semaphore::new(LINK_MAILS_IN_FLIGHT)),
+        }
+    }
 }
 
 /// Link mails being prepared at once. Beyond it a request is answered as

@@ -491,6 +491,45 @@ async fn a_better_auth_scrypt_user_signs_in_and_is_upgraded_to_argon2id() {
     expect_status(sign_in("imported password").await.unwrap(), 200).await;
 }
 
+/// A stored hash no verifier understands is our fault, not a wrong password:
+/// 500 `INTERNAL` with a fixed message, not 400 or 401, and nothing of the cause.
+#[tokio::test]
+async fn an_unreadable_stored_password_hash_is_a_500_without_its_cause() {
+    let app = spawn_app().await;
+    let owner = app.test.owner().await;
+    let user_id: uuid::Uuid = owner
+        .query_one(
+            "insert into \"user\" (name, email) values ('Gus', 'gus@example.com') returning id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    owner
+        .execute(
+            "insert into account (user_id, account_id, provider_id, password) values ($1, $2, 'credential', 'md5:not-a-hash-we-know')",
+            &[&user_id, &user_id.to_string()],
+        )
+        .await
+        .unwrap();
+    let response = app
+        .http
+        .post(app.url("/api/auth/sign-in/email"))
+        .json(&json!({ "email": "gus@example.com", "password": "any password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "INTERNAL", "{body}");
+    assert_eq!(body["error"]["message"], "internal error", "{body}");
+    let text = body.to_string().to_lowercase();
+    assert!(
+        !text.contains("hash") && !text.contains("md5") && !text.contains("password"),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn health_and_openapi() {
     let app = spawn_app().await;

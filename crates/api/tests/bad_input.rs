@@ -70,6 +70,31 @@ async fn unreadable_query_strings_and_paths_get_json_errors() {
     expect_named_error(response, 400, "UTF-8").await;
 }
 
+/// Every id in a path is parsed in one place, and a malformed one is the
+/// same 400 naming the `id` segment, whichever route and method it came by.
+#[tokio::test]
+async fn a_malformed_path_id_is_one_400_naming_the_id_on_every_route() {
+    let app = spawn_app().await;
+    let pat = owner_with_pat(&app).await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/projects/not-a-uuid"),
+        (reqwest::Method::PATCH, "/api/projects/1234"),
+        (reqwest::Method::DELETE, "/api/projects/not-a-uuid"),
+        (reqwest::Method::DELETE, "/api/tokens/not-a-uuid"),
+    ] {
+        let mut request = app
+            .http
+            .request(method.clone(), app.url(path))
+            .bearer_auth(&pat);
+        if method == reqwest::Method::PATCH {
+            request = request.json(&json!({ "name": "fine" }));
+        }
+        let response = request.send().await.unwrap();
+        let code = expect_named_error(response, 400, "invalid id: must be a UUID").await;
+        assert_eq!(code, "INVALID_INPUT", "{method} {path}");
+    }
+}
+
 #[tokio::test]
 async fn text_postgres_cannot_store_is_refused_naming_the_field() {
     let app = spawn_app().await;

@@ -13,7 +13,7 @@
 //! with `X-Organization-Id` (or a body field) or not at all: members of it,
 //! outsiders, an organization that does not exist, a malformed id. Every
 //! response is checked against a plain in-memory model of who may see what,
-//! including the rule that picks an organization (`extract::membership_for`,
+//! including the rule that picks an organization (`tenantry_app::App::resolve`,
 //! `resolve_organization_id`), the rule that outsiders get 404, and the
 //! invitation rules: an unverified invitee is refused and the invitation
 //! stays pending (so inviting them again is a 409), and a member who leaves
@@ -357,7 +357,7 @@ impl Model {
             .map_or(Acting::NotFound, |(_, k)| Acting::In(k))
     }
 
-    /// `extract::membership_for`: the named organization, else the session's
+    /// `tenantry_app::App::resolve`: the named organization, else the session's
     /// active one, else the default; non-members get 404.
     fn acting(&self, user: usize, cred: Cred, org: Org) -> Acting {
         let requested = match org {

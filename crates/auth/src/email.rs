@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::AuthError;
 
-/// The most characters an address may have (RFC 5321's path limit less the
-/// angle brackets).
-pub const MAX_EMAIL_CHARS: usize = 254;
+pub use tenantry_domain::name::MAX_EMAIL_CHARS;
 
 /// The most characters the local part (before `@`) may have (RFC 5321).
 pub const MAX_LOCAL_PART_CHARS: usize = 64;

@@ -12,10 +12,9 @@
 //! - [`token`]: opaque random tokens (sessions, verification links) and Better
 //!   Auth's HMAC-signed cookie values.
 //!
-//! The exception is [`verify`]: checking a presented personal access token
-//! against the stored one, through `tenantry-db`'s named functions, so the
-//! HTTP API and the MCP server refuse exactly the same tokens. Nothing here
-//! knows about HTTP or MCP. Every failure is an [`AuthError`] that names the input field
+//! Nothing here does I/O or knows about HTTP, MCP or the database: checking
+//! a presented token against the stored one is `tenantry-app`'s, with these
+//! functions. Every failure is an [`AuthError`] that names the input field
 //! it concerns, so the HTTP and MCP layers can answer with a clear 4xx.
 //!
 //! ```
@@ -47,7 +46,6 @@ mod error;
 pub mod password;
 pub mod pat;
 pub mod token;
-pub mod verify;
 
 pub use email::Email;
 pub use error::AuthError;

@@ -1,6 +1,8 @@
 //! One function per command.
 
 use anyhow::{Context, bail};
+use tenantry_app::tokens::MintedToken;
+use tenantry_app::{App, AppError, PatId};
 use tenantry_cluster::Status;
 use tenantry_db::{Database, MigrationReport, setup};
 use tenantry_server::{Application, AuthSettings, SafetyCheck, Settings};
@@ -112,10 +114,10 @@ pub async fn pat_create(
 ) -> anyhow::Result<()> {
     let db = target.connect().await?;
     let user = user_by_email(&db, email).await?;
-    let (token, summary) =
-        tenantry_api::routes::tokens::mint_for(&db, user.id, name, expires_in_days)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let MintedToken { token, summary } = services(db)
+        .mint_token(user.id, name, expires_in_days)
+        .await
+        .map_err(app_error)?;
     eprintln!(
         "created token {} ({}) for {}; it is shown only once:",
         summary.id, summary.token_prefix, user.email
@@ -127,7 +129,11 @@ pub async fn pat_create(
 pub async fn pat_list(target: &Target, email: &str) -> anyhow::Result<()> {
     let db = target.connect().await?;
     let user = user_by_email(&db, email).await?;
-    for pat in tenantry_db::list_user_pats(&db, user.id).await? {
+    let pats = services(db)
+        .list_user_tokens(user.id)
+        .await
+        .map_err(app_error)?;
+    for pat in pats {
         let expires = pat
             .expires_at
             .map(|t| t.to_rfc3339())
@@ -147,12 +153,24 @@ pub async fn pat_list(target: &Target, email: &str) -> anyhow::Result<()> {
 pub async fn pat_revoke(target: &Target, email: &str, id: &str) -> anyhow::Result<()> {
     let db = target.connect().await?;
     let user = user_by_email(&db, email).await?;
-    let id = uuid::Uuid::try_parse(id).context("--id must be a token id (a UUID)")?;
-    if !tenantry_db::revoke_pat(&db, user.id, id).await? {
-        bail!("{email} has no live token {id}");
+    let id = PatId::parse(id).context("--id must be a token id (a UUID)")?;
+    match services(db).revoke_user_token(user.id, id).await {
+        Ok(()) => {}
+        Err(AppError::NotFound(_)) => bail!("{email} has no live token {id}"),
+        Err(e) => return Err(app_error(e)),
     }
     println!("revoked {id}");
     Ok(())
+}
+
+/// The operator is told what went wrong: a client error as it reads, an
+/// internal one with its cause (the CLI is no public surface).
+fn app_error(error: AppError) -> anyhow::Error {
+    if error.is_client_error() {
+        anyhow::anyhow!("{error}")
+    } else {
+        anyhow::anyhow!("{error:?}")
+    }
 }
 
 async fn user_by_email(db: &Database, email: &str) -> anyhow::Result<tenantry_db::users::User> {
@@ -197,4 +215,10 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = terminate => {}
     }
+}
+
+/// The service layer for the token commands, which need none of the
+/// session settings a server has.
+fn services(db: Database) -> App {
+    App::new(db, tenantry_app::Settings::default())
 }

@@ -28,9 +28,10 @@ const LAYERS: &[&[&str]] = &[
     &["tenantry-api", "tenantry-mcp"],
     &["tenantry-server"],
     &["tenantry-cli"],
-    // Test and benchmark support, outside the product (the benchmark
-    // package under either of its names).
-    &["tenantry-testkit", "bench", "tenantry-bench"],
+    // Test and benchmark support, outside the product: the testkit, then
+    // the benchmark, whose soak drives the server with the testkit's client.
+    &["tenantry-testkit"],
+    &["bench"],
 ];
 
 /// The HTTP and MCP surfaces: only they, and what sits above them, may
@@ -39,11 +40,6 @@ const SURFACES: &[&str] = &["tenantry-api", "tenantry-mcp"];
 
 /// Crates that turn code into an HTTP or MCP surface.
 const SURFACE_FRAMEWORKS: &[&str] = &["axum", "rmcp"];
-
-/// Known violations (crate, dependency) tolerated while issue 18's
-/// renovation is under way. Delete each entry once the dependency is gone:
-/// [`temporary_allowances_are_still_needed`] fails as soon as one is stale.
-const TEMPORARY_ALLOWANCE_DELETE_AFTER_MERGE: &[(&str, &str)] = &[("tenantry-auth", "tenantry-db")];
 
 struct Workspace {
     /// Workspace members by package name, with their declared dependencies.
@@ -159,10 +155,6 @@ fn layer_of(name: &str) -> Option<usize> {
     LAYERS.iter().position(|layer| layer.contains(&name))
 }
 
-fn allowed(krate: &str, dependency: &str) -> bool {
-    TEMPORARY_ALLOWANCE_DELETE_AFTER_MERGE.contains(&(krate, dependency))
-}
-
 impl Workspace {
     /// Every package `from` reaches through normal and build edges, each with
     /// the chain that leads to it (`from` first).
@@ -203,14 +195,14 @@ impl Workspace {
     }
 }
 
-/// Violations of the layering in `ws`, allowances left out.
+/// Violations of the layering in `ws`.
 fn layering_violations(ws: &Workspace) -> Vec<String> {
     let mut violations = Vec::new();
     for (krate, dependency) in ws.internal_edges() {
         let (Some(from), Some(to)) = (layer_of(&krate), layer_of(&dependency)) else {
             continue; // unplaced crates fail every_workspace_crate_has_a_layer
         };
-        if to >= from && !allowed(&krate, &dependency) {
+        if to >= from {
             violations.push(format!(
                 "{krate} (layer {}) depends on {dependency} (layer {}): \
                  dependencies must point to strictly lower layers",
@@ -283,27 +275,28 @@ fn credentials_logic_does_not_reach_the_database_layer() {
     let ws = workspace();
     let reachable = ws.reachable("tenantry-auth");
     if let Some(chain) = reachable.get("tenantry-db") {
-        let direct_and_allowed = chain.len() == 2 && allowed("tenantry-auth", "tenantry-db");
-        assert!(
-            direct_and_allowed,
+        panic!(
             "tenantry-auth must stay pure credentials logic, but reaches tenantry-db: {}",
             chain.join(" -> ")
         );
     }
 }
 
+/// The surfaces call the service layer, which calls the data layer: a
+/// handler or a tool that could name `tenantry_db` could skip the rules.
 #[test]
-fn temporary_allowances_are_still_needed() {
+fn surfaces_reach_the_data_only_through_the_service_layer() {
     let ws = workspace();
-    let edges = ws.internal_edges();
-    for (krate, dependency) in TEMPORARY_ALLOWANCE_DELETE_AFTER_MERGE {
-        assert!(
-            edges
-                .iter()
-                .any(|(k, d)| k.as_str() == *krate && d.as_str() == *dependency),
-            "{krate} no longer depends on {dependency}: delete the entry from \
-             TEMPORARY_ALLOWANCE_DELETE_AFTER_MERGE in {}",
-            file!()
-        );
-    }
+    let direct: Vec<String> = ws
+        .internal_edges()
+        .into_iter()
+        .filter(|(krate, dependency)| {
+            SURFACES.contains(&krate.as_str()) && dependency == "tenantry-db"
+        })
+        .map(|(krate, dependency)| format!("{krate} -> {dependency}"))
+        .collect();
+    assert!(
+        direct.is_empty(),
+        "the surfaces must depend on tenantry-app, not on tenantry-db: {direct:?}"
+    );
 }

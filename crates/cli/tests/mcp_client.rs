@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Duration, Utc};
 use serde_json::json;
 use tenantry_db::seed::demo;
-use tenantry_db::{NewPat, UserId};
+use tenantry_db::{BoundedName, NewPat, PatId, UserId};
 use tenantry_server::{Application, AuthSettings, Settings};
 use tenantry_testkit::TestDb;
 
@@ -30,7 +30,7 @@ async fn pat_for(
         &test.db,
         NewPat {
             user_id: UserId::from_uuid(user),
-            name: "mcp test",
+            name: &BoundedName::parse("name", "mcp test", 100).unwrap(),
             token_prefix: &minted.lookup_prefix,
             token_hash: &minted.hash,
             expires_at: expires_in.map(|d| Utc::now() + d),
@@ -67,9 +67,13 @@ async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
         .await
         .unwrap();
     let (revoked, revoked_id) = pat_for(&test, demo::BOB, None).await;
-    tenantry_db::revoke_pat(&test.db, UserId::from_uuid(demo::BOB), revoked_id)
-        .await
-        .unwrap();
+    tenantry_db::revoke_pat(
+        &test.db,
+        UserId::from_uuid(demo::BOB),
+        PatId::from_uuid(revoked_id),
+    )
+    .await
+    .unwrap();
     let mut wrong_checksum = alice.clone().into_bytes();
     wrong_checksum[10] = if wrong_checksum[10] == b'A' {
         b'B'

@@ -5,24 +5,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::context::TenantTx;
-use crate::error::{DbError, Result};
+use crate::error::Result;
 use crate::ids::UserId;
 use crate::page::{Page, cursor_of, paginate, parse_cursor};
-use crate::tenant::MemberRole;
-
-/// Refuse a member whose `role` may not read the audit log
-/// ([`MemberRole::can_read_audit_log`]): the one refusal HTTP (403) and MCP
-/// (a tool error) both give.
-pub fn require_audit_reader(role: MemberRole) -> Result<()> {
-    if role.can_read_audit_log() {
-        Ok(())
-    } else {
-        Err(DbError::Forbidden {
-            code: "FORBIDDEN",
-            message: "only owners and admins read the audit log",
-        })
-    }
-}
 
 /// One audit entry.
 #[derive(Clone, Debug, PartialEq, Serialize)]

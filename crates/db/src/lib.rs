@@ -67,7 +67,7 @@ pub use context::{Autocommit, TenantStatements, TenantTx, autocommit, with_tenan
 pub use database::{Database, DatabaseConfig};
 pub use error::{DbError, Result};
 pub use health::{HEALTH_CHECK_TIMEOUT, check_database};
-pub use ids::{OrganizationId, UserId};
+pub use ids::{InvitationId, MemberId, OrganizationId, PatId, ProjectId, UserId};
 pub use migrate::{MigrationReport, migrate};
 pub use organizations::{
     UserOrganization, find_membership, list_user_organizations, resolve_organization_id,
@@ -76,11 +76,11 @@ pub use organizations::{
 pub use pats::{
     LAST_USED_RESOLUTION, NewPat, PatRecord, PatSummary, create_pat, find_pat_by_prefix,
     find_pat_with_owner, list_user_pats, record_pat_use, revoke_all_user_pats, revoke_pat,
-    validate_pat_name,
 };
 pub use seed::seed;
 pub use statements::StatementMode;
 pub use tenant::{MemberRole, Membership, Tenant};
+pub use tenantry_domain::BoundedName;
 
 /// Re-exported so callers can name row and parameter types without depending
 /// on tokio-postgres themselves.

@@ -12,9 +12,10 @@ use crate::client::{self, BypassReason};
 use crate::context::{TenantTx, with_tenant_context};
 use crate::database::Database;
 use crate::error::{DbError, Result};
-use crate::ids::{OrganizationId, UserId};
+use crate::ids::{InvitationId, MemberId, OrganizationId, UserId};
 use crate::tenant::{MemberRole, Tenant};
 use crate::users::User;
+use tenantry_domain::BoundedName;
 
 /// An organization, as Better Auth's organization plugin returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -148,7 +149,7 @@ pub async fn list_members(tx: &TenantTx) -> Result<Vec<Member>> {
 }
 
 /// One member, by membership id.
-pub async fn get_member(tx: &TenantTx, member_id: Uuid) -> Result<Member> {
+pub async fn get_member(tx: &TenantTx, member_id: MemberId) -> Result<Member> {
     let row = tx
         .query_opt(&format!("{MEMBER_SELECT} where m.id = $1"), &[&member_id])
         .await?;
@@ -207,7 +208,7 @@ async fn refuse_if_last_owner(tx: &TenantTx, member: &Member, last_owner: DbErro
 }
 
 /// Remove a member; the last owner cannot be removed (nor leave).
-pub async fn remove_member(tx: &TenantTx, member_id: Uuid) -> Result<Member> {
+pub async fn remove_member(tx: &TenantTx, member_id: MemberId) -> Result<Member> {
     let member = get_member(tx, member_id).await?;
     // Better Auth's codes, so its clients recognise the refusal.
     let last_owner = DbError::Refused {
@@ -232,7 +233,7 @@ pub async fn remove_member(tx: &TenantTx, member_id: Uuid) -> Result<Member> {
 /// Change a member's role; the last owner cannot be demoted.
 pub async fn update_member_role(
     tx: &TenantTx,
-    member_id: Uuid,
+    member_id: MemberId,
     role: MemberRole,
 ) -> Result<Member> {
     let member = get_member(tx, member_id).await?;
@@ -366,12 +367,12 @@ pub async fn list_invitations(tx: &TenantTx) -> Result<Vec<Invitation>> {
 pub async fn create_organization(
     db: &Database,
     creator: UserId,
-    name: &str,
+    name: &BoundedName,
     slug: &str,
     logo: Option<&str>,
     metadata: Option<&str>,
 ) -> Result<Organization> {
-    let name = validate_organization_name(name)?;
+    let name = name.as_str();
     validate_slug(slug)?;
     let logo = logo.map(validate_logo).transpose()?;
     let organization = {
@@ -490,7 +491,7 @@ fn inviter_refusal(inviter_role: Option<MemberRole>, role: MemberRole) -> Option
 pub async fn accept_invitation(
     db: &Database,
     invitee: &User,
-    invitation_id: Uuid,
+    invitation_id: InvitationId,
     require_verified_email: bool,
 ) -> Result<(Invitation, Member)> {
     let found = {
@@ -565,7 +566,7 @@ pub async fn accept_invitation(
             json!({ "memberId": member_id }),
         )
         .await?;
-        let member = get_member(tx, member_id).await?;
+        let member = get_member(tx, MemberId::from_uuid(member_id)).await?;
         Ok(Ok((
             Invitation {
                 status: "accepted".into(),
@@ -575,29 +576,6 @@ pub async fn accept_invitation(
         )))
     })
     .await?
-}
-
-/// Longest organization name.
-pub const MAX_ORGANIZATION_NAME_CHARS: usize = 200;
-
-/// Check an organization name: trimmed, 1 to [`MAX_ORGANIZATION_NAME_CHARS`]
-/// characters, no control characters. Returns the trimmed name. Pure: run
-/// before any query.
-pub fn validate_organization_name(name: &str) -> Result<&str> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_ORGANIZATION_NAME_CHARS {
-        return Err(DbError::invalid(
-            "name",
-            format!("must be 1 to {MAX_ORGANIZATION_NAME_CHARS} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(DbError::invalid(
-            "name",
-            "must not contain control characters",
-        ));
-    }
-    Ok(name)
 }
 
 /// Check an organization's logo (a URL, as Better Auth stores it): no

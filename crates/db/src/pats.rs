@@ -12,11 +12,10 @@ use uuid::Uuid;
 use crate::client::{self, BypassReason};
 use crate::database::Database;
 use crate::error::{DbError, Result};
-use crate::ids::UserId;
+use crate::ids::{PatId, UserId};
 use crate::users::{USER_COLUMNS, User, user_from};
+use tenantry_domain::BoundedName;
 
-/// Longest accepted token name.
-pub const MAX_PAT_NAME_CHARS: usize = 100;
 /// Longest accepted token prefix.
 pub const MAX_PAT_PREFIX_CHARS: usize = 64;
 /// `last_used_at` is refreshed at most this often, so verifying a token on
@@ -72,7 +71,7 @@ pub struct NewPat<'a> {
     /// Whose token it is.
     pub user_id: UserId,
     /// The owner's label.
-    pub name: &'a str,
+    pub name: &'a BoundedName,
     /// The non-secret start of the token.
     pub token_prefix: &'a str,
     /// SHA-256 of the whole token (32 bytes).
@@ -111,7 +110,7 @@ pub async fn list_user_pats(db: &Database, user_id: UserId) -> Result<Vec<PatSum
 
 /// Store a new token.
 pub async fn create_pat(db: &Database, new: NewPat<'_>) -> Result<PatSummary> {
-    let name = validate_pat_name(new.name)?;
+    let name = new.name.as_str();
     validate_pat_prefix(new.token_prefix)?;
     if new.token_hash.len() != 32 {
         return Err(DbError::invalid(
@@ -134,7 +133,7 @@ pub async fn create_pat(db: &Database, new: NewPat<'_>) -> Result<PatSummary> {
 
 /// Revoke one of the user's tokens. `false` when the user has no live token
 /// with that id (someone else's token counts as none).
-pub async fn revoke_pat(db: &Database, user_id: UserId, pat_id: Uuid) -> Result<bool> {
+pub async fn revoke_pat(db: &Database, user_id: UserId, pat_id: PatId) -> Result<bool> {
     let conn = client::bare(db, BypassReason::UserScoped).await?;
     let revoked = conn
         .execute(
@@ -231,28 +230,6 @@ pub async fn record_pat_use(db: &Database, pat: &PatRecord, now: DateTime<Utc>) 
     Ok(written == 1)
 }
 
-/// Check a token name: trimmed, 1 to [`MAX_PAT_NAME_CHARS`] characters, no
-/// control characters. Returns the trimmed name. Pure: run before any query.
-pub fn validate_pat_name(name: &str) -> Result<&str> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(DbError::invalid("name", "must not be empty"));
-    }
-    if name.chars().count() > MAX_PAT_NAME_CHARS {
-        return Err(DbError::invalid(
-            "name",
-            format!("must be at most {MAX_PAT_NAME_CHARS} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(DbError::invalid(
-            "name",
-            "must not contain control characters",
-        ));
-    }
-    Ok(name)
-}
-
 fn validate_pat_prefix(prefix: &str) -> Result<()> {
     let well_formed = !prefix.is_empty()
         && prefix.len() <= MAX_PAT_PREFIX_CHARS
@@ -269,15 +246,6 @@ fn validate_pat_prefix(prefix: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_trimmed_bounded_and_printable() {
-        assert_eq!(validate_pat_name("  ci  ").unwrap(), "ci");
-        assert!(validate_pat_name("   ").is_err());
-        assert!(validate_pat_name(&"x".repeat(101)).is_err());
-        assert!(validate_pat_name(&"é".repeat(100)).is_ok());
-        assert!(validate_pat_name("a\nb").is_err());
-    }
 
     #[test]
     fn prefixes_are_short_ascii_words() {

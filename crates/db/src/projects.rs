@@ -8,11 +8,10 @@ use uuid::Uuid;
 use crate::audit::append_audit;
 use crate::context::{TenantStatements, TenantTx};
 use crate::error::{DbError, Result};
-use crate::ids::{OrganizationId, UserId};
+use crate::ids::{OrganizationId, ProjectId, UserId};
 use crate::page::{Page, cursor_of, paginate, parse_cursor};
+use tenantry_domain::BoundedName;
 
-/// Longest project name.
-pub const MAX_PROJECT_NAME_CHARS: usize = 200;
 /// Longest project description.
 pub const MAX_PROJECT_DESCRIPTION_CHARS: usize = 4000;
 
@@ -87,7 +86,7 @@ pub async fn list_projects(
 }
 
 /// One project, if the current organization has it.
-pub async fn get_project(tx: &impl TenantStatements, id: Uuid) -> Result<Project> {
+pub async fn get_project(tx: &impl TenantStatements, id: ProjectId) -> Result<Project> {
     let row = tx
         .query_opt(
             &format!("select {PROJECT_COLUMNS} from project where id = $1"),
@@ -102,10 +101,10 @@ pub async fn get_project(tx: &impl TenantStatements, id: Uuid) -> Result<Project
 /// Create a project; a name taken in this organization is a conflict.
 pub async fn create_project(
     tx: &TenantTx,
-    name: &str,
+    name: &BoundedName,
     description: Option<&str>,
 ) -> Result<Project> {
-    let name = validate_project_name(name)?;
+    let name = name.as_str();
     let description = validate_description(description.unwrap_or(""))?;
     let row = tx
         .query_one(
@@ -128,11 +127,11 @@ pub async fn create_project(
 /// Change a project's name and/or description.
 pub async fn update_project(
     tx: &TenantTx,
-    id: Uuid,
-    name: Option<&str>,
+    id: ProjectId,
+    name: Option<&BoundedName>,
     description: Option<&str>,
 ) -> Result<Project> {
-    let name = name.map(validate_project_name).transpose()?;
+    let name = name.map(BoundedName::as_str);
     let description = description.map(validate_description).transpose()?;
     let row = tx
         .query_opt(
@@ -159,7 +158,7 @@ pub async fn update_project(
 }
 
 /// Delete a project.
-pub async fn delete_project(tx: &TenantTx, id: Uuid) -> Result<()> {
+pub async fn delete_project(tx: &TenantTx, id: ProjectId) -> Result<()> {
     let row = tx
         .query_opt("delete from project where id = $1 returning name", &[&id])
         .await?;
@@ -172,26 +171,6 @@ pub async fn delete_project(tx: &TenantTx, id: Uuid) -> Result<()> {
         json!({ "name": name }),
     )
     .await
-}
-
-/// Check a project name (DESIGN.md invariant 8): trimmed, 1 to
-/// [`MAX_PROJECT_NAME_CHARS`] characters, no control characters. Returns the
-/// trimmed name, which is what is stored. Pure: run before any query.
-pub fn validate_project_name(name: &str) -> Result<&str> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_PROJECT_NAME_CHARS {
-        return Err(DbError::invalid(
-            "name",
-            format!("must be 1 to {MAX_PROJECT_NAME_CHARS} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(DbError::invalid(
-            "name",
-            "must not contain control characters",
-        ));
-    }
-    Ok(name)
 }
 
 /// Check a project description: at most [`MAX_PROJECT_DESCRIPTION_CHARS`]
@@ -218,10 +197,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(validate_project_name("  a ").unwrap(), "a");
-        assert!(validate_project_name(" ").is_err());
-        assert!(validate_project_name(&"x".repeat(201)).is_err());
+    fn descriptions_are_bounded_and_hold_no_nul() {
         assert!(validate_description(&"x".repeat(4001)).is_err());
         assert_eq!(
             validate_description("two\nlines\t").unwrap(),

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::audit::append_audit;
 use crate::context::TenantTx;
 use crate::error::{DbError, Result};
+use crate::ids::ProjectId;
 
 /// Most tokens one event may claim, in or out.
 pub const MAX_TOKENS_PER_EVENT: i64 = 100_000_000;
@@ -42,7 +43,7 @@ pub struct NewUsage<'a> {
     /// The model's name (`ai_model.name`).
     pub model: &'a str,
     /// The project, which must belong to the current organization.
-    pub project_id: Option<Uuid>,
+    pub project_id: Option<ProjectId>,
     /// Prompt tokens.
     pub input_tokens: i64,
     /// Completion tokens.
@@ -97,7 +98,7 @@ pub async fn record_usage(tx: &TenantTx, new: NewUsage<'_>) -> Result<UsageEvent
     .await?;
     Ok(UsageEvent {
         id,
-        project_id: new.project_id,
+        project_id: new.project_id.map(|id| id.as_uuid()),
         model: new.model.to_owned(),
         input_tokens: new.input_tokens,
         output_tokens: new.output_tokens,

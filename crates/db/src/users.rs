@@ -13,11 +13,8 @@ use crate::client::{self, BypassReason};
 use crate::database::Database;
 use crate::error::{DbError, Result};
 use crate::ids::{OrganizationId, UserId};
-
-/// Longest accepted display name.
-pub const MAX_USER_NAME_CHARS: usize = 200;
-/// Longest accepted email (RFC 5321's path limit).
-pub const MAX_EMAIL_CHARS: usize = 254;
+use tenantry_domain::BoundedName;
+use tenantry_domain::name::MAX_EMAIL_CHARS;
 
 /// A user as Better Auth returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -61,11 +58,11 @@ pub(crate) fn user_from(row: &tokio_postgres::Row) -> User {
 /// [`DbError::Conflict`] on `user_email_key`.
 pub async fn create_user_with_password(
     db: &Database,
-    name: &str,
+    name: &BoundedName,
     email: &str,
     password_hash: &str,
 ) -> Result<User> {
-    let name = validate_name(name)?;
+    let name = name.as_str();
     validate_email_length(email)?;
     let mut conn = client::bare(db, BypassReason::AuthBootstrap).await?;
     let tx = conn.transaction().await?;
@@ -382,29 +379,6 @@ pub async fn consume_verification(db: &Database, identifier: &str) -> Result<Opt
         )
         .await?;
     Ok(row.map(|row| row.get(0)))
-}
-
-/// Check a user's display name: trimmed, 1 to [`MAX_USER_NAME_CHARS`]
-/// characters, no control characters. Returns the trimmed name. Pure: run
-/// before any query.
-pub fn validate_name(name: &str) -> Result<&str> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(DbError::invalid("name", "must not be empty"));
-    }
-    if name.chars().count() > MAX_USER_NAME_CHARS {
-        return Err(DbError::invalid(
-            "name",
-            format!("must be at most {MAX_USER_NAME_CHARS} characters"),
-        ));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(DbError::invalid(
-            "name",
-            "must not contain control characters",
-        ));
-    }
-    Ok(name)
 }
 
 fn validate_email_length(email: &str) -> Result<()> {

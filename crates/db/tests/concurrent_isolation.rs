@@ -95,7 +95,7 @@ impl Task {
             0 => {
                 let tenant = self.tenant;
                 let (first, second) = with_tenant_context(db, tenant, async |tx| {
-                    projects::create_project(tx, &name, None).await?;
+                    projects::create_project(tx, &bounded(&name), None).await?;
                     let first = seen(&tx.query_one(LOOK_SQL, &[]).await?);
                     // Hold the connection while the other tasks work.
                     tokio::time::sleep(Duration::from_millis(2)).await;
@@ -112,7 +112,7 @@ impl Task {
                 let failed = format!("x{}-{round}", self.number);
                 let result: Result<(), DbError> =
                     with_tenant_context(db, self.tenant, async |tx| {
-                        projects::create_project(tx, &failed, None).await?;
+                        projects::create_project(tx, &bounded(&failed), None).await?;
                         tokio::time::sleep(Duration::from_millis(1)).await;
                         tx.query("select 1/0", &[]).await?;
                         Ok(())
@@ -257,4 +257,9 @@ async fn concurrent_tenants_on_shared_connections_see_only_their_own_rows() {
             pids.len()
         );
     }
+}
+
+/// A name the test knows to be valid.
+fn bounded(name: &str) -> tenantry_db::BoundedName {
+    tenantry_db::BoundedName::parse("name", name, 200).expect("a valid name")
 }

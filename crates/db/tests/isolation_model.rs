@@ -39,8 +39,8 @@ use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use tenantry_db::page::MAX_PAGE_SIZE;
 use tenantry_db::{
-    Database, DbError, OrganizationId, Tenant, UserId, audit, autocommit, find_membership, members,
-    projects, users, with_tenant_context,
+    Database, DbError, OrganizationId, ProjectId, Tenant, UserId, audit, autocommit,
+    find_membership, members, projects, users, with_tenant_context,
 };
 use tenantry_testkit::TestDb;
 use tenantry_testkit::sequence::sequence;
@@ -187,19 +187,26 @@ async fn set_up(test: &TestDb, model: &mut [OrgModel]) -> Result<World, String> 
     let tag = Uuid::new_v4().simple().to_string();
     for u in 0..USERS {
         let email = format!("u{u}-{tag}@example.com");
-        let user = users::create_user_with_password(db, &format!("user {u}"), &email, "unused")
-            .await
-            .map_err(|e| format!("create user {u}: {e}"))?;
+        let user =
+            users::create_user_with_password(db, &bounded(&format!("user {u}")), &email, "unused")
+                .await
+                .map_err(|e| format!("create user {u}: {e}"))?;
         world.users.push(user.id.as_uuid());
     }
     let owner = test.owner().await;
     for (org, state) in model.iter_mut().enumerate() {
         let creator = world.member(org, 0);
         let slug = format!("m{org}-{tag}");
-        let organization =
-            members::create_organization(db, UserId::from_uuid(creator), &slug, &slug, None, None)
-                .await
-                .map_err(|e| format!("create organization {org}: {e}"))?;
+        let organization = members::create_organization(
+            db,
+            UserId::from_uuid(creator),
+            &bounded(&slug),
+            &slug,
+            None,
+            None,
+        )
+        .await
+        .map_err(|e| format!("create organization {org}: {e}"))?;
         let id = organization.id.as_uuid();
         state.audit.push((
             "organization.create".to_owned(),
@@ -309,7 +316,7 @@ async fn step_once(
         Action::Create { name } => {
             let name = name_for(step, 'p', name);
             let result = with_tenant_context(db, tenant, async |tx| {
-                projects::create_project(tx, &name, None).await
+                projects::create_project(tx, &bounded(&name), None).await
             })
             .await;
             if model[by].name_taken(&name, None) {
@@ -343,10 +350,14 @@ async fn step_once(
             };
             let result = match via {
                 Via::Transaction => {
-                    with_tenant_context(db, tenant, async |tx| projects::get_project(tx, id).await)
-                        .await
+                    with_tenant_context(db, tenant, async |tx| {
+                        projects::get_project(tx, ProjectId::from_uuid(id)).await
+                    })
+                    .await
                 }
-                Via::Autocommit => projects::get_project(&autocommit(db, tenant), id).await,
+                Via::Autocommit => {
+                    projects::get_project(&autocommit(db, tenant), ProjectId::from_uuid(id)).await
+                }
             };
             match (model[by].rows.get(&id), result) {
                 (Some(row), Ok(project)) => {
@@ -367,7 +378,13 @@ async fn step_once(
             };
             let requested = name_for(step, 'r', name);
             let result = with_tenant_context(db, tenant, async |tx| {
-                projects::update_project(tx, id, Some(&requested), None).await
+                projects::update_project(
+                    tx,
+                    ProjectId::from_uuid(id),
+                    Some(&bounded(&requested)),
+                    None,
+                )
+                .await
             })
             .await;
             if !model[by].rows.contains_key(&id) {
@@ -395,7 +412,7 @@ async fn step_once(
                 return Ok(());
             };
             let result = with_tenant_context(db, tenant, async |tx| {
-                projects::delete_project(tx, id).await
+                projects::delete_project(tx, ProjectId::from_uuid(id)).await
             })
             .await;
             match model[by].rows.remove(&id) {
@@ -516,4 +533,9 @@ proptest! {
         });
         prop_assert!(outcome.is_ok(), "{}", outcome.unwrap_err());
     }
+}
+
+/// A name the test knows to be valid.
+fn bounded(name: &str) -> tenantry_db::BoundedName {
+    tenantry_db::BoundedName::parse("name", name, 200).expect("a valid name")
 }

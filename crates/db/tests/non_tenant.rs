@@ -5,11 +5,13 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use tenantry_db::seed::demo;
+use tenantry_db::{BoundedName, PatId};
 use tenantry_db::{
     Database, DatabaseConfig, DbError, NewPat, OrganizationId, UserId, check_database, create_pat,
     find_membership, find_pat_by_prefix, list_user_pats, migrate, record_pat_use,
     resolve_organization_id, resolve_tenant, revoke_pat,
 };
+use tenantry_domain::name::MAX_PAT_NAME_CHARS;
 use tenantry_testkit::TestDb;
 use uuid::Uuid;
 
@@ -344,7 +346,7 @@ async fn personal_access_tokens_are_created_listed_found_and_revoked() {
         db,
         NewPat {
             user_id: alice,
-            name: "  laptop  ",
+            name: &pat_name("  laptop  "),
             token_prefix: "tnty_first",
             token_hash: &hash,
             expires_at: None,
@@ -357,7 +359,7 @@ async fn personal_access_tokens_are_created_listed_found_and_revoked() {
         db,
         NewPat {
             user_id: alice,
-            name: "ci",
+            name: &pat_name("ci"),
             token_prefix: "tnty_second",
             token_hash: &[8u8; 32],
             expires_at: Some(Utc::now() + chrono::Duration::days(30)),
@@ -389,9 +391,21 @@ async fn personal_access_tokens_are_created_listed_found_and_revoked() {
     );
 
     // Someone else cannot revoke it; its owner can, once.
-    assert!(!revoke_pat(db, user(demo::BOB), first.id).await.unwrap());
-    assert!(revoke_pat(db, alice, first.id).await.unwrap());
-    assert!(!revoke_pat(db, alice, first.id).await.unwrap());
+    assert!(
+        !revoke_pat(db, user(demo::BOB), PatId::from_uuid(first.id))
+            .await
+            .unwrap()
+    );
+    assert!(
+        revoke_pat(db, alice, PatId::from_uuid(first.id))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !revoke_pat(db, alice, PatId::from_uuid(first.id))
+            .await
+            .unwrap()
+    );
     assert_eq!(list_user_pats(db, alice).await.unwrap(), vec![second]);
     assert!(
         !find_pat_by_prefix(db, "tnty_first")
@@ -405,18 +419,19 @@ async fn personal_access_tokens_are_created_listed_found_and_revoked() {
 #[tokio::test]
 async fn pat_input_is_validated_before_any_query() {
     let test = seeded().await;
-    let bad = [
-        ("", "tnty_ok", 32),
-        ("name", "tnty_bad'; --", 32),
-        ("name", "tnty_ok", 31),
-        (&*"n".repeat(101), "tnty_ok", 32),
-    ];
-    for (name, prefix, hash_len) in bad {
+    // A name is a `BoundedName`: an empty or overlong one cannot reach the query.
+    for name in ["", "   ", &*"n".repeat(MAX_PAT_NAME_CHARS + 1)] {
+        let error = BoundedName::parse("name", name, MAX_PAT_NAME_CHARS).unwrap_err();
+        assert_eq!(error.field, "name", "{name:?}");
+    }
+    let bad = [("tnty_bad'; --", 32), ("tnty_ok", 31), ("", 32)];
+    for (prefix, hash_len) in bad {
+        let name = pat_name("name");
         let error = create_pat(
             &test.db,
             NewPat {
                 user_id: user(demo::ALICE),
-                name,
+                name: &name,
                 token_prefix: prefix,
                 token_hash: &vec![0; hash_len],
                 expires_at: None,
@@ -426,7 +441,7 @@ async fn pat_input_is_validated_before_any_query() {
         .unwrap_err();
         assert!(
             matches!(error, DbError::InvalidInput { .. }),
-            "{name:?} {prefix:?}: {error}"
+            "{prefix:?}: {error}"
         );
     }
     assert!(find_pat_by_prefix(&test.db, "").await.is_err());
@@ -446,7 +461,7 @@ async fn pat_use_is_recorded_at_most_once_a_minute() {
         db,
         NewPat {
             user_id: user(demo::BOB),
-            name: "agent",
+            name: &pat_name("agent"),
             token_prefix: "tnty_agent",
             token_hash: &[1; 32],
             expires_at: None,
@@ -646,4 +661,8 @@ async fn changing_a_password_ends_that_users_reset_links_and_nothing_else() {
         Some(bob),
         "another user's reset link"
     );
+}
+
+fn pat_name(name: &str) -> BoundedName {
+    BoundedName::parse("name", name, MAX_PAT_NAME_CHARS).expect("a valid token name")
 }

@@ -3,28 +3,21 @@
 //! Over HTTP an axum middleware authenticates the personal access token on
 //! every request (sessions never carry identity: a session id alone proves
 //! nothing, and [`crate::sessions`] lets only the token that opened a session
-//! into it) and checks an `X-Organization-Id` header against membership.
+//! into it) and resolves an `X-Organization-Id` header against membership.
 //! Over stdio the token comes from `TENANTRY_TOKEN`, checked once at start.
+//! Both hand the tools a [`tenantry_app::Actor`].
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tenantry_db::users::User;
-use tenantry_db::{Database, OrganizationId};
-use uuid::Uuid;
+use tenantry_app::{Actor, App, AppError, Membership, OrganizationId, parse_bearer};
 
-/// The authenticated user, and the organization their request names, if any.
+/// The actor of a request that named its organization (`X-Organization-Id`),
+/// resolved by the middleware so the tool does not resolve it again.
 #[derive(Clone, Debug)]
-pub struct Caller {
-    /// Whose token it is.
-    pub user: User,
-    /// The token's id: an MCP session is bound to it.
-    pub pat_id: Uuid,
-    /// From `X-Organization-Id`, already checked against membership.
-    pub organization: Option<OrganizationId>,
-}
+pub struct Requested(pub Actor<Membership>);
 
 /// Why a request was refused before reaching the MCP service.
 #[derive(Debug, thiserror::Error)]
@@ -62,71 +55,61 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// Authenticate `token` (a PAT; session tokens are not accepted here) and
-/// check the requested organization.
-pub async fn authenticate(
-    db: &Database,
-    token: &str,
-    organization: Option<&str>,
-) -> Result<Caller, Refusal> {
-    const REFUSED: Refusal =
-        Refusal::Unauthorized("invalid, expired or revoked personal access token");
-    let verified = tenantry_auth::verify::verify_pat(db, token)
+fn unavailable(error: AppError) -> Refusal {
+    tracing::warn!(?error, "token or membership check failed");
+    Refusal::Unavailable
+}
+
+/// Authenticate `token` (a PAT; session tokens are not accepted here).
+pub async fn authenticate(app: &App, token: &str) -> Result<Actor, Refusal> {
+    app.verify_pat(token)
         .await
-        .map_err(|e| {
-            tracing::warn!(error = ?e, "token check failed");
-            Refusal::Unavailable
-        })?
-        .ok_or(REFUSED)?;
-    let organization = match organization {
-        None => None,
-        Some(text) => {
-            let id = OrganizationId::parse(text)
-                .map_err(|_| Refusal::BadRequest("X-Organization-Id must be a UUID"))?;
-            tenantry_db::find_membership(db, verified.user.id, id)
-                .await
-                .map_err(|_| Refusal::Unavailable)?
-                .ok_or(Refusal::NotFound)?;
-            Some(id)
-        }
-    };
-    Ok(Caller {
-        pat_id: verified.record.id,
-        user: verified.user,
-        organization,
-    })
+        .map_err(unavailable)?
+        .ok_or(Refusal::Unauthorized(
+            "invalid, expired or revoked personal access token",
+        ))
 }
 
 /// The axum middleware in front of `/mcp`.
-pub async fn require_pat(State(db): State<Database>, mut request: Request, next: Next) -> Response {
+pub async fn require_pat(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let Some(authorization) = headers.get(header::AUTHORIZATION) else {
-        return Refusal::Unauthorized("send Authorization: Bearer <personal access token>")
-            .into_response();
-    };
-    let token = match authorization.to_str().ok().and_then(|v| v.split_once(' ')) {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            token.trim().to_owned()
+    let authorization = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+    let token = match parse_bearer(authorization) {
+        Ok(Some(token)) => token.to_owned(),
+        Ok(None) => {
+            return Refusal::Unauthorized("send Authorization: Bearer <personal access token>")
+                .into_response();
         }
-        _ => {
+        Err(_) => {
             return Refusal::Unauthorized("expected Authorization: Bearer <personal access token>")
                 .into_response();
         }
     };
-    let organization = match headers.get("x-organization-id").map(|v| v.to_str()) {
+    let requested = match headers.get("x-organization-id").map(|v| v.to_str()) {
         None => None,
-        Some(Ok(text)) => Some(text.to_owned()),
+        Some(Ok(text)) => match OrganizationId::parse(text) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                return Refusal::BadRequest("X-Organization-Id must be a UUID").into_response();
+            }
+        },
         Some(Err(_)) => {
             return Refusal::BadRequest("X-Organization-Id must be a UUID").into_response();
         }
     };
-    match authenticate(&db, &token, organization.as_deref()).await {
-        Ok(caller) => {
-            request.extensions_mut().insert(caller);
-            next.run(request).await
+    let actor = match authenticate(&app, &token).await {
+        Ok(actor) => actor,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if let Some(requested) = requested {
+        match app.resolve(actor.clone(), Some(requested)).await {
+            Ok(scoped) => {
+                request.extensions_mut().insert(Requested(scoped));
+            }
+            Err(AppError::NotFound(_)) => return Refusal::NotFound.into_response(),
+            Err(error) => return unavailable(error).into_response(),
         }
-        Err(refusal) => refusal.into_response(),
     }
+    request.extensions_mut().insert(actor);
+    next.run(request).await
 }

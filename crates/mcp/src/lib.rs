@@ -2,11 +2,11 @@
 //!
 //! The seed's `packages/mcp`: AI agents work inside one organization's data
 //! with a personal access token. The token is checked on every HTTP request
-//! (or once, for stdio); [`tenantry_db::resolve_organization_id`] picks the
-//! organization unless the client names one (`X-Organization-Id`) or switches
-//! with the `switch_organization` tool; every tool runs in that
-//! organization's tenant context: `with_tenant_context`, or `autocommit` for
-//! a tool that runs one read. Nothing here writes SQL.
+//! (or once, for stdio); `tenantry_app::App::resolve` picks the organization
+//! unless the client names one (`X-Organization-Id`) or switches with the
+//! `switch_organization` tool. Every tool is a translation of a
+//! `tenantry_app` call, the same the HTTP handlers make: no rule, no tenant
+//! transaction and no SQL lives here.
 //!
 //! Served at `/mcp` (streamable HTTP) by `tenantry serve`, and over stdio by
 //! `tenantry mcp --stdio` with `TENANTRY_TOKEN`. Over HTTP an MCP session
@@ -22,9 +22,9 @@ use std::sync::Arc;
 
 use rmcp::ServiceExt;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use tenantry_db::Database;
+use tenantry_app::{App, Database, Settings};
 
-pub use caller::{Caller, Refusal, authenticate};
+pub use caller::{Refusal, Requested, authenticate};
 pub use jsonrpc::MAX_REQUEST_BODY_BYTES;
 pub use server::TenantryMcp;
 pub use sessions::OwnedSessions;
@@ -34,15 +34,15 @@ pub use sessions::OwnedSessions;
 /// JSON-RPC with a JSON-RPC error before rmcp reads it, then
 /// [`sessions::require_owner`], which lets only the token that opened a
 /// session into it.
-pub fn router(db: Database) -> axum::Router {
-    router_with_sessions(db, Arc::default())
+pub fn router(app: App) -> axum::Router {
+    router_with_sessions(app, Arc::default())
 }
 
 /// [`router`] keeping its sessions in `sessions`.
-pub fn router_with_sessions(db: Database, sessions: Arc<OwnedSessions>) -> axum::Router {
-    let handler_db = db.clone();
+pub fn router_with_sessions(app: App, sessions: Arc<OwnedSessions>) -> axum::Router {
+    let handler_app = app.clone();
     let service = StreamableHttpService::new(
-        move || Ok(TenantryMcp::for_http(handler_db.clone())),
+        move || Ok(TenantryMcp::for_http(handler_app.clone())),
         sessions.clone(),
         // The default accepts only loopback Host headers (a guard against DNS
         // rebinding); a deployment behind a proxy configures its hosts.
@@ -57,18 +57,19 @@ pub fn router_with_sessions(db: Database, sessions: Arc<OwnedSessions>) -> axum:
         ))
         .layer(axum::middleware::from_fn(jsonrpc::guard))
         .layer(axum::middleware::from_fn_with_state(
-            db,
+            app,
             caller::require_pat,
         ))
 }
 
 /// Serve one client over stdin/stdout as the owner of `token`.
 pub async fn serve_stdio(db: Database, token: &str) -> Result<(), StdioError> {
-    let caller = authenticate(&db, token, None)
+    let app = App::new(db, Settings::default());
+    let actor = authenticate(&app, token)
         .await
         .map_err(StdioError::Refused)?;
-    tracing::info!(user = %caller.user.email, "serving MCP over stdio");
-    let running = TenantryMcp::for_stdio(db, caller)
+    tracing::info!(user = %actor.user().email, "serving MCP over stdio");
+    let running = TenantryMcp::for_stdio(app, actor)
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| StdioError::Transport(e.to_string()))?;

@@ -1,10 +1,13 @@
 //! The MCP handler: tools and resources over one organization's data.
 //!
-//! Each tool is a thin wrapper: find the caller's membership, then call the
-//! same `tenantry_db` functions the HTTP handlers call, inside
-//! `with_tenant_context`. Bad input is a tool error (`isError: true`) the
-//! agent can read and correct, never a protocol error or a panic.
+//! Each tool is a translation: parse the arguments (ids with the same typed
+//! ids the HTTP API uses), resolve the caller's organization once, call the
+//! same `tenantry_app` function the HTTP handler calls, and map the answer
+//! ([`tool_error_of`], [`request_error_of`]). Bad input is a tool error
+//! (`isError: true`) the agent can read and correct, never a protocol error
+//! or a panic; an internal error's text stays in the log.
 
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -20,15 +23,12 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tenantry_db::page::page_size;
-use tenantry_db::usage::NewUsage;
-use tenantry_db::{
-    Autocommit, Database, DbError, Membership, OrganizationId, UserId, audit, autocommit, members,
-    projects, usage, with_tenant_context,
+use tenantry_app::{
+    Actor, App, AppError, InvalidInput, MAX_PAGE_SIZE, Membership, NewUsage, OrganizationId,
+    ProjectId, UserId, page_size,
 };
-use uuid::Uuid;
 
-use crate::caller::Caller;
+use crate::caller::Requested;
 
 /// URI prefix of project resources.
 pub const PROJECT_URI_PREFIX: &str = "tenantry://projects/";
@@ -38,10 +38,10 @@ type ToolResult = Result<CallToolResult, McpError>;
 /// One handler per MCP session (over HTTP) or per process (over stdio).
 #[derive(Clone)]
 pub struct TenantryMcp {
-    db: Database,
+    app: App,
     /// The caller over stdio, authenticated once at start; over HTTP the
     /// caller comes with every request instead.
-    stdio_caller: Option<Caller>,
+    stdio_actor: Option<Actor>,
     /// The organization chosen with `switch_organization`, for this session
     /// only, remembered with the user who chose it.
     selected: Arc<Mutex<Option<(UserId, OrganizationId)>>>,
@@ -49,28 +49,31 @@ pub struct TenantryMcp {
 
 impl TenantryMcp {
     /// A handler for HTTP sessions.
-    pub fn for_http(db: Database) -> Self {
+    pub fn for_http(app: App) -> Self {
         TenantryMcp {
-            db,
-            stdio_caller: None,
+            app,
+            stdio_actor: None,
             selected: Arc::default(),
         }
     }
 
-    /// A handler for one stdio client acting as `caller`.
-    pub fn for_stdio(db: Database, caller: Caller) -> Self {
+    /// A handler for one stdio client acting as `actor`.
+    pub fn for_stdio(app: App, actor: Actor) -> Self {
         TenantryMcp {
-            db,
-            stdio_caller: Some(caller),
+            app,
+            stdio_actor: Some(actor),
             selected: Arc::default(),
         }
     }
 
-    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Option<Caller> {
-        ctx.extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Caller>())
-            .or(self.stdio_caller.as_ref())
+    fn parts(ctx: &RequestContext<RoleServer>) -> Option<&axum::http::request::Parts> {
+        ctx.extensions.get::<axum::http::request::Parts>()
+    }
+
+    fn actor(&self, ctx: &RequestContext<RoleServer>) -> Option<Actor> {
+        Self::parts(ctx)
+            .and_then(|parts| parts.extensions.get::<Actor>())
+            .or(self.stdio_actor.as_ref())
             .cloned()
     }
 
@@ -79,49 +82,45 @@ impl TenantryMcp {
         selected.filter(|(who, _)| *who == user).map(|(_, org)| org)
     }
 
-    /// The caller's membership of the organization this call acts in: the
-    /// session's choice, else the request's header, else their default.
-    async fn membership(
+    /// The caller in the organization this call acts in: the session's
+    /// choice, else the request's header (resolved by the middleware), else
+    /// their default. Resolved once per call.
+    async fn scoped(
         &self,
         ctx: &RequestContext<RoleServer>,
-    ) -> Result<(Caller, Membership), CallToolResult> {
-        let caller = self
-            .caller(ctx)
+    ) -> Result<Actor<Membership>, CallToolResult> {
+        let actor = self
+            .actor(ctx)
             .ok_or_else(|| tool_error("not authenticated: send a personal access token"))?;
-        let requested = self.selected_for(caller.user.id).or(caller.organization);
-        match tenantry_db::resolve_tenant(&self.db, caller.user.id, requested).await {
-            Ok(Some(membership)) => Ok((caller, membership)),
-            Ok(None) if requested.is_some() => {
+        let selected = self.selected_for(actor.user().id);
+        let requested = match (
+            selected,
+            Self::parts(ctx).and_then(|p| p.extensions.get::<Requested>()),
+        ) {
+            (None, Some(Requested(scoped))) => return Ok(scoped.clone()),
+            (Some(selected), _) => Some(selected),
+            (None, None) => None,
+        };
+        match self.app.resolve(actor, requested).await {
+            Ok(scoped) => Ok(scoped),
+            Err(AppError::NotFound(_)) if requested.is_some() => {
                 Err(tool_error("you are not a member of that organization"))
             }
-            Ok(None) => Err(tool_error("you are not a member of any organization")),
-            Err(error) => Err(db_tool_error(error)),
-        }
-    }
-
-    /// Run `work` in the caller's organization and answer with its result as JSON.
-    async fn in_tenant<T: Serialize>(
-        &self,
-        ctx: &RequestContext<RoleServer>,
-        work: impl AsyncFnOnce(&tenantry_db::TenantTx) -> Result<T, DbError>,
-    ) -> ToolResult {
-        match self.membership(ctx).await {
-            Ok((_, membership)) => {
-                respond(with_tenant_context(&self.db, membership.tenant(), work).await)
+            Err(AppError::NotFound(_)) => {
+                Err(tool_error("you are not a member of any organization"))
             }
-            Err(refusal) => Ok(refusal),
+            Err(error) => Err(tool_error_of(error)),
         }
     }
 
-    /// [`Self::in_tenant`] for a tool that runs one read: the statement goes
-    /// out as an `autocommit` statement, one round trip instead of two.
-    async fn read_in_tenant<T: Serialize>(
+    /// Run `work` as the caller in their organization and answer with its result as JSON.
+    async fn in_organization<T: Serialize>(
         &self,
         ctx: &RequestContext<RoleServer>,
-        read: impl AsyncFnOnce(&Autocommit<'_>) -> Result<T, DbError>,
+        work: impl AsyncFnOnce(&App, &Actor<Membership>) -> Result<T, AppError>,
     ) -> ToolResult {
-        match self.membership(ctx).await {
-            Ok((_, membership)) => respond(read(&autocommit(&self.db, membership.tenant())).await),
+        match self.scoped(ctx).await {
+            Ok(actor) => respond(work(&self.app, &actor).await),
             Err(refusal) => Ok(refusal),
         }
     }
@@ -131,9 +130,10 @@ fn tool_error(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }
 
-/// What the client is told of a database error: a client error verbatim;
-/// anything else without detail, its cause logged here.
-fn db_error_text(error: &DbError) -> String {
+/// What the client is told of an error: a client error verbatim; anything
+/// else without detail, its cause logged here (Debug: escaped, so a cause
+/// quoting input cannot forge a log line).
+fn error_text(error: &AppError) -> String {
     if error.is_client_error() {
         error.to_string()
     } else if error.is_unavailable() {
@@ -147,13 +147,14 @@ fn db_error_text(error: &DbError) -> String {
 /// The message of every failure whose cause stays in the log.
 const INTERNAL_ERROR: &str = "internal error";
 
-fn db_tool_error(error: DbError) -> CallToolResult {
-    tool_error(db_error_text(&error))
+/// An error as a tool's answer (`isError: true`).
+pub fn tool_error_of(error: AppError) -> CallToolResult {
+    tool_error(error_text(&error))
 }
 
-/// [`db_tool_error`] for requests that answer with a JSON-RPC error.
-fn db_request_error(error: DbError) -> McpError {
-    let text = db_error_text(&error);
+/// An error as the JSON-RPC error of a request that is not a tool call.
+pub fn request_error_of(error: AppError) -> McpError {
+    let text = error_text(&error);
     if error.is_client_error() {
         McpError::invalid_params(text, None)
     } else {
@@ -167,17 +168,22 @@ fn serialization_error(error: serde_json::Error) -> McpError {
     McpError::internal_error(INTERNAL_ERROR, None)
 }
 
-fn respond<T: Serialize>(result: Result<T, DbError>) -> ToolResult {
+fn respond<T: Serialize>(result: Result<T, AppError>) -> ToolResult {
     match result {
         Ok(value) => serde_json::to_value(value)
             .map(CallToolResult::structured)
             .map_err(serialization_error),
-        Err(error) => Ok(db_tool_error(error)),
+        Err(error) => Ok(tool_error_of(error)),
     }
 }
 
-fn parse_uuid(field: &'static str, text: &str) -> Result<Uuid, CallToolResult> {
-    Uuid::try_parse(text.trim()).map_err(|_| tool_error(format!("{field} must be a UUID")))
+/// A typed id from the argument `field`, e.g. "id must be a UUID".
+fn parse_id<T: FromStr<Err = InvalidInput>>(
+    field: &'static str,
+    text: &str,
+) -> Result<T, CallToolResult> {
+    text.parse()
+        .map_err(|e: InvalidInput| tool_error(format!("{field} {}", e.reason)))
 }
 
 fn parse_time(field: &'static str, text: &str) -> Result<DateTime<Utc>, CallToolResult> {
@@ -272,29 +278,24 @@ impl TenantryMcp {
         description = "Who you are: your user, the organization this session acts in, and your role there."
     )]
     async fn whoami(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
-        let (caller, membership) = match self.membership(&ctx).await {
-            Ok(found) => found,
-            Err(refusal) => return Ok(refusal),
-        };
-        let organization = with_tenant_context(&self.db, membership.tenant(), async |tx| {
-            members::current_organization(tx).await
-        })
-        .await;
-        respond(organization.map(|organization| {
-            json!({
-                "user": { "id": caller.user.id, "name": caller.user.name, "email": caller.user.email },
+        self.in_organization(&ctx, async |app, actor| {
+            let organization = app.current_organization(actor).await?;
+            let user = actor.user();
+            Ok(json!({
+                "user": { "id": user.id, "name": user.name, "email": user.email },
                 "organization": { "id": organization.id, "name": organization.name, "slug": organization.slug },
-                "role": membership.role(),
-            })
-        }))
+                "role": actor.role(),
+            }))
+        })
+        .await
     }
 
     #[tool(description = "The organizations you belong to, with your role in each.")]
     async fn list_organizations(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
-        let Some(caller) = self.caller(&ctx) else {
+        let Some(actor) = self.actor(&ctx) else {
             return Ok(tool_error("not authenticated"));
         };
-        let organizations = tenantry_db::list_user_organizations(&self.db, caller.user.id).await;
+        let organizations = self.app.list_organizations(&actor).await;
         // Structured content is a JSON object, so lists come wrapped.
         respond(organizations.map(|organizations| json!({ "organizations": organizations })))
     }
@@ -305,23 +306,26 @@ impl TenantryMcp {
         Parameters(args): Parameters<SwitchArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
-        let Some(caller) = self.caller(&ctx) else {
+        let Some(actor) = self.actor(&ctx) else {
             return Ok(tool_error("not authenticated"));
         };
         let Ok(organization) = OrganizationId::parse(&args.organization_id) else {
             return Ok(tool_error("organizationId must be a UUID"));
         };
-        match tenantry_db::find_membership(&self.db, caller.user.id, organization).await {
-            Ok(Some(membership)) => {
+        let user = actor.user().id;
+        match self.app.resolve(actor, Some(organization)).await {
+            Ok(scoped) => {
                 if let Ok(mut selected) = self.selected.lock() {
-                    *selected = Some((caller.user.id, organization));
+                    *selected = Some((user, organization));
                 }
-                respond(Ok::<_, DbError>(
-                    json!({ "organizationId": organization, "role": membership.role() }),
+                respond(Ok(
+                    json!({ "organizationId": organization, "role": scoped.role() }),
                 ))
             }
-            Ok(None) => Ok(tool_error("you are not a member of that organization")),
-            Err(error) => Ok(db_tool_error(error)),
+            Err(AppError::NotFound(_)) => {
+                Ok(tool_error("you are not a member of that organization"))
+            }
+            Err(error) => Ok(tool_error_of(error)),
         }
     }
 
@@ -331,12 +335,12 @@ impl TenantryMcp {
         Parameters(args): Parameters<ListArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
-        let limit = match page_size(args.limit) {
-            Ok(limit) => limit,
-            Err(error) => return Ok(db_tool_error(error)),
-        };
-        self.read_in_tenant(&ctx, async |tenant| {
-            projects::list_projects(tenant, limit, args.cursor.as_deref()).await
+        if let Err(error) = page_size(args.limit) {
+            return Ok(tool_error_of(error));
+        }
+        self.in_organization(&ctx, async |app, actor| {
+            app.list_projects(actor, args.limit, args.cursor.as_deref())
+                .await
         })
         .await
     }
@@ -347,11 +351,11 @@ impl TenantryMcp {
         Parameters(args): Parameters<ProjectIdArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
-        let id = match parse_uuid("id", &args.id) {
+        let id: ProjectId = match parse_id("id", &args.id) {
             Ok(id) => id,
             Err(refusal) => return Ok(refusal),
         };
-        self.read_in_tenant(&ctx, async |tenant| projects::get_project(tenant, id).await)
+        self.in_organization(&ctx, async |app, actor| app.get_project(actor, id).await)
             .await
     }
 
@@ -363,8 +367,9 @@ impl TenantryMcp {
         Parameters(args): Parameters<CreateProjectArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
-        self.in_tenant(&ctx, async |tx| {
-            projects::create_project(tx, &args.name, args.description.as_deref()).await
+        self.in_organization(&ctx, async |app, actor| {
+            app.create_project(actor, &args.name, args.description.as_deref())
+                .await
         })
         .await
     }
@@ -375,12 +380,12 @@ impl TenantryMcp {
         Parameters(args): Parameters<UpdateProjectArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
-        let id = match parse_uuid("id", &args.id) {
+        let id: ProjectId = match parse_id("id", &args.id) {
             Ok(id) => id,
             Err(refusal) => return Ok(refusal),
         };
-        self.in_tenant(&ctx, async |tx| {
-            projects::update_project(tx, id, args.name.as_deref(), args.description.as_deref())
+        self.in_organization(&ctx, async |app, actor| {
+            app.update_project(actor, id, args.name.as_deref(), args.description.as_deref())
                 .await
         })
         .await
@@ -397,7 +402,7 @@ impl TenantryMcp {
         let project_id = match args
             .project_id
             .as_deref()
-            .map(|id| parse_uuid("projectId", id))
+            .map(|id| parse_id::<ProjectId>("projectId", id))
             .transpose()
         {
             Ok(id) => id,
@@ -412,18 +417,15 @@ impl TenantryMcp {
             Ok(at) => at,
             Err(refusal) => return Ok(refusal),
         };
-        self.in_tenant(&ctx, async |tx| {
-            usage::record_usage(
-                tx,
-                NewUsage {
-                    model: &args.model,
-                    project_id,
-                    input_tokens: args.input_tokens,
-                    output_tokens: args.output_tokens,
-                    occurred_at,
-                },
-            )
-            .await
+        self.in_organization(&ctx, async |app, actor| {
+            let new = NewUsage {
+                model: &args.model,
+                project_id,
+                input_tokens: args.input_tokens,
+                output_tokens: args.output_tokens,
+                occurred_at,
+            };
+            app.record_usage(actor, new).await
         })
         .await
     }
@@ -440,14 +442,16 @@ impl TenantryMcp {
             (Ok(from), Ok(to)) => (from, to),
             (Err(refusal), _) | (_, Err(refusal)) => return Ok(refusal),
         };
-        self.in_tenant(&ctx, async |tx| usage::usage_report(tx, from, to).await)
-            .await
+        self.in_organization(&ctx, async |app, actor| {
+            app.usage_report(actor, from, to).await
+        })
+        .await
     }
 
     #[tool(description = "Members of the current organization with their roles.")]
     async fn list_members(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
-        self.in_tenant(&ctx, async |tx| {
-            Ok(json!({ "members": members::list_members(tx).await? }))
+        self.in_organization(&ctx, async |app, actor| {
+            Ok(json!({ "members": app.list_members(actor).await? }))
         })
         .await
     }
@@ -460,23 +464,13 @@ impl TenantryMcp {
         Parameters(args): Parameters<AuditArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
-        let limit = match page_size(args.limit) {
-            Ok(limit) => limit,
-            Err(error) => return Ok(db_tool_error(error)),
-        };
-        let membership = match self.membership(&ctx).await {
-            Ok((_, membership)) => membership,
-            Err(refusal) => return Ok(refusal),
-        };
-        if let Err(refusal) = audit::require_audit_reader(membership.role()) {
-            return Ok(db_tool_error(refusal));
+        if let Err(error) = page_size(args.limit) {
+            return Ok(tool_error_of(error));
         }
-        respond(
-            with_tenant_context(&self.db, membership.tenant(), async |tx| {
-                audit::list_audit_log(tx, limit, None).await
-            })
-            .await,
-        )
+        self.in_organization(&ctx, async |app, actor| {
+            app.audit_log(actor, args.limit, None).await
+        })
+        .await
     }
 }
 
@@ -509,18 +503,15 @@ impl ServerHandler for TenantryMcp {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
-        let membership = self
-            .membership(&ctx)
+        let actor = self
+            .scoped(&ctx)
             .await
-            .map_err(|_| McpError::invalid_request("no organization to list resources of", None))?
-            .1;
-        let page = projects::list_projects(
-            &autocommit(&self.db, membership.tenant()),
-            tenantry_db::page::MAX_PAGE_SIZE,
-            None,
-        )
-        .await
-        .map_err(db_request_error)?;
+            .map_err(|_| McpError::invalid_request("no organization to list resources of", None))?;
+        let page = self
+            .app
+            .list_projects(&actor, Some(MAX_PAGE_SIZE), None)
+            .await
+            .map_err(request_error_of)?;
         Ok(ListResourcesResult::with_all_items(
             page.items
                 .iter()
@@ -558,14 +549,16 @@ impl ServerHandler for TenantryMcp {
         };
         let id = uri
             .strip_prefix(PROJECT_URI_PREFIX)
-            .and_then(|id| Uuid::try_parse(id).ok())
+            .and_then(|id| ProjectId::parse(id).ok())
             .ok_or_else(not_found)?;
-        let membership = self.membership(&ctx).await.map_err(|_| not_found())?.1;
-        let project = projects::get_project(&autocommit(&self.db, membership.tenant()), id)
+        let actor = self.scoped(&ctx).await.map_err(|_| not_found())?;
+        let project = self
+            .app
+            .get_project(&actor, id)
             .await
             .map_err(|e| match e {
-                DbError::NotFound(_) => not_found(),
-                other => db_request_error(other),
+                AppError::NotFound(_) => not_found(),
+                other => request_error_of(other),
             })?;
         let text = serde_json::to_string(&project).map_err(serialization_error)?;
         Ok(ReadResourceResult::new(vec![

@@ -35,7 +35,7 @@ use rmcp::transport::streamable_http_server::session::local::{
 use rmcp::transport::streamable_http_server::{SessionId, SessionManager};
 use uuid::Uuid;
 
-use crate::caller::Caller;
+use tenantry_app::Actor;
 
 /// The header that names a session.
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -111,8 +111,9 @@ impl SessionManager for OwnedSessions {
                 .request
                 .extensions()
                 .get::<axum::http::request::Parts>()
-                .and_then(|parts| parts.extensions.get::<Caller>())
-                .map(|caller| caller.pat_id),
+                .and_then(|parts| parts.extensions.get::<Actor>())
+                .and_then(Actor::pat_id)
+                .map(|id| id.as_uuid()),
             _ => None,
         };
         let Some(owner) = owner else {
@@ -179,7 +180,7 @@ impl SessionManager for OwnedSessions {
 
 /// The axum middleware in front of rmcp's service: a request that names a
 /// session must come with the token that opened it. Runs after
-/// [`crate::caller::require_pat`], which put the [`Caller`] in the request.
+/// [`crate::caller::require_pat`], which put the [`Actor`] in the request.
 pub async fn require_owner(
     State(sessions): State<Arc<OwnedSessions>>,
     request: Request,
@@ -188,7 +189,11 @@ pub async fn require_owner(
     let Some(session) = request.headers().get(SESSION_HEADER) else {
         return next.run(request).await;
     };
-    let caller = request.extensions().get::<Caller>().map(|c| c.pat_id);
+    let caller = request
+        .extensions()
+        .get::<Actor>()
+        .and_then(Actor::pat_id)
+        .map(|id| id.as_uuid());
     let owner = session.to_str().ok().and_then(|id| sessions.owner(id));
     match (owner, caller) {
         (Some(owner), Some(caller)) if owner == caller => next.run(request).await,

@@ -66,11 +66,26 @@ async fn a_database_failure_reaches_the_client_without_its_cause() {
             );
             assert!(!tells_the_cause(&answer), "{case}: {answer}");
         }
-        let listed = server
-            .call(&session, tool_call(3, "list_projects", json!({})))
-            .await;
-        assert_eq!(listed["result"]["isError"], true, "{listed}");
-        assert!(!tells_the_cause(&listed), "list_projects: {listed}");
+        let id = project.as_str().unwrap();
+        for (n, (tool, arguments)) in [
+            ("list_projects", json!({})),
+            ("get_project", json!({ "id": id })),
+            ("create_project", json!({ "name": "after the rename" })),
+            ("update_project", json!({ "id": id, "name": "renamed" })),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let answer = server
+                .call(&session, tool_call(3 + n as i64, tool, arguments))
+                .await;
+            assert_eq!(answer["result"]["isError"], true, "{tool}: {answer}");
+            assert_eq!(
+                answer["result"]["content"][0]["text"], "internal error",
+                "{tool}: {answer}"
+            );
+            assert!(!tells_the_cause(&answer), "{tool}: {answer}");
+        }
     })
     .await
     .expect("the internal-error test took too long");

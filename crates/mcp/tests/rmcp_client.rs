@@ -759,7 +759,7 @@ async fn a_caller_in_no_organization_is_refused_by_every_tenant_tool() {
     run(async |f: &Fixture| {
         let eve = tenantry_db::users::create_user_with_password(
             &f.test.db,
-            "Eve",
+            &tenantry_domain::BoundedName::parse("name", "Eve", 200).expect("a name"),
             "eve@example.com",
             "not used: Eve signs in with a PAT",
         )

@@ -293,18 +293,11 @@ fn surfaces(
     mailer: Arc<dyn Mailer>,
     mcp_sessions: Arc<OwnedSessions>,
 ) -> Router {
-    let api = tenantry_api::router(tenantry_api::AppState {
-        db: db.clone(),
-        auth: Arc::new(auth),
-        mailer,
-        hashing: Arc::new(tokio::sync::Semaphore::new(
-            tenantry_api::state::hashing_permits(),
-        )),
-        link_mails: Arc::new(tokio::sync::Semaphore::new(
-            tenantry_api::state::LINK_MAILS_IN_FLIGHT,
-        )),
-    });
-    api.merge(tenantry_mcp::router_with_sessions(db, mcp_sessions))
+    // One service layer behind both surfaces, so HTTP and MCP apply the
+    // same rules with the same settings.
+    let app = tenantry_app::App::new(db, auth.app_settings());
+    let api = tenantry_api::router(tenantry_api::AppState::new(app.clone(), auth, mailer));
+    api.merge(tenantry_mcp::router_with_sessions(app, mcp_sessions))
 }
 
 /// The security lints of `tenantry audit`, through the tenant pool's own

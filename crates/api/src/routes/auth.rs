@@ -9,12 +9,15 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tenantry_app::accounts::LinkPurpose;
+use tenantry_app::credentials::{MalformedBearer, parse_bearer};
+use tenantry_app::{BoundedName, Session, User, UserId};
 use tenantry_auth::email::Email;
 use tenantry_auth::password::{PasswordCheck, hash_password, validate_password, verify_password};
-use tenantry_db::users::{self, Session, User};
+use tenantry_domain::name::MAX_USER_NAME_CHARS;
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Identity};
+use crate::extract::{ApiJson, Authenticated};
 use crate::identity;
 use crate::links::LinkTarget;
 use crate::mailer::Message;
@@ -90,9 +93,9 @@ pub(crate) async fn sign_up(
             "must be at most 2048 characters",
         ));
     }
+    let name = BoundedName::parse("name", &body.name, MAX_USER_NAME_CHARS)?;
     let hash = hash_blocking(&state, body.password).await?;
-    let user =
-        users::create_user_with_password(&state.db, &body.name, email.as_str(), &hash).await?;
+    let user = state.app.create_user(&name, &email, &hash).await?;
     let (session, session_headers) = identity::start_session(&state, &user, &headers).await?;
     Ok((
         session_headers,
@@ -141,7 +144,7 @@ pub(crate) async fn sign_in(
     if body.password.chars().count() > tenantry_auth::password::MAX_PASSWORD_CHARS {
         return Err(REFUSED);
     }
-    let Some((user, stored)) = users::find_credentials(&state.db, email.as_str()).await? else {
+    let Some((user, stored)) = state.app.credentials(&email).await? else {
         // Spend the time a real check would, so response times do not say
         // which emails have accounts.
         let _ = hash_blocking(&state, body.password).await;
@@ -153,14 +156,15 @@ pub(crate) async fn sign_in(
         Ok(PasswordCheck::Valid { needs_rehash }) => {
             if needs_rehash {
                 let upgraded = hash_blocking(&state, body.password).await?;
-                users::update_password_hash(&state.db, user.id, &upgraded).await?;
+                state.app.upgrade_password_hash(user.id, &upgraded).await?;
                 tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
             }
         }
         Ok(PasswordCheck::Invalid) => return Err(REFUSED),
+        // A stored hash we cannot read is our fault, not a wrong password.
         Err(e) => {
-            tracing::warn!(user_id = %user.id, error = ?e, "stored password hash not understood");
-            return Err(REFUSED);
+            tracing::error!(user_id = %user.id, error = ?e, "stored password hash not understood");
+            return Err(ApiError::from(e));
         }
     }
     let (session, session_headers) = identity::start_session(&state, &user, &headers).await?;
@@ -210,11 +214,9 @@ async fn hash_blocking(state: &AppState, password: String) -> Result<String, Api
     responses((status = 200, body = Object), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn sign_out(
     State(state): State<AppState>,
-    identity: Identity,
+    Authenticated(actor): Authenticated,
 ) -> Result<Response, ApiError> {
-    if let Some(session) = identity.session() {
-        users::delete_session(&state.db, &session.token).await?;
-    }
+    state.app.end_session(&actor).await?;
     Ok((
         identity::clear_session_cookie(&state)?,
         Json(json!({ "success": true })),
@@ -237,52 +239,35 @@ pub(crate) async fn get_session(
 ) -> Result<Response, ApiError> {
     // Better Auth answers `null` (200) for a missing or stale session rather
     // than an error; only a database failure is an error here.
-    let presented = match bearer_session(&headers) {
-        Some(token) => Some((token, true)),
-        None => identity::session_cookie(&headers).map(|c| (c, false)),
+    let null = || Ok(Json(serde_json::Value::Null).into_response());
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| v.as_bytes());
+    let presented = match parse_bearer(authorization) {
+        Ok(Some(token)) => Some((token.to_owned(), true)),
+        // `Bearer` with nothing after it presents an empty (so stale) token.
+        Err(MalformedBearer::NotBearer)
+            if authorization
+                .is_some_and(|v| v.len() >= 7 && v[..7].eq_ignore_ascii_case(b"bearer ")) =>
+        {
+            return null();
+        }
+        Ok(None) | Err(_) => identity::session_cookie(&headers).map(|c| (c, false)),
     };
     let Some((token, bearer)) = presented else {
-        return Ok(Json(serde_json::Value::Null).into_response());
+        return null();
     };
-    match identity::verify_session_token(&state, &token, bearer).await {
-        Ok(identity) => {
-            let session = identity.session().cloned().expect("a session credential");
+    match identity::verify_session(&state, &token, bearer).await {
+        Ok(actor) => {
+            let session = actor.session().cloned().expect("a session credential");
             Ok(Json(SessionResponse {
                 session,
-                user: identity.user,
+                user: actor.user().clone(),
             })
             .into_response())
         }
-        Err(ApiError::Unauthorized(_)) => Ok(Json(serde_json::Value::Null).into_response()),
+        Err(ApiError::Unauthorized(_)) => null(),
         Err(other) => Err(other),
-    }
-}
-
-fn bearer_session(headers: &HeaderMap) -> Option<String> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-}
-
-/// What an emailed link is for; part of the stored identifier, so a token
-/// issued for one purpose cannot be redeemed for the other.
-#[derive(Clone, Copy)]
-enum LinkPurpose {
-    ResetPassword,
-    VerifyEmail,
-}
-
-impl LinkPurpose {
-    fn identifier(self, token: &str) -> String {
-        match self {
-            LinkPurpose::ResetPassword => format!("{}{token}", users::PASSWORD_RESET_PREFIX),
-            LinkPurpose::VerifyEmail => format!("verify-email:{token}"),
-        }
     }
 }
 
@@ -292,15 +277,10 @@ async fn issue_link_token(
     purpose: LinkPurpose,
     user: &User,
 ) -> Result<String, ApiError> {
-    let token = tenantry_auth::token::random_token(32);
-    users::create_verification(
-        &state.db,
-        &purpose.identifier(&token),
-        &user.id.to_string(),
-        Utc::now() + LINK_VALIDITY,
-    )
-    .await?;
-    Ok(token)
+    Ok(state
+        .app
+        .issue_link_token(purpose, user, Utc::now() + LINK_VALIDITY)
+        .await?)
 }
 
 /// Take back a token issued for `purpose`: once, before it expires.
@@ -308,20 +288,8 @@ async fn redeem_link_token(
     state: &AppState,
     purpose: LinkPurpose,
     token: &str,
-) -> Result<tenantry_db::UserId, ApiError> {
-    let invalid = || ApiError::BadRequest {
-        code: "INVALID_TOKEN",
-        message: "the link is invalid, used or expired".into(),
-    };
-    // Link tokens are ours (`random_token`: ASCII letters and digits); check
-    // the shape before the bare lookup, so nothing else reaches it.
-    if token.is_empty() || token.len() > 128 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(invalid());
-    }
-    users::consume_verification(&state.db, &purpose.identifier(token))
-        .await?
-        .and_then(|id| tenantry_db::UserId::parse(&id).ok())
-        .ok_or_else(invalid)
+) -> Result<UserId, ApiError> {
+    Ok(state.app.redeem_link_token(purpose, token).await?)
 }
 
 /// How long preparing one link mail may take before it is given up.
@@ -379,7 +347,7 @@ pub(crate) async fn request_password_reset(
         None => LinkTarget::path("/reset-password"),
     };
     mail_after_response(&state, "password reset", |state| async move {
-        let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await? else {
+        let Some(user) = state.app.find_user_by_email(&email).await? else {
             return Ok(());
         };
         let token = issue_link_token(&state, LinkPurpose::ResetPassword, &user).await?;
@@ -415,10 +383,7 @@ pub(crate) async fn reset_password(
     validate_password(&body.new_password)?;
     let user_id = redeem_link_token(&state, LinkPurpose::ResetPassword, &body.token).await?;
     let hash = hash_blocking(&state, body.new_password).await?;
-    users::change_password(&state.db, user_id, &hash).await?;
-    users::delete_user_sessions(&state.db, user_id).await?;
-    // Whoever had the account may have minted tokens; they go too.
-    tenantry_db::revoke_all_user_pats(&state.db, user_id).await?;
+    state.app.reset_password(user_id, &hash).await?;
     Ok(Json(json!({ "status": true })))
 }
 
@@ -448,7 +413,7 @@ pub(crate) async fn send_verification_email(
         .map(|target| LinkTarget::parse(target, &state.auth.trusted_origins))
         .transpose()?;
     mail_after_response(&state, "email verification", |state| async move {
-        let Some(user) = users::find_user_by_email(&state.db, email.as_str()).await? else {
+        let Some(user) = state.app.find_user_by_email(&email).await? else {
             return Ok(());
         };
         if user.email_verified {
@@ -484,6 +449,6 @@ pub(crate) async fn verify_email(
     ApiQuery(query): ApiQuery<VerifyEmailQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let user_id = redeem_link_token(&state, LinkPurpose::VerifyEmail, &query.token).await?;
-    users::mark_email_verified(&state.db, user_id).await?;
+    state.app.mark_email_verified(user_id).await?;
     Ok(Json(json!({ "status": true })))
 }

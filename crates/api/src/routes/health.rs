@@ -25,7 +25,7 @@ pub struct Health {
 #[utoipa::path(get, path = "/health", tag = "health",
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    match tenantry_db::check_database(&state.db).await {
+    match state.app.check_database().await {
         Ok(latency) => (
             StatusCode::OK,
             Json(Health {

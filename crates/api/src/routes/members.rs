@@ -4,13 +4,10 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use tenantry_db::audit::{AuditEntry, list_audit_log, require_audit_reader};
-use tenantry_db::members::{Member, list_members};
-use tenantry_db::page::{Page, page_size};
-use tenantry_db::with_tenant_context;
+use tenantry_app::{AuditEntry, Member, Page};
 
 use crate::error::ApiError;
-use crate::extract::TenantScope;
+use crate::extract::Scoped;
 use crate::params::ApiQuery;
 use crate::state::AppState;
 
@@ -25,13 +22,9 @@ pub fn router() -> Router<AppState> {
     responses((status = 200, body = Vec<Member>), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn members(
     State(state): State<AppState>,
-    scope: TenantScope,
+    Scoped(actor): Scoped,
 ) -> Result<Json<Vec<Member>>, ApiError> {
-    let members = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
-        list_members(tx).await
-    })
-    .await?;
-    Ok(Json(members))
+    Ok(Json(state.app.list_members(&actor).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -44,7 +37,7 @@ pub struct AuditQuery {
 }
 
 /// The organization's audit log, newest first. Owners and admins only
-/// ([`MemberRole::can_read_audit_log`](tenantry_db::MemberRole::can_read_audit_log)):
+/// ([`MemberRole::can_read_audit_log`](tenantry_app::MemberRole::can_read_audit_log)):
 /// its entries name invitees, invitation ids and role changes, which the
 /// rest of the API shows only to those who manage members; a plain member
 /// gets 403.
@@ -53,14 +46,12 @@ pub struct AuditQuery {
               (status = 403, body = crate::error::ErrorBody)))]
 pub(crate) async fn audit_log(
     State(state): State<AppState>,
-    scope: TenantScope,
+    Scoped(actor): Scoped,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<Page<AuditEntry>>, ApiError> {
-    require_audit_reader(scope.membership.role())?;
-    let limit = page_size(query.limit)?;
-    let page = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
-        list_audit_log(tx, limit, query.cursor.as_deref()).await
-    })
-    .await?;
+    let page = state
+        .app
+        .audit_log(&actor, query.limit, query.cursor.as_deref())
+        .await?;
     Ok(Json(page))
 }

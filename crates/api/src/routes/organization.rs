@@ -1,21 +1,19 @@
 //! Better Auth's organization plugin routes: create, list, set-active,
-//! get-full-organization, invitations and member management.
-//!
-//! Permissions follow the plugin's defaults: owners and admins invite,
-//! remove members and change roles; only an owner makes someone an owner;
-//! the last owner can neither leave nor be demoted.
+//! get-full-organization, invitations and member management. The rules
+//! (who may invite, remove, change roles) are `tenantry_app::organizations`'.
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tenantry_auth::email::Email;
-use tenantry_db::members::{self, Invitation, Member, Organization};
-use tenantry_db::{MemberRole, Membership, OrganizationId, UserOrganization, with_tenant_context};
-use uuid::Uuid;
+use tenantry_app::organizations::{ActiveChoice, FullOrganization, MemberRef, NewOrganization};
+use tenantry_app::{
+    Actor, Email, Invitation, InvitationId, Member, MemberId, MemberRole, OrganizationId,
+    UserOrganization,
+};
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Identity, membership_for};
+use crate::extract::{ApiJson, Authenticated};
 use crate::params::ApiQuery;
 use crate::state::AppState;
 
@@ -40,6 +38,21 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// An optional `organizationId` field.
+fn organization_id(text: Option<&str>) -> Result<Option<OrganizationId>, ApiError> {
+    Ok(text.map(OrganizationId::parse).transpose()?)
+}
+
+/// The caller in the organization a body or query names (else their default).
+async fn scoped(
+    state: &AppState,
+    actor: Actor,
+    requested: Option<&str>,
+) -> Result<Actor<tenantry_app::Membership>, ApiError> {
+    let requested = organization_id(requested)?;
+    Ok(state.app.resolve(actor, requested).await?)
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateBody {
@@ -57,44 +70,23 @@ pub struct CreateBody {
     keep_current_active_organization: Option<bool>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct FullOrganization {
-    #[serde(flatten)]
-    organization: Organization,
-    members: Vec<Member>,
-    invitations: Vec<Invitation>,
-}
-
 /// Create an organization; the caller becomes its owner and, unless asked
 /// otherwise, it becomes the session's active organization.
 #[utoipa::path(post, path = "/api/auth/organization/create", tag = "organization", request_body = CreateBody,
     responses((status = 200, body = FullOrganization), (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    identity: Identity,
+    Authenticated(actor): Authenticated,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<Json<FullOrganization>, ApiError> {
-    let metadata = body.metadata.map(|m| m.to_string());
-    if metadata.as_ref().is_some_and(|m| m.len() > 8192) {
-        return Err(ApiError::invalid("metadata", "must be at most 8 KiB"));
-    }
-    let organization = members::create_organization(
-        &state.db,
-        identity.user.id,
-        &body.name,
-        &body.slug,
-        body.logo.as_deref(),
-        metadata.as_deref(),
-    )
-    .await?;
-    if let Some(session) = identity.session()
-        && !body.keep_current_active_organization.unwrap_or(false)
-    {
-        tenantry_db::users::set_active_organization(&state.db, session.id, Some(organization.id))
-            .await?;
-    }
-    let membership = membership_for(&state, &identity, Some(organization.id)).await?;
-    full_organization(&state, &membership).await.map(Json)
+    let new = NewOrganization {
+        name: &body.name,
+        slug: &body.slug,
+        logo: body.logo.as_deref(),
+        metadata: body.metadata,
+        keep_current_active: body.keep_current_active_organization.unwrap_or(false),
+    };
+    Ok(Json(state.app.create_organization(&actor, new).await?))
 }
 
 /// The organizations the caller belongs to.
@@ -102,11 +94,9 @@ pub(crate) async fn create(
     responses((status = 200, body = Vec<UserOrganization>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    identity: Identity,
+    Authenticated(actor): Authenticated,
 ) -> Result<Json<Vec<UserOrganization>>, ApiError> {
-    Ok(Json(
-        tenantry_db::list_user_organizations(&state.db, identity.user.id).await?,
-    ))
+    Ok(Json(state.app.list_organizations(&actor).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -124,32 +114,17 @@ pub struct SetActiveBody {
     responses((status = 200, body = Option<FullOrganization>), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn set_active(
     State(state): State<AppState>,
-    identity: Identity,
+    Authenticated(actor): Authenticated,
     ApiJson(body): ApiJson<SetActiveBody>,
 ) -> Result<Json<Option<FullOrganization>>, ApiError> {
-    let session = identity
-        .session()
-        .ok_or(ApiError::Forbidden(
-            "only a session has an active organization",
-        ))?
-        .clone();
-    let requested = match (body.organization_id, body.organization_slug) {
-        (Some(id), _) => Some(OrganizationId::parse(&id)?),
-        (None, Some(slug)) => Some(
-            members::find_organization_by_slug(&state.db, &slug)
-                .await?
-                .ok_or(ApiError::NotFound("organization"))?
-                .id,
-        ),
-        (None, None) => None,
+    let choice = match (&body.organization_id, &body.organization_slug) {
+        (Some(id), _) => ActiveChoice::Id(id),
+        (None, Some(slug)) => ActiveChoice::Slug(slug),
+        (None, None) => ActiveChoice::Clear,
     };
-    let Some(requested) = requested else {
-        tenantry_db::users::set_active_organization(&state.db, session.id, None).await?;
-        return Ok(Json(None));
-    };
-    let membership = membership_for(&state, &identity, Some(requested)).await?;
-    tenantry_db::users::set_active_organization(&state.db, session.id, Some(requested)).await?;
-    Ok(Json(Some(full_organization(&state, &membership).await?)))
+    Ok(Json(
+        state.app.set_active_organization(&actor, choice).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -166,16 +141,11 @@ pub struct OrganizationQuery {
     responses((status = 200, body = FullOrganization), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn get_full_organization(
     State(state): State<AppState>,
-    identity: Identity,
+    Authenticated(actor): Authenticated,
     ApiQuery(query): ApiQuery<OrganizationQuery>,
 ) -> Result<Json<FullOrganization>, ApiError> {
-    let requested = query
-        .organization_id
-        .as_deref()
-        .map(OrganizationId::parse)
-        .transpose()?;
-    let membership = membership_for(&state, &identity, requested).await?;
-    full_organization(&state, &membership).await.map(Json)
+    let actor = scoped(&state, actor, query.organization_id.as_deref()).await?;
+    Ok(Json(state.app.full_organization(&actor).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -198,29 +168,19 @@ pub struct InviteBody {
               (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn invite_member(
     State(state): State<AppState>,
-    identity: Identity,
+    Authenticated(actor): Authenticated,
     ApiJson(body): ApiJson<InviteBody>,
 ) -> Result<Json<Invitation>, ApiError> {
     let email = Email::parse(&body.email)?;
     let role = MemberRole::parse(&body.role)?;
-    let requested = body
-        .organization_id
-        .as_deref()
-        .map(OrganizationId::parse)
-        .transpose()?;
-    let membership = membership_for(&state, &identity, requested).await?;
-    require_manager(&membership, role)?;
-    let inviter = identity.user.id;
-    let invitation = with_tenant_context(&state.db, membership.tenant(), async |tx| {
-        members::invite_member(tx, email.as_str(), role, inviter).await
-    })
-    .await?;
+    let actor = scoped(&state, actor, body.organization_id.as_deref()).await?;
+    let invitation = state.app.invite_member(&actor, &email, role).await?;
     state.mailer.send(crate::mailer::Message::new(
         email.as_str(),
         "You are invited",
         &format!(
             "{} invited you to join as {role}. Accept: POST /api/auth/organization/accept-invitation {{\"invitationId\": \"{}\"}}",
-            identity.user.name, invitation.id
+            actor.user().name, invitation.id
         ),
     ));
     Ok(Json(invitation))
@@ -253,26 +213,11 @@ pub struct AcceptResponse {
               (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn accept_invitation(
     State(state): State<AppState>,
-    identity: Identity,
+    Authenticated(actor): Authenticated,
     ApiJson(body): ApiJson<AcceptBody>,
 ) -> Result<Json<AcceptResponse>, ApiError> {
-    let invitation_id = Uuid::try_parse(body.invitation_id.trim())
-        .map_err(|_| ApiError::invalid("invitationId", "must be a UUID"))?;
-    let (invitation, member) = members::accept_invitation(
-        &state.db,
-        &identity.user,
-        invitation_id,
-        state.auth.require_email_verification_on_invitation,
-    )
-    .await?;
-    if let Some(session) = identity.session() {
-        tenantry_db::users::set_active_organization(
-            &state.db,
-            session.id,
-            Some(invitation.organization_id),
-        )
-        .await?;
-    }
+    let invitation = InvitationId::parse(&body.invitation_id)?;
+    let (invitation, member) = state.app.accept_invitation(&actor, invitation).await?;
     Ok(Json(AcceptResponse { invitation, member }))
 }
 
@@ -297,29 +242,12 @@ pub struct MemberResponse {
               (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn remove_member(
     State(state): State<AppState>,
-    identity: Identity,
+    Authenticated(actor): Authenticated,
     ApiJson(body): ApiJson<RemoveBody>,
 ) -> Result<Json<MemberResponse>, ApiError> {
-    let requested = body
-        .organization_id
-        .as_deref()
-        .map(OrganizationId::parse)
-        .transpose()?;
-    let membership = membership_for(&state, &identity, requested).await?;
-    let target = body.member_id_or_email.trim().to_owned();
-    let caller = identity.user.id;
-    let member = with_tenant_context(&state.db, membership.tenant(), async |tx| {
-        let member = match Uuid::try_parse(&target) {
-            Ok(id) => members::get_member(tx, id).await?,
-            Err(_) => members::find_member_by_email(tx, Email::parse(&target)?.as_str()).await?,
-        };
-        let leaving = member.user_id == caller;
-        if !leaving {
-            require_manager(&membership, member.role)?;
-        }
-        Ok::<_, ApiError>(members::remove_member(tx, member.id).await?)
-    })
-    .await?;
+    let actor = scoped(&state, actor, body.organization_id.as_deref()).await?;
+    let target = MemberRef::parse(&body.member_id_or_email)?;
+    let member = state.app.remove_member(&actor, &target).await?;
     Ok(Json(MemberResponse { member }))
 }
 
@@ -346,62 +274,13 @@ pub struct UpdateRoleBody {
               (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn update_member_role(
     State(state): State<AppState>,
-    identity: Identity,
+    Authenticated(actor): Authenticated,
     ApiJson(body): ApiJson<UpdateRoleBody>,
 ) -> Result<Json<Member>, ApiError> {
-    let member_id = Uuid::try_parse(body.member_id.trim())
-        .map_err(|_| ApiError::invalid("memberId", "must be a UUID"))?;
+    let member = MemberId::parse(&body.member_id)?;
     let role = MemberRole::parse(&body.role)?;
-    let requested = body
-        .organization_id
-        .as_deref()
-        .map(OrganizationId::parse)
-        .transpose()?;
-    let membership = membership_for(&state, &identity, requested).await?;
-    require_manager(&membership, role)?;
-    let member = with_tenant_context(&state.db, membership.tenant(), async |tx| {
-        let current = members::get_member(tx, member_id).await?;
-        require_manager(&membership, current.role)?;
-        Ok::<_, ApiError>(members::update_member_role(tx, member_id, role).await?)
-    })
-    .await?;
-    Ok(Json(member))
-}
-
-/// Owners and admins manage members; touching an owner takes an owner
-/// ([`MemberRole::can_manage_role`]).
-fn require_manager(membership: &Membership, subject_role: MemberRole) -> Result<(), ApiError> {
-    if membership.role().can_manage_role(subject_role) {
-        Ok(())
-    } else if membership.role().can_manage_members() {
-        Err(ApiError::Forbidden(
-            "only owners grant, change or remove ownership",
-        ))
-    } else {
-        Err(ApiError::Forbidden("only owners and admins manage members"))
-    }
-}
-
-pub(crate) async fn full_organization(
-    state: &AppState,
-    membership: &Membership,
-) -> Result<FullOrganization, ApiError> {
-    let show_invitations = membership.role().can_manage_members();
-    Ok(
-        with_tenant_context(&state.db, membership.tenant(), async |tx| {
-            let organization = members::current_organization(tx).await?;
-            let members = members::list_members(tx).await?;
-            let invitations = if show_invitations {
-                members::list_invitations(tx).await?
-            } else {
-                Vec::new()
-            };
-            Ok::<_, tenantry_db::DbError>(FullOrganization {
-                organization,
-                members,
-                invitations,
-            })
-        })
-        .await?,
-    )
+    let actor = scoped(&state, actor, body.organization_id.as_deref()).await?;
+    Ok(Json(
+        state.app.update_member_role(&actor, member, role).await?,
+    ))
 }

@@ -5,14 +5,11 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use tenantry_db::page::{Page, page_size};
-use tenantry_db::projects::{self, Project};
-use tenantry_db::{autocommit, with_tenant_context};
-use uuid::Uuid;
+use tenantry_app::{Page, Project, ProjectId};
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, TenantScope};
-use crate::params::{ApiPath, ApiQuery};
+use crate::extract::{ApiJson, Scoped};
+use crate::params::{ApiQuery, PathId};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -35,17 +32,14 @@ pub struct ListQuery {
     responses((status = 200, body = Page<Project>), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    scope: TenantScope,
+    Scoped(actor): Scoped,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<Project>>, ApiError> {
-    let limit = page_size(query.limit)?;
-    let tenant = autocommit(&state.db, scope.membership.tenant());
-    let page = projects::list_projects(&tenant, limit, query.cursor.as_deref()).await?;
+    let page = state
+        .app
+        .list_projects(&actor, query.limit, query.cursor.as_deref())
+        .await?;
     Ok(Json(page))
-}
-
-fn parse_id(id: &str) -> Result<Uuid, ApiError> {
-    Uuid::try_parse(id).map_err(|_| ApiError::invalid("id", "must be a UUID"))
 }
 
 /// One project.
@@ -53,13 +47,10 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     responses((status = 200, body = Project), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn show(
     State(state): State<AppState>,
-    scope: TenantScope,
-    ApiPath(id): ApiPath<String>,
+    Scoped(actor): Scoped,
+    PathId(id): PathId<ProjectId>,
 ) -> Result<Json<Project>, ApiError> {
-    let id = parse_id(&id)?;
-    let project =
-        projects::get_project(&autocommit(&state.db, scope.membership.tenant()), id).await?;
-    Ok(Json(project))
+    Ok(Json(state.app.get_project(&actor, id).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -78,13 +69,13 @@ pub struct CreateBody {
     responses((status = 201, body = Project), (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    scope: TenantScope,
+    Scoped(actor): Scoped,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<Project>), ApiError> {
-    let project = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
-        projects::create_project(tx, &body.name, body.description.as_deref()).await
-    })
-    .await?;
+    let project = state
+        .app
+        .create_project(&actor, &body.name, body.description.as_deref())
+        .await?;
     Ok((StatusCode::CREATED, Json(project)))
 }
 
@@ -106,15 +97,19 @@ pub struct UpdateBody {
               (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    scope: TenantScope,
-    ApiPath(id): ApiPath<String>,
+    Scoped(actor): Scoped,
+    PathId(id): PathId<ProjectId>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Json<Project>, ApiError> {
-    let id = parse_id(&id)?;
-    let project = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
-        projects::update_project(tx, id, body.name.as_deref(), body.description.as_deref()).await
-    })
-    .await?;
+    let project = state
+        .app
+        .update_project(
+            &actor,
+            id,
+            body.name.as_deref(),
+            body.description.as_deref(),
+        )
+        .await?;
     Ok(Json(project))
 }
 
@@ -123,13 +118,9 @@ pub(crate) async fn update(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn remove(
     State(state): State<AppState>,
-    scope: TenantScope,
-    ApiPath(id): ApiPath<String>,
+    Scoped(actor): Scoped,
+    PathId(id): PathId<ProjectId>,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id)?;
-    with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
-        projects::delete_project(tx, id).await
-    })
-    .await?;
+    state.app.delete_project(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,18 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
-use tenantry_db::{NewPat, PatSummary};
-use uuid::Uuid;
+use tenantry_app::tokens::MintedToken;
+use tenantry_app::{PatId, PatSummary};
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, Identity};
-use crate::params::ApiPath;
+use crate::extract::{ApiJson, Authenticated};
+use crate::params::PathId;
 use crate::state::AppState;
-
-/// Longest lifetime a token may be given.
-pub const MAX_EXPIRES_IN_DAYS: i64 = 366;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,11 +24,9 @@ pub fn router() -> Router<AppState> {
     responses((status = 200, body = Vec<PatSummary>), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    identity: Identity,
+    Authenticated(actor): Authenticated,
 ) -> Result<Json<Vec<PatSummary>>, ApiError> {
-    Ok(Json(
-        tenantry_db::list_user_pats(&state.db, identity.user.id).await?,
-    ))
+    Ok(Json(state.app.list_tokens(&actor).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -62,56 +56,14 @@ pub struct CreatedToken {
               (status = 403, body = crate::error::ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    identity: Identity,
+    Authenticated(actor): Authenticated,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    if identity.session().is_none() {
-        return Err(ApiError::Forbidden(
-            "personal access tokens are created from a signed-in session",
-        ));
-    }
-    let (token, summary) = mint_for(
-        &state.db,
-        identity.user.id,
-        &body.name,
-        body.expires_in_days,
-    )
-    .await?;
+    let MintedToken { token, summary } = state
+        .app
+        .create_token(&actor, &body.name, body.expires_in_days)
+        .await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, summary })))
-}
-
-/// Mint and store a token; shared with the `tenantry pat create` command.
-pub async fn mint_for(
-    db: &tenantry_db::Database,
-    user_id: tenantry_db::UserId,
-    name: &str,
-    expires_in_days: Option<i64>,
-) -> Result<(String, PatSummary), ApiError> {
-    let expires_at = match expires_in_days {
-        None => None,
-        Some(days) if (1..=MAX_EXPIRES_IN_DAYS).contains(&days) => {
-            Some(Utc::now() + Duration::days(days))
-        }
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "expiresInDays",
-                format!("must be between 1 and {MAX_EXPIRES_IN_DAYS}"),
-            ));
-        }
-    };
-    let minted = tenantry_auth::pat::mint_pat();
-    let summary = tenantry_db::create_pat(
-        db,
-        NewPat {
-            user_id,
-            name,
-            token_prefix: &minted.lookup_prefix,
-            token_hash: &minted.hash,
-            expires_at,
-        },
-    )
-    .await?;
-    Ok((minted.token, summary))
 }
 
 /// Revoke one of the caller's tokens.
@@ -119,13 +71,9 @@ pub async fn mint_for(
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
-    identity: Identity,
-    ApiPath(id): ApiPath<String>,
+    Authenticated(actor): Authenticated,
+    PathId(id): PathId<PatId>,
 ) -> Result<StatusCode, ApiError> {
-    let id = Uuid::try_parse(&id).map_err(|_| ApiError::invalid("id", "must be a UUID"))?;
-    if tenantry_db::revoke_pat(&state.db, identity.user.id, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("token"))
-    }
+    state.app.revoke_token(&actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -6,12 +6,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use tenantry_db::usage::{self, NewUsage, UsageEvent, UsageReport};
-use tenantry_db::with_tenant_context;
-use uuid::Uuid;
+use tenantry_app::{NewUsage, ProjectId, UsageEvent, UsageReport};
 
 use crate::error::ApiError;
-use crate::extract::{ApiJson, TenantScope};
+use crate::extract::{ApiJson, Scoped};
 use crate::params::ApiQuery;
 use crate::state::AppState;
 
@@ -28,7 +26,8 @@ pub struct RecordBody {
     #[schema(min_length = 1, max_length = 200)]
     model: String,
     /// A project of this organization.
-    project_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    project_id: Option<ProjectId>,
     #[schema(minimum = 0, maximum = 100_000_000)]
     input_tokens: i64,
     #[schema(minimum = 0, maximum = 100_000_000)]
@@ -42,23 +41,17 @@ pub struct RecordBody {
     responses((status = 201, body = UsageEvent), (status = 400, body = crate::error::ErrorBody)))]
 pub(crate) async fn record(
     State(state): State<AppState>,
-    scope: TenantScope,
+    Scoped(actor): Scoped,
     ApiJson(body): ApiJson<RecordBody>,
 ) -> Result<(StatusCode, Json<UsageEvent>), ApiError> {
-    let event = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
-        usage::record_usage(
-            tx,
-            NewUsage {
-                model: &body.model,
-                project_id: body.project_id,
-                input_tokens: body.input_tokens,
-                output_tokens: body.output_tokens,
-                occurred_at: body.occurred_at,
-            },
-        )
-        .await
-    })
-    .await?;
+    let new = NewUsage {
+        model: &body.model,
+        project_id: body.project_id,
+        input_tokens: body.input_tokens,
+        output_tokens: body.output_tokens,
+        occurred_at: body.occurred_at,
+    };
+    let event = state.app.record_usage(&actor, new).await?;
     Ok((StatusCode::CREATED, Json(event)))
 }
 
@@ -75,12 +68,10 @@ pub struct ReportQuery {
     responses((status = 200, body = UsageReport), (status = 400, body = crate::error::ErrorBody)))]
 pub(crate) async fn report(
     State(state): State<AppState>,
-    scope: TenantScope,
+    Scoped(actor): Scoped,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> Result<Json<UsageReport>, ApiError> {
-    let report = with_tenant_context(&state.db, scope.membership.tenant(), async |tx| {
-        usage::usage_report(tx, query.from, query.to).await
-    })
-    .await?;
-    Ok(Json(report))
+    Ok(Json(
+        state.app.usage_report(&actor, query.from, query.to).await?,
+    ))
 }

@@ -191,7 +191,7 @@ pub async fn pat_for(db: &Database, user: uuid::Uuid) -> String {
         db,
         NewPat {
             user_id: UserId::from_uuid(user),
-            name: "mcp test",
+            name: &tenantry_db::BoundedName::parse("name", "mcp test", 100).unwrap(),
             token_prefix: &minted.lookup_prefix,
             token_hash: &minted.hash,
             expires_at: None,

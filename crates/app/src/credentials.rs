@@ -1,0 +1,248 @@
+//! Who acts, and where: the one bearer parser, personal access token and
+//! session verification, and membership resolution.
+//!
+//! Data flows one way: a presented credential -> [`Actor`] (a user and how
+//! they proved it) -> [`Actor<Membership>`] (checked against membership, via
+//! [`App::resolve`]) -> the tenant transaction inside a service function.
+
+use chrono::Utc;
+use tenantry_auth::pat::{PAT_PREFIX, hash_matches, parse_pat};
+use tenantry_db::users::{Session, User};
+use tenantry_db::{Membership, Tenant};
+use tenantry_domain::{MemberRole, OrganizationId, PatId};
+
+use crate::{App, AppError};
+
+/// How the actor proved who they are.
+#[derive(Clone, Debug)]
+pub enum Credential {
+    /// A browser cookie or a session token as bearer.
+    Session(Session),
+    /// A personal access token.
+    Pat(PatId),
+}
+
+/// Someone acting: a user, how they proved it, and (`S = Membership`) the
+/// organization they act in, checked. The same type for every surface;
+/// only [`App::verify_pat`], [`App::verify_session`] and [`App::resolve`]
+/// make one.
+#[derive(Clone, Debug)]
+pub struct Actor<S = ()> {
+    user: User,
+    credential: Credential,
+    scope: S,
+}
+
+impl<S> Actor<S> {
+    /// Who.
+    pub fn user(&self) -> &User {
+        &self.user
+    }
+
+    /// How.
+    pub fn credential(&self) -> &Credential {
+        &self.credential
+    }
+
+    /// The session, when the actor used one.
+    pub fn session(&self) -> Option<&Session> {
+        match &self.credential {
+            Credential::Session(session) => Some(session),
+            Credential::Pat(_) => None,
+        }
+    }
+
+    /// The token's id, when the actor used a personal access token.
+    pub fn pat_id(&self) -> Option<PatId> {
+        match &self.credential {
+            Credential::Pat(id) => Some(*id),
+            Credential::Session(_) => None,
+        }
+    }
+
+    /// The same actor, without the organization.
+    pub fn unscoped(&self) -> Actor {
+        Actor {
+            user: self.user.clone(),
+            credential: self.credential.clone(),
+            scope: (),
+        }
+    }
+}
+
+impl Actor<Membership> {
+    /// Where, and with which role.
+    pub fn membership(&self) -> &Membership {
+        &self.scope
+    }
+
+    /// The actor's role in the organization.
+    pub fn role(&self) -> MemberRole {
+        self.scope.role()
+    }
+
+    /// The tenant the actor's work runs in.
+    pub fn tenant(&self) -> Tenant {
+        self.scope.tenant()
+    }
+}
+
+/// Why an `Authorization` header is not `Bearer <token>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MalformedBearer {
+    /// Not visible ASCII, or no `scheme token` pair.
+    Unreadable,
+    /// Another scheme, or no token after it.
+    NotBearer,
+}
+
+/// The token of an `Authorization: Bearer <token>` header value (`None`:
+/// no header). The one parser of every surface; each words the refusal its own way.
+pub fn parse_bearer(header: Option<&[u8]>) -> Result<Option<&str>, MalformedBearer> {
+    let Some(value) = header else {
+        return Ok(None);
+    };
+    // What `http::HeaderValue::to_str` accepts: visible ASCII, spaces and tabs.
+    if !value
+        .iter()
+        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
+    {
+        return Err(MalformedBearer::Unreadable);
+    }
+    let value = std::str::from_utf8(value).map_err(|_| MalformedBearer::Unreadable)?;
+    let (scheme, token) = value.split_once(' ').ok_or(MalformedBearer::Unreadable)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(MalformedBearer::NotBearer);
+    }
+    Ok(Some(token.trim()))
+}
+
+/// Whether `token` claims to be a personal access token (rather than a session token).
+pub fn is_pat(token: &str) -> bool {
+    token.starts_with(PAT_PREFIX)
+}
+
+impl App {
+    /// Verify a personal access token: format and checksum first (garbage
+    /// costs no query), then the stored SHA-256 in constant time, then
+    /// expiry and revocation; the owner comes with the same query. `Ok(None)`
+    /// for every kind of refusal, so callers cannot tell them apart either;
+    /// `Err` only when the database failed. Records the use, at most once a minute.
+    pub async fn verify_pat(&self, token: &str) -> Result<Option<Actor>, AppError> {
+        let Ok(parsed) = parse_pat(token) else {
+            return Ok(None);
+        };
+        let Some((record, user)) =
+            tenantry_db::find_pat_with_owner(&self.db, parsed.lookup_prefix()).await?
+        else {
+            return Ok(None);
+        };
+        let now = Utc::now();
+        if !hash_matches(&parsed.hash(), &record.token_hash) || !record.is_live(now) {
+            return Ok(None);
+        }
+        tenantry_db::record_pat_use(&self.db, &record, now).await?;
+        Ok(Some(Actor {
+            user,
+            credential: Credential::Pat(PatId::from_uuid(record.id)),
+            scope: (),
+        }))
+    }
+
+    /// Verify a session token. A cookie value must carry a valid signature;
+    /// a bearer token may be signed (what Better Auth's bearer plugin hands
+    /// out) or plain. Sessions past the refresh age are extended. `Ok(None)`
+    /// for every refusal.
+    pub async fn verify_session(
+        &self,
+        presented: &str,
+        bearer: bool,
+    ) -> Result<Option<Actor>, AppError> {
+        let secret = &self.settings.session_secret;
+        let signed = if secret.is_empty() {
+            None
+        } else {
+            tenantry_auth::token::verify_signed_cookie_value(presented, secret)
+        };
+        let token = match signed {
+            Some(token) => token,
+            None if bearer && presented.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                presented.to_owned()
+            }
+            None => return Ok(None),
+        };
+        let Some((session, user)) = tenantry_db::users::find_live_session(&self.db, &token).await?
+        else {
+            return Ok(None);
+        };
+        let session = self.refresh_if_due(session).await?;
+        Ok(Some(Actor {
+            user,
+            credential: Credential::Session(session),
+            scope: (),
+        }))
+    }
+
+    async fn refresh_if_due(&self, mut session: Session) -> Result<Session, AppError> {
+        let now = Utc::now();
+        let settings = &self.settings;
+        let due_at = session.expires_at - settings.session_ttl + settings.session_refresh_after;
+        if now >= due_at {
+            let expires_at = now + settings.session_ttl;
+            tenantry_db::users::refresh_session(&self.db, session.id, expires_at).await?;
+            session.expires_at = expires_at;
+            session.updated_at = now;
+        }
+        Ok(session)
+    }
+
+    /// The organization `actor` acts in: the requested one, else the
+    /// session's active one, else their default (the latest session's
+    /// active organization, else the oldest membership). Not a member is
+    /// `NotFound("organization")`: an organization's existence is not
+    /// confirmed to outsiders.
+    pub async fn resolve<S>(
+        &self,
+        actor: Actor<S>,
+        requested: Option<OrganizationId>,
+    ) -> Result<Actor<Membership>, AppError> {
+        let requested =
+            requested.or_else(|| actor.session().and_then(|s| s.active_organization_id));
+        let membership = tenantry_db::resolve_tenant(&self.db, actor.user.id, requested)
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        Ok(Actor {
+            user: actor.user,
+            credential: actor.credential,
+            scope: membership,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_bearer_parser_for_every_surface() {
+        assert_eq!(parse_bearer(None), Ok(None));
+        assert_eq!(parse_bearer(Some(b"Bearer abc")), Ok(Some("abc")));
+        assert_eq!(parse_bearer(Some(b"bearer   abc  ")), Ok(Some("abc")));
+        assert_eq!(
+            parse_bearer(Some(b"Basic abc")),
+            Err(MalformedBearer::NotBearer)
+        );
+        assert_eq!(
+            parse_bearer(Some(b"Bearer  ")),
+            Err(MalformedBearer::NotBearer)
+        );
+        assert_eq!(
+            parse_bearer(Some(b"Bearer")),
+            Err(MalformedBearer::Unreadable)
+        );
+        assert_eq!(
+            parse_bearer(Some("Bearer é".as_bytes())),
+            Err(MalformedBearer::Unreadable)
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! # tenantry-app: the service layer
+//!
+//! Every rule of tenantry, once, for every surface: who is acting and in
+//! which organization ([`credentials`], one [`Actor`]), their accounts and
+//! sessions ([`accounts`]), and what they may do there ([`organizations`], [`tokens`], [`projects`], [`usage`],
+//! [`audit_log`]). The HTTP API, the MCP server and the CLI parse their input,
+//! call these functions and translate the answer; none of them holds a rule
+//! or opens a tenant transaction itself.
+//!
+//! It depends on `tenantry-domain`, `tenantry-auth` and `tenantry-db`, and
+//! must not depend on HTTP or MCP (no axum, no rmcp, no `http`): a failure is
+//! an [`AppError`], which each surface maps to its own answer.
+//!
+//! ```no_run
+//! use tenantry_app::{App, Settings};
+//! # async fn example(db: tenantry_db::Database, token: &str) -> Result<(), tenantry_app::AppError> {
+//! let app = App::new(db, Settings::default());
+//! let actor = app.verify_pat(token).await?.expect("a live token");
+//! let actor = app.resolve(actor, None).await?;
+//! let page = app.list_projects(&actor, None, None).await?;
+//! println!("{} projects", page.items.len());
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+
+pub mod accounts;
+pub mod audit_log;
+pub mod credentials;
+mod error;
+pub mod organizations;
+pub mod projects;
+pub mod tokens;
+pub mod usage;
+
+use std::sync::Arc;
+
+pub use credentials::{Actor, Credential, MalformedBearer, parse_bearer};
+pub use error::AppError;
+pub use tenantry_auth::Email;
+pub use tenantry_db::audit::AuditEntry;
+pub use tenantry_db::page::{MAX_PAGE_SIZE, Page};
+pub use tenantry_db::usage::{NewUsage, UsageEvent, UsageReport};
+pub use tenantry_db::{
+    Database, DbError, Membership, PatSummary, Tenant, UserOrganization, members::Invitation,
+    members::Member, members::Organization, projects::Project, users::Session, users::User,
+};
+pub use tenantry_domain::{
+    BoundedName, InvalidInput, InvitationId, MemberId, MemberRole, OrganizationId, PatId,
+    ProjectId, UserId,
+};
+
+/// A page size: 1 to [`MAX_PAGE_SIZE`], 20 when absent.
+pub fn page_size(requested: Option<i64>) -> Result<i64, AppError> {
+    Ok(tenantry_db::page::page_size(requested)?)
+}
+
+/// Settings the rules need.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// HMAC key of signed session cookies (Better Auth's `BETTER_AUTH_SECRET`).
+    /// Empty: no signed value is accepted, since anyone can sign with an empty key.
+    pub session_secret: Vec<u8>,
+    /// Session lifetime (Better Auth's `expiresIn`, 7 days).
+    pub session_ttl: chrono::Duration,
+    /// Refresh a session when it is older than this (Better Auth's `updateAge`, 1 day).
+    pub session_refresh_after: chrono::Duration,
+    /// Accept an invitation only with a verified email (Better Auth's
+    /// `requireEmailVerificationOnInvitation`).
+    pub require_email_verification_on_invitation: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            session_secret: Vec::new(),
+            session_ttl: chrono::Duration::days(7),
+            session_refresh_after: chrono::Duration::days(1),
+            require_email_verification_on_invitation: true,
+        }
+    }
+}
+
+/// The handle every surface holds: the database and the settings. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    db: Database,
+    settings: Arc<Settings>,
+}
+
+impl App {
+    /// Services over `db` with `settings`.
+    pub fn new(db: Database, settings: Settings) -> Self {
+        App {
+            db,
+            settings: Arc::new(settings),
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}

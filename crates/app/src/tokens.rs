@@ -1,0 +1,103 @@
+//! Personal access tokens: mint, list, revoke. The HTTP API and `tenantry
+//! pat create` mint through the same function.
+
+use chrono::{Duration, Utc};
+use tenantry_db::{NewPat, PatSummary};
+use tenantry_domain::{BoundedName, PatId, UserId, name};
+
+use crate::{Actor, App, AppError};
+
+/// Longest lifetime a token may be given.
+pub const MAX_EXPIRES_IN_DAYS: i64 = 366;
+
+/// A token just made: the secret, shown this once, and what is stored of it.
+#[derive(Clone, Debug)]
+pub struct MintedToken {
+    /// The whole token; only its hash is stored.
+    pub token: String,
+    /// Its stored, listable part.
+    pub summary: PatSummary,
+}
+
+impl App {
+    /// Mint a token for `actor`, who must be signed in with a session: a
+    /// token cannot mint further tokens, which would outlive its own expiry
+    /// or revocation.
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        name: &str,
+        expires_in_days: Option<i64>,
+    ) -> Result<MintedToken, AppError> {
+        if actor.session().is_none() {
+            return Err(AppError::forbidden(
+                "personal access tokens are created from a signed-in session",
+            ));
+        }
+        self.mint_token(actor.user().id, name, expires_in_days)
+            .await
+    }
+
+    /// Mint and store a token for `user` (the CLI's `tenantry pat create`,
+    /// whose operator is trusted with the database anyway).
+    pub async fn mint_token(
+        &self,
+        user: UserId,
+        name: &str,
+        expires_in_days: Option<i64>,
+    ) -> Result<MintedToken, AppError> {
+        let name = BoundedName::parse("name", name, name::MAX_PAT_NAME_CHARS)?;
+        let expires_at = match expires_in_days {
+            None => None,
+            Some(days) if (1..=MAX_EXPIRES_IN_DAYS).contains(&days) => {
+                Some(Utc::now() + Duration::days(days))
+            }
+            Some(_) => {
+                return Err(AppError::invalid(
+                    "expiresInDays",
+                    format!("must be between 1 and {MAX_EXPIRES_IN_DAYS}"),
+                ));
+            }
+        };
+        let minted = tenantry_auth::pat::mint_pat();
+        let summary = tenantry_db::create_pat(
+            &self.db,
+            NewPat {
+                user_id: user,
+                name: &name,
+                token_prefix: &minted.lookup_prefix,
+                token_hash: &minted.hash,
+                expires_at,
+            },
+        )
+        .await?;
+        Ok(MintedToken {
+            token: minted.token,
+            summary,
+        })
+    }
+
+    /// The actor's live tokens.
+    pub async fn list_tokens(&self, actor: &Actor) -> Result<Vec<PatSummary>, AppError> {
+        self.list_user_tokens(actor.user().id).await
+    }
+
+    /// `user`'s live tokens.
+    pub async fn list_user_tokens(&self, user: UserId) -> Result<Vec<PatSummary>, AppError> {
+        Ok(tenantry_db::list_user_pats(&self.db, user).await?)
+    }
+
+    /// Revoke one of the actor's tokens; another's, or none, is `NotFound("token")`.
+    pub async fn revoke_token(&self, actor: &Actor, id: PatId) -> Result<(), AppError> {
+        self.revoke_user_token(actor.user().id, id).await
+    }
+
+    /// Revoke one of `user`'s tokens.
+    pub async fn revoke_user_token(&self, user: UserId, id: PatId) -> Result<(), AppError> {
+        if tenantry_db::revoke_pat(&self.db, user, id).await? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("token"))
+        }
+    }
+}
