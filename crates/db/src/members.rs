@@ -8,8 +8,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::append_audit;
-use crate::client::{self, BypassReason};
-use crate::context::{TenantTx, with_tenant_context};
+use crate::client::{self, BareStatements, BypassReason};
+use crate::context::{TenantStatements, TenantTx, with_tenant_context};
 use crate::database::Database;
 use crate::error::{DbError, Result};
 use crate::ids::{OrganizationId, UserId};
@@ -140,7 +140,7 @@ fn invitation_from(row: &tokio_postgres::Row) -> Result<Invitation> {
 }
 
 /// Every member of the current organization, oldest first.
-pub async fn list_members(tx: &TenantTx) -> Result<Vec<Member>> {
+pub async fn list_members(tx: &impl TenantStatements) -> Result<Vec<Member>> {
     let rows = tx
         .query(&format!("{MEMBER_SELECT} order by m.created_at, m.id"), &[])
         .await?;
@@ -148,7 +148,7 @@ pub async fn list_members(tx: &TenantTx) -> Result<Vec<Member>> {
 }
 
 /// One member, by membership id.
-pub async fn get_member(tx: &TenantTx, member_id: Uuid) -> Result<Member> {
+pub async fn get_member(tx: &impl TenantStatements, member_id: Uuid) -> Result<Member> {
     let row = tx
         .query_opt(&format!("{MEMBER_SELECT} where m.id = $1"), &[&member_id])
         .await?;
@@ -158,7 +158,7 @@ pub async fn get_member(tx: &TenantTx, member_id: Uuid) -> Result<Member> {
 }
 
 /// One member, by their user's email.
-pub async fn find_member_by_email(tx: &TenantTx, email: &str) -> Result<Member> {
+pub async fn find_member_by_email(tx: &impl TenantStatements, email: &str) -> Result<Member> {
     let row = tx
         .query_opt(&format!("{MEMBER_SELECT} where u.email = $1"), &[&email])
         .await?;
@@ -168,7 +168,7 @@ pub async fn find_member_by_email(tx: &TenantTx, email: &str) -> Result<Member> 
 }
 
 /// The current organization's row.
-pub async fn current_organization(tx: &TenantTx) -> Result<Organization> {
+pub async fn current_organization(tx: &impl TenantStatements) -> Result<Organization> {
     let row = tx
         .query_opt(
             "select id, name, slug, logo, metadata, created_at from organization",
@@ -347,7 +347,7 @@ pub async fn invite_member(
 }
 
 /// Invitations of the current organization, newest first.
-pub async fn list_invitations(tx: &TenantTx) -> Result<Vec<Invitation>> {
+pub async fn list_invitations(tx: &impl TenantStatements) -> Result<Vec<Invitation>> {
     let rows = tx
         .query(
             &format!("select {INVITATION_COLUMNS} from invitation order by created_at desc, id"),

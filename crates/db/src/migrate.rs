@@ -63,15 +63,16 @@ pub struct MigrationReport {
 #[tracing::instrument(skip(db))]
 pub async fn migrate(db: &Database) -> Result<MigrationReport> {
     let mut conn = client::bare(db, BypassReason::Migration).await?;
-    conn.batch_execute(
-        "create table if not exists tenantry_migration (
+    conn.connection()
+        .batch_execute(
+            "create table if not exists tenantry_migration (
             version integer primary key,
             name text not null,
             checksum text not null,
             applied_at timestamptz not null default now()
         )",
-    )
-    .await?;
+        )
+        .await?;
 
     let mut report = MigrationReport::default();
     for migration in MIGRATIONS {
@@ -98,7 +99,7 @@ pub async fn migrate(db: &Database) -> Result<MigrationReport> {
     }
     // Under the migration lock: instances starting together would otherwise
     // update the database's row at once, and one would fail.
-    let tx = conn.transaction().await?;
+    let tx = conn.connection_mut().transaction().await?;
     tx.execute("select pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await?;
     restrict_database_privileges(&*tx).await?;
@@ -110,7 +111,7 @@ pub async fn migrate(db: &Database) -> Result<MigrationReport> {
 /// migration lock; `true` when this call applied it.
 async fn apply_once(conn: &mut client::BareClient, migration: &Migration) -> Result<bool> {
     let checksum = checksum(migration.sql);
-    let tx = conn.transaction().await?;
+    let tx = conn.connection_mut().transaction().await?;
     tx.execute("select pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await?;
     let recorded = tx

@@ -6,6 +6,7 @@
 //! the configuration names, and no owner connection is needed. `tenantry
 //! audit` runs the same lints plus the performance and Citus warnings.
 
+use crate::client::{self, BypassReason};
 use crate::database::Database;
 use crate::error::Result;
 use crate::lint::{self, Finding, Level, LintConfig};
@@ -15,7 +16,8 @@ use crate::lint::{self, Finding, Level, LintConfig};
 /// `config.app_role` is ignored: the application login is read from the
 /// tenant pool's connection.
 pub async fn check_safe_to_serve(db: &Database, config: &LintConfig) -> Result<Vec<Finding>> {
-    let conn = db.app.get().await?;
+    let conn = client::bare(db, BypassReason::SafetyCheck).await?;
+    let conn = conn.connection();
     let login: String = conn
         .query_one("select session_user::text", &[])
         .await?
@@ -24,7 +26,7 @@ pub async fn check_safe_to_serve(db: &Database, config: &LintConfig) -> Result<V
         app_role: login,
         ..config.clone()
     };
-    let client: &tokio_postgres::Client = &conn;
+    let client: &tokio_postgres::Client = conn;
     let mut findings = lint::run_lints(client, &config).await?;
     findings.retain(|f| f.level == Level::Error);
     Ok(findings)

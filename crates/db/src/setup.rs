@@ -10,7 +10,7 @@ use std::path::Path;
 use rand::Rng;
 use rand::distr::Alphanumeric;
 
-use crate::client::{self, BypassReason};
+use crate::client::{self, BareStatements, BypassReason};
 use crate::database::{Database, DatabaseConfig};
 use crate::error::{DbError, Result};
 
@@ -202,7 +202,7 @@ pub async fn set_role_passwords(db: &Database, passwords: &RolePasswords) -> Res
                 &[&role, password],
             )
             .await?;
-        alter_role_retrying(&conn, row.get::<_, &str>(0)).await?;
+        alter_role_retrying(conn.connection(), row.get::<_, &str>(0)).await?;
     }
     Ok(())
 }

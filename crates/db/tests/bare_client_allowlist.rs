@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tenantry_db::client::LEGITIMATE_USES;
+use tenantry_db::testing::client::LEGITIMATE_USES;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -299,7 +299,7 @@ pub async fn run_lints<C: GenericClient + Sync>(
 #[tracing::instrument(skip_all)]
 pub async fn audit(db: &Database, config: &LintConfig) -> Result<Vec<Finding>> {
     let conn = client::bare(db, BypassReason::Migration).await?;
-    let client: &tokio_postgres::Client = &conn;
+    let client: &tokio_postgres::Client = conn.connection();
     run_lints(client, config).await
 }
 
