@@ -128,7 +128,7 @@ pub const LEGITIMATE_USES: &[(&str, &str)] = &[
     ),
     (
         "crates/db/src/members.rs",
-        "AuthBootstrap / OrganizationResolution: creating organizations, accepting invitations",
+        "OrganizationResolution: finding organizations by slug, accepting invitations",
     ),
     (
         "crates/db/tests/",

@@ -359,10 +359,12 @@ pub async fn list_invitations(tx: &impl TenantStatements) -> Result<Vec<Invitati
 
 /// Create an organization with `creator` as its owner.
 ///
-/// The organization row is global (bare client, reason `AuthBootstrap`); the
-/// owner's membership is its first tenant row, written inside the new
-/// tenant's own context. A taken slug is a conflict on
-/// `organization_slug_key`.
+/// The organization, the owner's membership and the audit entry are one
+/// tenant transaction in the context of the new organization's id, chosen
+/// here (migration 0008 lets `authenticated` insert exactly that
+/// organization): interrupted anywhere, nothing is committed, so no
+/// organization is ever left without an owner. A taken slug is a conflict
+/// on `organization_slug_key`.
 pub async fn create_organization(
     db: &Database,
     creator: UserId,
@@ -374,19 +376,18 @@ pub async fn create_organization(
     let name = validate_organization_name(name)?;
     validate_slug(slug)?;
     let logo = logo.map(validate_logo).transpose()?;
-    let organization = {
-        let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
-        let row = conn
+    let id = OrganizationId::from_uuid(Uuid::new_v4());
+    let tenant = Tenant::without_membership_check(id).acting_as(creator);
+    with_tenant_context(db, tenant, async |tx| {
+        let row = tx
             .query_one(
-                "insert into organization (name, slug, logo, metadata) values ($1, $2, $3, $4)
+                "insert into organization (id, name, slug, logo, metadata)
+                 values ($1, $2, $3, $4, $5)
                  returning id, name, slug, logo, metadata, created_at",
-                &[&name, &slug, &logo, &metadata],
+                &[&id, &name, &slug, &logo, &metadata],
             )
             .await?;
-        organization_from(&row)
-    };
-    let tenant = Tenant::without_membership_check(organization.id).acting_as(creator);
-    let first_rows = with_tenant_context(db, tenant, async |tx| {
+        let organization = organization_from(&row);
         tx.execute(
             "insert into member (user_id, role) values ($1, 'owner')",
             &[&creator],
@@ -399,20 +400,10 @@ pub async fn create_organization(
             &organization.id.to_string(),
             json!({ "name": name, "slug": slug }),
         )
-        .await
-    })
-    .await;
-    if let Err(error) = first_rows {
-        // Do not leave an organization without an owner behind.
-        let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
-        conn.execute(
-            "delete from organization where id = $1",
-            &[&organization.id],
-        )
         .await?;
-        return Err(error);
-    }
-    Ok(organization)
+        Ok(organization)
+    })
+    .await
 }
 
 /// The organization with this id or slug (bare; for set-active by slug).

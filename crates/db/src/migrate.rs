@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_audit_log_uuid_ids.sql"),
     migration!(6, "0006_inlinable_tenant_functions.sql"),
     migration!(7, "0007_audit_log_actor_is_the_acting_user.sql"),
+    migration!(8, "0008_organization_created_in_its_own_context.sql"),
 ];
 
 /// The bookkeeping table, the one table outside the seed's list that is
