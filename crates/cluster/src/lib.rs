@@ -17,6 +17,7 @@
 //! | `postgres.log` | the server's log |
 //! | `owner.password` | the password of [`OWNER_ROLE`] (mode 0600) |
 //! | `cluster.lock` | serializes [`Cluster::start`] / [`Cluster::stop`] across processes |
+//! | `role-passwords`, `auth-secret` | the login roles' passwords and the session-cookie key ([`secrets`], mode 0600) |
 //!
 //! The server listens on `127.0.0.1` only, on a port of its own, without a unix socket, and
 //! accepts only `scram-sha-256` password logins over TCP.
@@ -36,6 +37,7 @@
 mod bin_dir;
 mod error;
 mod run_as;
+pub mod secrets;
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -665,7 +667,7 @@ impl Drop for TempFile {
 }
 
 /// `len` random alphanumeric characters from `/dev/urandom`.
-fn random_password(len: usize) -> Result<String, Error> {
+pub(crate) fn random_password(len: usize) -> Result<String, Error> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     // Largest multiple of 62 that fits a byte: rejecting above it keeps the choice uniform.
     const LIMIT: u8 = (256 / ALPHABET.len() * ALPHABET.len()) as u8;

@@ -275,7 +275,7 @@ impl Drop for InFlight<'_> {
 /// that runs tenant statements is one of this crate's and sets the tenant
 /// first.
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// struct Fake;
 /// impl tenantry_db::TenantStatements for Fake {} // error: `Run` is not implemented
 /// ```

@@ -37,7 +37,7 @@
 //! use tenantry_db::db; // error[E0432]: no `db` in the root
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0603
 //! use tenantry_db::client; // error[E0603]: module `client` is private
 //! ```
 //!

@@ -252,7 +252,12 @@ async fn init_shared() -> Shared {
         .await
         .expect("cluster start task")
         .unwrap_or_else(|e| panic!("cannot start the test cluster: {e}"));
-    let passwords = RolePasswords::load_or_create(&cluster_root).expect("role passwords");
+    let kept = tenantry_cluster::secrets::load_or_create_role_passwords(&cluster_root)
+        .expect("role passwords");
+    let passwords = RolePasswords {
+        app: kept.app,
+        bare: kept.bare,
+    };
     let maintenance_url = cluster.owner_url("postgres").expect("cluster URL");
     let template = format!("tenantry_template_{:016x}", migrations_hash());
     build_template_once(&cluster, &maintenance_url, &template, &passwords).await;
