@@ -161,7 +161,7 @@ async fn apply_once(conn: &mut client::BareClient, migration: &Migration) -> Res
 /// copy with PostgreSQL's defaults again. Where the migrating role may not
 /// change them, PostgreSQL only warns; `tenantry audit` then reports
 /// `temp_tables_allowed` and `serve` refuses to start.
-pub async fn restrict_database_privileges(
+pub(crate) async fn restrict_database_privileges(
     client: &impl tokio_postgres::GenericClient,
 ) -> Result<()> {
     client

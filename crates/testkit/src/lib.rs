@@ -70,7 +70,7 @@ impl TestDb {
         let owner_url = cluster.owner_url(&name).expect("cluster URL");
         // A clone starts with PostgreSQL's default database privileges, not
         // the template's; `migrate` would restore them, so do what it does.
-        migrate::restrict_database_privileges(&connect(&owner_url).await)
+        tenantry_db::testing::restrict_database_privileges(&connect(&owner_url).await)
             .await
             .expect("database privileges");
         let mut config =
