@@ -54,7 +54,11 @@ impl BenchCluster {
         tokio::task::spawn_blocking(move || Cluster::new(start_root).start())
             .await?
             .with_context(|| format!("starting the bench cluster in {}", root.display()))?;
-        let passwords = RolePasswords::load_or_create(&root)?;
+        let kept = tenantry_cluster::secrets::load_or_create_role_passwords(&root)?;
+        let passwords = RolePasswords {
+            app: kept.app,
+            bare: kept.bare,
+        };
         crate::progress(format!(
             "cluster ready in {} ({:.1}s)",
             root.display(),

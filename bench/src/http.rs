@@ -27,7 +27,11 @@ const MCP_PROTOCOL: &str = "2025-11-25";
 pub async fn serve_child(data_dir: &Path, database: &str, bind: SocketAddr) -> anyhow::Result<()> {
     let cluster = tenantry_cluster::Cluster::new(data_dir);
     let owner_url = cluster.owner_url(database)?;
-    let passwords = tenantry_db::setup::RolePasswords::load_or_create(cluster.root())?;
+    let kept = tenantry_cluster::secrets::load_or_create_role_passwords(cluster.root())?;
+    let passwords = tenantry_db::setup::RolePasswords {
+        app: kept.app,
+        bare: kept.bare,
+    };
     // Default pool sizes: what `tenantry serve` runs with.
     let config = tenantry_db::setup::config_from_owner_url(&owner_url, &passwords)?;
     let db = tenantry_db::Database::connect(config)?;

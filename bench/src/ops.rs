@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, ensure};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::TryStreamExt;
+use tenantry_db::prelude::*;
 use tenantry_db::{Database, DbError, Tenant, autocommit, with_tenant_context};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, PipelineStatement};

@@ -393,6 +393,8 @@ CREATE POLICY member_tenant_isolation ON public.member TO authenticated USING ((
 
 ALTER TABLE public.organization ENABLE ROW LEVEL SECURITY;
 
+CREATE POLICY organization_create_current_tenant ON public.organization FOR INSERT TO authenticated WITH CHECK ((id = ( SELECT app.current_tenant() AS current_tenant)));
+
 CREATE POLICY organization_current_tenant ON public.organization FOR SELECT TO authenticated USING ((id = ( SELECT app.current_tenant() AS current_tenant)));
 
 ALTER TABLE public.project ENABLE ROW LEVEL SECURITY;
@@ -440,15 +442,15 @@ GRANT SELECT ON TABLE public.member TO tenantry_bare;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.organization TO tenantry_bare;
 
-GRANT SELECT(id) ON TABLE public.organization TO authenticated;
+GRANT SELECT(id),INSERT(id) ON TABLE public.organization TO authenticated;
 
-GRANT SELECT(name) ON TABLE public.organization TO authenticated;
+GRANT SELECT(name),INSERT(name) ON TABLE public.organization TO authenticated;
 
-GRANT SELECT(slug) ON TABLE public.organization TO authenticated;
+GRANT SELECT(slug),INSERT(slug) ON TABLE public.organization TO authenticated;
 
-GRANT SELECT(logo) ON TABLE public.organization TO authenticated;
+GRANT SELECT(logo),INSERT(logo) ON TABLE public.organization TO authenticated;
 
-GRANT SELECT(metadata) ON TABLE public.organization TO authenticated;
+GRANT SELECT(metadata),INSERT(metadata) ON TABLE public.organization TO authenticated;
 
 GRANT SELECT(created_at) ON TABLE public.organization TO authenticated;
 

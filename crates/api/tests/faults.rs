@@ -564,7 +564,12 @@ impl Server {
             .0
             .owner_url(tenantry_cluster::DEFAULT_DATABASE)
             .unwrap();
-        let passwords = RolePasswords::load_or_create(cluster.0.root()).unwrap();
+        let kept =
+            tenantry_cluster::secrets::load_or_create_role_passwords(cluster.0.root()).unwrap();
+        let passwords = RolePasswords {
+            app: kept.app,
+            bare: kept.bare,
+        };
         let config: DatabaseConfig = setup::config_from_owner_url(&owner_url, &passwords).unwrap();
         let db = Database::connect(config).unwrap();
         let app = Application::build(

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use tenantry_cluster::Cluster;
+use tenantry_cluster::{Cluster, secrets};
 use tenantry_db::setup::{self, RolePasswords};
 use tenantry_db::{Database, DatabaseConfig, StatementMode};
 
@@ -48,7 +48,7 @@ impl Target {
                     .await?
                     .context("starting the embedded PostgreSQL cluster")?;
                 let owner_url = cluster.owner_url(tenantry_cluster::DEFAULT_DATABASE)?;
-                let passwords = RolePasswords::load_or_create(cluster.root())?;
+                let passwords = kept_role_passwords(cluster.root())?;
                 setup::config_from_owner_url(&owner_url, &passwords)?
             }
             Target::External { owner_url } => external_config(owner_url)?,
@@ -59,14 +59,14 @@ impl Target {
     /// The key that signs session cookies: `TENANTRY_AUTH_SECRET` or
     /// `BETTER_AUTH_SECRET` (so a Better Auth deployment's cookies stay
     /// valid); for the embedded cluster without either, a key of its own
-    /// generated once and kept beside it ([`setup::load_or_create_auth_secret`]).
+    /// generated once and kept beside it ([`secrets::load_or_create_auth_secret`]).
     pub fn auth_secret(&self) -> anyhow::Result<Vec<u8>> {
         for name in ["TENANTRY_AUTH_SECRET", "BETTER_AUTH_SECRET"] {
             if let Some(secret) = std::env::var(name).ok().filter(|s| !s.is_empty()) {
-                if secret.len() < setup::MIN_AUTH_SECRET_CHARS {
+                if secret.len() < secrets::MIN_AUTH_SECRET_CHARS {
                     bail!(
                         "{name} must be at least {} characters",
-                        setup::MIN_AUTH_SECRET_CHARS
+                        secrets::MIN_AUTH_SECRET_CHARS
                     );
                 }
                 return Ok(secret.into_bytes());
@@ -74,7 +74,7 @@ impl Target {
         }
         match self {
             Target::Embedded(cluster) => {
-                Ok(setup::load_or_create_auth_secret(cluster.root())?.into_bytes())
+                Ok(secrets::load_or_create_auth_secret(cluster.root())?.into_bytes())
             }
             Target::External { .. } => {
                 bail!("set TENANTRY_AUTH_SECRET (32+ characters) to sign session cookies")
@@ -85,7 +85,7 @@ impl Target {
     /// The login roles' passwords, where tenantry manages them.
     pub fn role_passwords(&self) -> anyhow::Result<Option<RolePasswords>> {
         match self {
-            Target::Embedded(cluster) => Ok(Some(RolePasswords::load_or_create(cluster.root())?)),
+            Target::Embedded(cluster) => Ok(Some(kept_role_passwords(cluster.root())?)),
             Target::External { .. } => Ok(external_passwords()),
         }
     }
@@ -131,47 +131,11 @@ fn external_passwords() -> Option<RolePasswords> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
-    use super::*;
-
-    /// The embedded cluster's key as `auth_secret` finds it when neither
-    /// variable is set (the test cannot unset them for the whole process).
-    #[test]
-    fn the_embedded_cookie_key_is_a_secret_of_its_own_kept_private_and_stable() {
-        let dir =
-            std::env::temp_dir().join(format!("tenantry-auth-secret-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let passwords = RolePasswords::load_or_create(&dir).unwrap();
-        let key = setup::load_or_create_auth_secret(&dir).unwrap();
-        assert!(key.len() >= 64, "{} characters", key.len());
-        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
-        for password in [&passwords.app, &passwords.bare] {
-            assert!(
-                !key.contains(password.as_str()),
-                "the key holds a role password"
-            );
-        }
-        assert_eq!(
-            setup::load_or_create_auth_secret(&dir).unwrap(),
-            key,
-            "a restart keeps the key"
-        );
-        let file = dir.join("auth-secret");
-        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
-        let another = dir.join("another cluster");
-        std::fs::create_dir(&another).unwrap();
-        assert_ne!(setup::load_or_create_auth_secret(&another).unwrap(), key);
-        // A key others may read is refused, not used.
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let refused = setup::load_or_create_auth_secret(&dir).unwrap_err();
-        assert!(
-            refused.to_string().contains("readable by others"),
-            "{refused}"
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
+/// The embedded cluster's login-role passwords, kept beside it.
+fn kept_role_passwords(root: &std::path::Path) -> anyhow::Result<RolePasswords> {
+    let kept = secrets::load_or_create_role_passwords(root)?;
+    Ok(RolePasswords {
+        app: kept.app,
+        bare: kept.bare,
+    })
 }

@@ -17,6 +17,7 @@
 //! | `postgres.log` | the server's log |
 //! | `owner.password` | the password of [`OWNER_ROLE`] (mode 0600) |
 //! | `cluster.lock` | serializes [`Cluster::start`] / [`Cluster::stop`] across processes |
+//! | `role-passwords`, `auth-secret` | the login roles' passwords and the session-cookie key ([`secrets`], mode 0600) |
 //!
 //! The server listens on `127.0.0.1` only, on a port of its own, without a unix socket, and
 //! accepts only `scram-sha-256` password logins over TCP.
@@ -39,6 +40,7 @@ mod error;
 mod init;
 mod layout;
 mod run_as;
+pub mod secrets;
 mod settings;
 
 pub use bin_dir::{BIN_DIR_ENV, find_bin_dir};

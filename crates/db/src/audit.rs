@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::context::TenantTx;
+use crate::context::{TenantStatements, TenantTx};
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::page::{Page, cursor_of, paginate, parse_cursor};
@@ -51,7 +51,7 @@ pub async fn append_audit(
 
 /// Newest first. `cursor` is the `nextCursor` of the previous page.
 pub async fn list_audit_log(
-    tx: &TenantTx,
+    tx: &impl TenantStatements,
     limit: i64,
     cursor: Option<&str>,
 ) -> Result<Page<AuditEntry>> {

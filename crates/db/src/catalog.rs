@@ -14,7 +14,7 @@
 
 use tokio_postgres::GenericClient;
 
-use crate::client::{self, BypassReason};
+use crate::client::{self, BareStatements, BypassReason};
 use crate::database::Database;
 use crate::error::Result;
 
@@ -225,7 +225,7 @@ pub const TENANT_ROLE: &str = "authenticated";
 #[tracing::instrument(skip_all)]
 pub async fn read_as_owner(db: &Database, scope: &CatalogScope) -> Result<Snapshot> {
     let conn = client::bare(db, BypassReason::Migration).await?;
-    let client: &tokio_postgres::Client = &conn;
+    let client: &tokio_postgres::Client = conn.connection();
     read(client, scope).await
 }
 
@@ -234,7 +234,7 @@ pub async fn read_as_owner(db: &Database, scope: &CatalogScope) -> Result<Snapsh
 /// whatever `scope.app_role` names, and no owner connection is needed.
 #[tracing::instrument(skip_all)]
 pub async fn read_as_app_login(db: &Database, scope: &CatalogScope) -> Result<Snapshot> {
-    let conn = db.app.get().await?;
+    let conn = client::bare(db, BypassReason::SafetyCheck).await?;
     let login: String = conn
         .query_one("select session_user::text", &[])
         .await?
@@ -243,7 +243,7 @@ pub async fn read_as_app_login(db: &Database, scope: &CatalogScope) -> Result<Sn
         app_role: login,
         ..scope.clone()
     };
-    let client: &tokio_postgres::Client = &conn;
+    let client: &tokio_postgres::Client = conn.connection();
     read(client, &scope).await
 }
 

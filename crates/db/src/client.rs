@@ -15,15 +15,16 @@
 //! on it names this module.
 
 use std::fmt;
-use std::ops::{Deref, DerefMut};
+use std::future::Future;
 use std::sync::Arc;
 
 use deadpool_postgres::{Object, Pool};
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::database::Database;
 use crate::error::{DbError, Result};
-use crate::statements::{self, Outcome, Statements, statement_methods};
+use crate::statements::{self, Outcome, Run, Statements};
 
 /// Why RLS is being skipped: the seed's table of legitimate uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,13 +41,38 @@ pub enum BypassReason {
     UserScoped,
     /// Finding a user's organization before any tenant context exists.
     OrganizationResolution,
+    /// `tenantry serve`'s refusal to serve an unsafe database: the lints run
+    /// through the tenant pool's own login, the one they check.
+    SafetyCheck,
+    /// Reporting what a pooled tenant connection carries between
+    /// transactions, as the next one would find it (feature `testing`).
+    #[cfg(feature = "testing")]
+    Diagnostics,
+}
+
+/// The pool a reason's connection comes from.
+enum PoolOf {
+    Owner,
+    Tenant,
+    Bare,
 }
 
 impl BypassReason {
-    /// Migrations and seeds act as the schema owner; everything else as the
-    /// narrow `tenantry_bare` role.
-    fn needs_owner(self) -> bool {
-        matches!(self, BypassReason::Migration | BypassReason::Seed)
+    /// Migrations and seeds act as the schema owner; the safety check and
+    /// diagnostics inspect the tenant pool's own connections (outside any
+    /// tenant transaction, running no tenant statement); everything else
+    /// runs as the narrow `tenantry_bare` role.
+    fn pool(self) -> PoolOf {
+        match self {
+            BypassReason::Migration | BypassReason::Seed => PoolOf::Owner,
+            BypassReason::SafetyCheck => PoolOf::Tenant,
+            #[cfg(feature = "testing")]
+            BypassReason::Diagnostics => PoolOf::Tenant,
+            BypassReason::AuthBootstrap
+            | BypassReason::HealthCheck
+            | BypassReason::UserScoped
+            | BypassReason::OrganizationResolution => PoolOf::Bare,
+        }
     }
 }
 
@@ -59,9 +85,15 @@ impl fmt::Display for BypassReason {
 /// Source files allowed to name this module, each with its reason: the Rust
 /// form of the "legitimate uses" comment in the seed's `client.ts`. Paths are
 /// relative to the workspace root; a path ending in `/` covers a directory.
+// Read by the allow-list test alone, through the `testing` feature.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
 pub const LEGITIMATE_USES: &[(&str, &str)] = &[
     ("crates/db/src/client.rs", "this module"),
     ("crates/db/src/lib.rs", "declares this module"),
+    (
+        "crates/db/src/testing.rs",
+        "hands the module to tests (feature `testing`, never in production)",
+    ),
     (
         "crates/db/src/migrate.rs",
         "Migration: schema changes run as the owner",
@@ -76,8 +108,13 @@ pub const LEGITIMATE_USES: &[(&str, &str)] = &[
     ),
     ("crates/db/src/health.rs", "HealthCheck: check_database()"),
     (
+        "crates/db/src/diagnostics.rs",
+        "Diagnostics: a pooled tenant connection's state between transactions",
+    ),
+    (
         "crates/db/src/catalog.rs",
-        "Migration: `tenantry audit` reads the catalog as the schema owner",
+        "Migration: `tenantry audit` reads the catalog as the schema owner; \
+         SafetyCheck: the serve-time lints, through the tenant pool's login",
     ),
     (
         "crates/db/src/pats.rs",
@@ -93,7 +130,7 @@ pub const LEGITIMATE_USES: &[(&str, &str)] = &[
     ),
     (
         "crates/db/src/members.rs",
-        "AuthBootstrap / OrganizationResolution: creating organizations, accepting invitations",
+        "OrganizationResolution: finding organizations by slug, accepting invitations",
     ),
     (
         "crates/db/tests/",
@@ -109,58 +146,95 @@ pub const LEGITIMATE_USES: &[(&str, &str)] = &[
 ///
 /// `query`, `query_one`, `query_opt` and `execute` prepare each statement
 /// once per connection (or send it unnamed behind a pooler, see
-/// [`StatementMode`](crate::StatementMode)). It also dereferences to
-/// deadpool's client wrapper for what migrations and seeds need
-/// (`batch_execute`, `transaction`).
+/// [`StatementMode`](crate::StatementMode)); [`BareClient::connection`]
+/// gives the rest of the client to migrations and seeds.
 pub struct BareClient {
     conn: Object,
-    reason: BypassReason,
     statements: Arc<Statements>,
 }
 
 impl BareClient {
-    /// Why this connection was taken.
-    pub fn reason(&self) -> BypassReason {
-        self.reason
+    /// The connection itself, for what migrations and seeds need
+    /// (`batch_execute`, `transaction`). A method rather than `Deref`: with
+    /// `Deref`, a `conn.query(..)` in a module that forgot to import
+    /// [`BareStatements`] would still compile, as tokio-postgres's own
+    /// `query`, and skip the statement mode.
+    pub fn connection(&self) -> &Object {
+        &self.conn
     }
 
-    statement_methods!();
+    /// [`BareClient::connection`], mutably (`transaction` takes `&mut`).
+    pub fn connection_mut(&mut self) -> &mut Object {
+        &mut self.conn
+    }
+}
 
+impl Run for BareClient {
     async fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Outcome> {
         let statement = self.statements.resolve(&self.conn, sql).await?;
         statements::execute(&self.conn, &statement, params).await
     }
 }
 
-impl Deref for BareClient {
-    type Target = Object;
+/// The statement methods of a [`BareClient`], the same as
+/// [`TenantStatements`](crate::TenantStatements)' but a trait of their own,
+/// so a bare connection can never be passed where tenant statements are
+/// expected.
+pub trait BareStatements: Run {
+    /// Run a statement and return its rows.
+    fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        async move { Ok(self.run(sql, params).await?.rows) }
+    }
 
-    fn deref(&self) -> &Object {
-        &self.conn
+    /// Run a statement that returns exactly one row.
+    fn query_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Row>> + Send {
+        async move { self.run(sql, params).await?.one() }
+    }
+
+    /// Run a statement that returns at most one row.
+    fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Option<Row>>> + Send {
+        async move { self.run(sql, params).await?.opt() }
+    }
+
+    /// Run a statement and return the number of rows it affected.
+    fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<u64>> + Send {
+        async move { Ok(self.run(sql, params).await?.affected) }
     }
 }
 
-impl DerefMut for BareClient {
-    fn deref_mut(&mut self) -> &mut Object {
-        &mut self.conn
-    }
-}
+impl BareStatements for BareClient {}
 
-/// Take a bare connection for `reason`.
+/// Take a connection outside tenant context for `reason`.
 ///
 /// Migrations and seeds get the owner connection (an error when none is
-/// configured); the other reasons get the `tenantry_bare` pool.
+/// configured); the safety check and diagnostics a tenant-pool connection
+/// with no tenant set; the other reasons the `tenantry_bare` pool.
 pub async fn bare(db: &Database, reason: BypassReason) -> Result<BareClient> {
     tracing::debug!(%reason, "taking the bare database client");
-    let pool: &Pool = if reason.needs_owner() {
-        db.owner.as_ref().ok_or(DbError::OwnerNotConfigured)?
-    } else {
-        &db.bare
+    let pool: &Pool = match reason.pool() {
+        PoolOf::Owner => db.owner.as_ref().ok_or(DbError::OwnerNotConfigured)?,
+        PoolOf::Tenant => &db.app,
+        PoolOf::Bare => &db.bare,
     };
     let conn = pool.get().await?;
     Ok(BareClient {
         conn,
-        reason,
         statements: db.statements.clone(),
     })
 }

@@ -33,7 +33,7 @@ use tokio_postgres::types::ToSql;
 
 use crate::database::Database;
 use crate::error::{DbError, Result};
-use crate::statements::{self, Outcome, StatementMode, Statements, statement_methods};
+use crate::statements::{self, Outcome, Run, StatementMode, Statements};
 use crate::tenant::Tenant;
 
 /// The statement that puts a transaction into a tenant's context. Every
@@ -152,6 +152,7 @@ async fn setup_then(
 /// A single statement is cheaper through [`autocommit`].
 ///
 /// ```no_run
+/// use tenantry_db::prelude::*;
 /// # async fn example(db: &tenantry_db::Database, tenant: tenantry_db::Tenant) -> Result<(), tenantry_db::DbError> {
 /// let names: Vec<String> = tenantry_db::with_tenant_context(db, tenant, async |tx| {
 ///     let rows = tx.query("select name from project order by name", &[]).await?;
@@ -198,6 +199,7 @@ where
 /// commit together belongs in [`with_tenant_context`].
 ///
 /// ```no_run
+/// use tenantry_db::prelude::*;
 /// # async fn example(db: &tenantry_db::Database, tenant: tenantry_db::Tenant, id: uuid::Uuid) -> Result<(), tenantry_db::DbError> {
 /// let name: Option<String> = tenantry_db::autocommit(db, tenant)
 ///     .query_opt("select name from project where id = $1", &[&id])
@@ -220,9 +222,9 @@ impl Autocommit<'_> {
     pub fn tenant(&self) -> Tenant {
         self.tenant
     }
+}
 
-    statement_methods!();
-
+impl Run for Autocommit<'_> {
     async fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Outcome> {
         let mut in_flight = InFlight {
             conn: Some(self.db.app.get().await?),
@@ -268,79 +270,55 @@ impl Drop for InFlight<'_> {
 /// ([`Autocommit`]). Named query functions that run a single statement take
 /// `&impl TenantStatements`, so a caller can use either; functions that need
 /// several statements to commit together take `&TenantTx`.
-pub trait TenantStatements: Sync {
-    /// The tenant the statements act for.
-    fn tenant(&self) -> Tenant;
-
+///
+/// Sealed: other crates call it but cannot implement it, so every handle
+/// that runs tenant statements is one of this crate's and sets the tenant
+/// first.
+///
+/// ```compile_fail,E0277
+/// struct Fake;
+/// impl tenantry_db::TenantStatements for Fake {} // error: `Run` is not implemented
+/// ```
+pub trait TenantStatements: Run {
     /// Run a statement and return its rows.
     fn query(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<Vec<Row>>> + Send;
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        async move { Ok(self.run(sql, params).await?.rows) }
+    }
 
     /// Run a statement that returns exactly one row.
     fn query_one(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<Row>> + Send;
+    ) -> impl Future<Output = Result<Row>> + Send {
+        async move { self.run(sql, params).await?.one() }
+    }
 
     /// Run a statement that returns at most one row.
     fn query_opt(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<Option<Row>>> + Send;
+    ) -> impl Future<Output = Result<Option<Row>>> + Send {
+        async move { self.run(sql, params).await?.opt() }
+    }
 
     /// Run a statement and return the number of rows it affected.
     fn execute(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<u64>> + Send;
+    ) -> impl Future<Output = Result<u64>> + Send {
+        async move { Ok(self.run(sql, params).await?.affected) }
+    }
 }
 
-/// Implements [`TenantStatements`] by forwarding to the inherent methods.
-macro_rules! forward_tenant_statements {
-    ($handle:ty) => {
-        impl TenantStatements for $handle {
-            fn tenant(&self) -> Tenant {
-                self.tenant
-            }
-            fn query(
-                &self,
-                sql: &str,
-                params: &[&(dyn ToSql + Sync)],
-            ) -> impl Future<Output = Result<Vec<Row>>> + Send {
-                <$handle>::query(self, sql, params)
-            }
-            fn query_one(
-                &self,
-                sql: &str,
-                params: &[&(dyn ToSql + Sync)],
-            ) -> impl Future<Output = Result<Row>> + Send {
-                <$handle>::query_one(self, sql, params)
-            }
-            fn query_opt(
-                &self,
-                sql: &str,
-                params: &[&(dyn ToSql + Sync)],
-            ) -> impl Future<Output = Result<Option<Row>>> + Send {
-                <$handle>::query_opt(self, sql, params)
-            }
-            fn execute(
-                &self,
-                sql: &str,
-                params: &[&(dyn ToSql + Sync)],
-            ) -> impl Future<Output = Result<u64>> + Send {
-                <$handle>::execute(self, sql, params)
-            }
-        }
-    };
-}
-forward_tenant_statements!(TenantTx);
-forward_tenant_statements!(Autocommit<'_>);
+impl TenantStatements for TenantTx {}
+impl TenantStatements for Autocommit<'_> {}
 
 /// A tenant transaction in progress: the handle `with_tenant_context` gives its closure.
 ///
@@ -376,14 +354,44 @@ impl TenantTx {
         self.tenant
     }
 
-    statement_methods!();
-
     fn client(&self) -> &Object {
         self.conn
             .as_ref()
             .expect("the connection is only taken when the transaction is dropped")
     }
 
+    fn first_statement_at(&self) -> Option<Instant> {
+        self.first_statement_at.get().copied()
+    }
+
+    async fn commit(mut self) -> Result<()> {
+        if !self.began.load(Ordering::Acquire) {
+            self.finished = true;
+            return Ok(());
+        }
+        if self.failed.load(Ordering::Acquire) {
+            self.end("ROLLBACK").await?;
+            return Err(DbError::TransactionAborted);
+        }
+        self.end("COMMIT").await
+    }
+
+    async fn rollback(mut self) -> Result<()> {
+        if !self.began.load(Ordering::Acquire) {
+            self.finished = true;
+            return Ok(());
+        }
+        self.end("ROLLBACK").await
+    }
+
+    async fn end(&mut self, statement: &str) -> Result<()> {
+        self.client().batch_execute(statement).await?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Run for TenantTx {
     /// Run `sql` in the transaction. The first time, `BEGIN` and, under one
     /// Sync, the setup and the statement go out in the same flush:
     /// `futures_util::future::join` polls `BEGIN` first, and tokio-postgres
@@ -416,36 +424,6 @@ impl TenantTx {
         }
         std::mem::forget(unseen);
         result
-    }
-
-    fn first_statement_at(&self) -> Option<Instant> {
-        self.first_statement_at.get().copied()
-    }
-
-    async fn commit(mut self) -> Result<()> {
-        if !self.began.load(Ordering::Acquire) {
-            self.finished = true;
-            return Ok(());
-        }
-        if self.failed.load(Ordering::Acquire) {
-            self.end("ROLLBACK").await?;
-            return Err(DbError::TransactionAborted);
-        }
-        self.end("COMMIT").await
-    }
-
-    async fn rollback(mut self) -> Result<()> {
-        if !self.began.load(Ordering::Acquire) {
-            self.finished = true;
-            return Ok(());
-        }
-        self.end("ROLLBACK").await
-    }
-
-    async fn end(&mut self, statement: &str) -> Result<()> {
-        self.client().batch_execute(statement).await?;
-        self.finished = true;
-        Ok(())
     }
 }
 

@@ -112,7 +112,9 @@ impl Database {
         &self.config
     }
 
-    /// Pool occupancy of the tenant pool: (connections open, connections idle).
+    /// Pool occupancy of the tenant pool: (connections open, connections
+    /// idle). For tests (feature `testing`).
+    #[cfg(feature = "testing")]
     pub fn tenant_pool_status(&self) -> (usize, usize) {
         let status = self.app.status();
         (status.size, status.available)

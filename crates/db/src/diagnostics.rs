@@ -1,10 +1,11 @@
 //! What a pooled connection looks like between tenant transactions.
 //!
-//! Used by the tests (and by anyone auditing a deployment) to prove that a
+//! Used by the tests (feature `testing`) to prove that a
 //! connection comes back to the pool carrying no role, no tenant and no open
 //! transaction (DESIGN.md invariant 4). It runs no setup: it reports the
 //! connection exactly as the next tenant transaction would find it.
 
+use crate::client::{self, BypassReason};
 use crate::database::Database;
 use crate::error::Result;
 
@@ -35,11 +36,12 @@ impl ConnectionState {
 
 /// Check out one connection from the tenant pool and report its state.
 pub async fn pooled_connection_state(db: &Database) -> Result<ConnectionState> {
-    let conn = db.app.get().await?;
+    let conn = client::bare(db, BypassReason::Diagnostics).await?;
     // The simple-query protocol, because in it the first statement of a
     // transaction has the transaction's own start time: a difference means a
     // transaction was already open when this statement arrived.
     let messages = conn
+        .connection()
         .simple_query(
             "select pg_backend_pid(), current_user,
                     nullif(current_setting('app.tenant_id', true), ''),

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::client::{self, BypassReason};
+use crate::client::{self, BareStatements, BypassReason};
 use crate::database::Database;
 use crate::error::{DbError, Result};
 

@@ -13,6 +13,7 @@
 //! surface.
 //!
 //! ```no_run
+//! use tenantry_db::prelude::*; // the statement methods of `tx`
 //! use tenantry_db::{Database, DbError, resolve_tenant, with_tenant_context};
 //! # async fn example(db: Database, user: tenantry_db::UserId) -> Result<(), DbError> {
 //! // Identity -> organization (checked against membership) -> tenant transaction.
@@ -28,24 +29,38 @@
 //! ## The bare client is not here
 //!
 //! As in the seed, where `db` cannot be imported from `@repo/db`, the crate
-//! root exports no connection. Bypassing RLS takes the explicit path
-//! [`client`] and a [`client::BypassReason`]:
+//! root exports no connection. The bare client that bypasses RLS is private
+//! to this crate: code elsewhere reaches non-tenant data only through the
+//! named functions below, each of which takes its connection for a named
+//! reason that is logged.
 //!
 //! ```compile_fail
 //! use tenantry_db::db; // error[E0432]: no `db` in the root
+//! ```
+//!
+//! ```compile_fail,E0603
+//! use tenantry_db::client; // error[E0603]: module `client` is private
 //! ```
 //!
 //! ```compile_fail
 //! // Nor can a pool or a connection be pulled out of a `Database`.
 //! fn steal(db: &tenantry_db::Database) -> &deadpool_postgres::Pool { &db.app }
 //! ```
+//!
+//! ## Features
+//!
+//! - `openapi`: OpenAPI schemas for the types the HTTP API returns.
+//! - `testing`: what this crate's own tests need and production must never
+//!   have ([`testing`], [`diagnostics`]). Only test builds enable it, through
+//!   `tenantry-testkit`.
 #![deny(missing_docs)]
 
 pub mod audit;
 pub mod catalog;
-pub mod client;
+pub(crate) mod client;
 mod context;
 mod database;
+#[cfg(feature = "testing")]
 pub mod diagnostics;
 mod error;
 mod health;
@@ -55,11 +70,14 @@ pub mod migrate;
 mod organizations;
 pub mod page;
 mod pats;
+pub mod prelude;
 pub mod projects;
 pub mod seed;
 pub mod setup;
 mod statements;
 mod tenant;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod usage;
 pub mod users;
 

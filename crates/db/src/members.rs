@@ -8,8 +8,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::append_audit;
-use crate::client::{self, BypassReason};
-use crate::context::{TenantTx, with_tenant_context};
+use crate::client::{self, BareStatements, BypassReason};
+use crate::context::{TenantStatements, TenantTx, with_tenant_context};
 use crate::database::Database;
 use crate::error::{DbError, Result};
 use crate::ids::{InvitationId, MemberId, OrganizationId, UserId};
@@ -141,7 +141,7 @@ fn invitation_from(row: &tokio_postgres::Row) -> Result<Invitation> {
 }
 
 /// Every member of the current organization, oldest first.
-pub async fn list_members(tx: &TenantTx) -> Result<Vec<Member>> {
+pub async fn list_members(tx: &impl TenantStatements) -> Result<Vec<Member>> {
     let rows = tx
         .query(&format!("{MEMBER_SELECT} order by m.created_at, m.id"), &[])
         .await?;
@@ -149,7 +149,7 @@ pub async fn list_members(tx: &TenantTx) -> Result<Vec<Member>> {
 }
 
 /// One member, by membership id.
-pub async fn get_member(tx: &TenantTx, member_id: MemberId) -> Result<Member> {
+pub async fn get_member(tx: &impl TenantStatements, member_id: MemberId) -> Result<Member> {
     let row = tx
         .query_opt(&format!("{MEMBER_SELECT} where m.id = $1"), &[&member_id])
         .await?;
@@ -159,7 +159,7 @@ pub async fn get_member(tx: &TenantTx, member_id: MemberId) -> Result<Member> {
 }
 
 /// One member, by their user's email.
-pub async fn find_member_by_email(tx: &TenantTx, email: &str) -> Result<Member> {
+pub async fn find_member_by_email(tx: &impl TenantStatements, email: &str) -> Result<Member> {
     let row = tx
         .query_opt(&format!("{MEMBER_SELECT} where u.email = $1"), &[&email])
         .await?;
@@ -169,7 +169,7 @@ pub async fn find_member_by_email(tx: &TenantTx, email: &str) -> Result<Member> 
 }
 
 /// The current organization's row.
-pub async fn current_organization(tx: &TenantTx) -> Result<Organization> {
+pub async fn current_organization(tx: &impl TenantStatements) -> Result<Organization> {
     let row = tx
         .query_opt(
             "select id, name, slug, logo, metadata, created_at from organization",
@@ -348,7 +348,7 @@ pub async fn invite_member(
 }
 
 /// Invitations of the current organization, newest first.
-pub async fn list_invitations(tx: &TenantTx) -> Result<Vec<Invitation>> {
+pub async fn list_invitations(tx: &impl TenantStatements) -> Result<Vec<Invitation>> {
     let rows = tx
         .query(
             &format!("select {INVITATION_COLUMNS} from invitation order by created_at desc, id"),
@@ -360,10 +360,12 @@ pub async fn list_invitations(tx: &TenantTx) -> Result<Vec<Invitation>> {
 
 /// Create an organization with `creator` as its owner.
 ///
-/// The organization row is global (bare client, reason `AuthBootstrap`); the
-/// owner's membership is its first tenant row, written inside the new
-/// tenant's own context. A taken slug is a conflict on
-/// `organization_slug_key`.
+/// The organization, the owner's membership and the audit entry are one
+/// tenant transaction in the context of the new organization's id, chosen
+/// here (migration 0008 lets `authenticated` insert exactly that
+/// organization): interrupted anywhere, nothing is committed, so no
+/// organization is ever left without an owner. A taken slug is a conflict
+/// on `organization_slug_key`.
 pub async fn create_organization(
     db: &Database,
     creator: UserId,
@@ -375,19 +377,18 @@ pub async fn create_organization(
     let name = name.as_str();
     validate_slug(slug)?;
     let logo = logo.map(validate_logo).transpose()?;
-    let organization = {
-        let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
-        let row = conn
+    let id = OrganizationId::from_uuid(Uuid::new_v4());
+    let tenant = Tenant::without_membership_check(id).acting_as(creator);
+    with_tenant_context(db, tenant, async |tx| {
+        let row = tx
             .query_one(
-                "insert into organization (name, slug, logo, metadata) values ($1, $2, $3, $4)
+                "insert into organization (id, name, slug, logo, metadata)
+                 values ($1, $2, $3, $4, $5)
                  returning id, name, slug, logo, metadata, created_at",
-                &[&name, &slug, &logo, &metadata],
+                &[&id, &name, &slug, &logo, &metadata],
             )
             .await?;
-        organization_from(&row)
-    };
-    let tenant = Tenant::without_membership_check(organization.id).acting_as(creator);
-    let first_rows = with_tenant_context(db, tenant, async |tx| {
+        let organization = organization_from(&row);
         tx.execute(
             "insert into member (user_id, role) values ($1, 'owner')",
             &[&creator],
@@ -400,20 +401,10 @@ pub async fn create_organization(
             &organization.id.to_string(),
             json!({ "name": name, "slug": slug }),
         )
-        .await
-    })
-    .await;
-    if let Err(error) = first_rows {
-        // Do not leave an organization without an owner behind.
-        let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
-        conn.execute(
-            "delete from organization where id = $1",
-            &[&organization.id],
-        )
         .await?;
-        return Err(error);
-    }
-    Ok(organization)
+        Ok(organization)
+    })
+    .await
 }
 
 /// The organization with this id or slug (bare; for set-active by slug).

@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_audit_log_uuid_ids.sql"),
     migration!(6, "0006_inlinable_tenant_functions.sql"),
     migration!(7, "0007_audit_log_actor_is_the_acting_user.sql"),
+    migration!(8, "0008_organization_created_in_its_own_context.sql"),
 ];
 
 /// The bookkeeping table, the one table outside the seed's list that is
@@ -63,15 +64,16 @@ pub struct MigrationReport {
 #[tracing::instrument(skip(db))]
 pub async fn migrate(db: &Database) -> Result<MigrationReport> {
     let mut conn = client::bare(db, BypassReason::Migration).await?;
-    conn.batch_execute(
-        "create table if not exists tenantry_migration (
+    conn.connection()
+        .batch_execute(
+            "create table if not exists tenantry_migration (
             version integer primary key,
             name text not null,
             checksum text not null,
             applied_at timestamptz not null default now()
         )",
-    )
-    .await?;
+        )
+        .await?;
 
     let mut report = MigrationReport::default();
     for migration in MIGRATIONS {
@@ -98,7 +100,7 @@ pub async fn migrate(db: &Database) -> Result<MigrationReport> {
     }
     // Under the migration lock: instances starting together would otherwise
     // update the database's row at once, and one would fail.
-    let tx = conn.transaction().await?;
+    let tx = conn.connection_mut().transaction().await?;
     tx.execute("select pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await?;
     restrict_database_privileges(&*tx).await?;
@@ -110,7 +112,7 @@ pub async fn migrate(db: &Database) -> Result<MigrationReport> {
 /// migration lock; `true` when this call applied it.
 async fn apply_once(conn: &mut client::BareClient, migration: &Migration) -> Result<bool> {
     let checksum = checksum(migration.sql);
-    let tx = conn.transaction().await?;
+    let tx = conn.connection_mut().transaction().await?;
     tx.execute("select pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await?;
     let recorded = tx
@@ -159,7 +161,7 @@ async fn apply_once(conn: &mut client::BareClient, migration: &Migration) -> Res
 /// copy with PostgreSQL's defaults again. Where the migrating role may not
 /// change them, PostgreSQL only warns; `tenantry audit` then reports
 /// `temp_tables_allowed` and `serve` refuses to start.
-pub async fn restrict_database_privileges(
+pub(crate) async fn restrict_database_privileges(
     client: &impl tokio_postgres::GenericClient,
 ) -> Result<()> {
     client

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::client::{self, BypassReason};
+use crate::client::{self, BareStatements, BypassReason};
 use crate::database::Database;
 use crate::error::Result;
 use crate::ids::{OrganizationId, UserId};

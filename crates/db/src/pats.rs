@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::client::{self, BypassReason};
+use crate::client::{self, BareStatements, BypassReason};
 use crate::database::Database;
 use crate::error::{DbError, Result};
 use crate::ids::{PatId, UserId};

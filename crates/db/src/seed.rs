@@ -136,7 +136,7 @@ const MODELS: &[Model] = &[
 #[tracing::instrument(skip(db))]
 pub async fn seed(db: &Database) -> Result<SeedReport> {
     let mut conn = client::bare(db, BypassReason::Seed).await?;
-    let tx = conn.transaction().await?;
+    let tx = conn.connection_mut().transaction().await?;
     let mut inserted = 0;
 
     let mut price_n = 0;

@@ -15,6 +15,7 @@
 //! Both run the same SQL with the same parameters; only the messages differ.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
 
@@ -141,7 +142,7 @@ pub(crate) async fn execute(
 }
 
 /// Everything a statement returned: its rows and the affected-row count.
-pub(crate) struct Outcome {
+pub struct Outcome {
     pub(crate) rows: Vec<Row>,
     pub(crate) affected: u64,
 }
@@ -179,46 +180,15 @@ impl Outcome {
     }
 }
 
-/// The four statement methods every handle offers (`query`, `query_one`,
-/// `query_opt`, `execute`), written once over the handle's own
-/// `run(sql, params) -> Result<Outcome>`.
-macro_rules! statement_methods {
-    () => {
-        /// Run a statement and return its rows.
-        pub async fn query(
-            &self,
-            sql: &str,
-            params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-        ) -> $crate::error::Result<Vec<tokio_postgres::Row>> {
-            Ok(self.run(sql, params).await?.rows)
-        }
-
-        /// Run a statement that returns exactly one row.
-        pub async fn query_one(
-            &self,
-            sql: &str,
-            params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-        ) -> $crate::error::Result<tokio_postgres::Row> {
-            self.run(sql, params).await?.one()
-        }
-
-        /// Run a statement that returns at most one row.
-        pub async fn query_opt(
-            &self,
-            sql: &str,
-            params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-        ) -> $crate::error::Result<Option<tokio_postgres::Row>> {
-            self.run(sql, params).await?.opt()
-        }
-
-        /// Run a statement and return the number of rows it affected.
-        pub async fn execute(
-            &self,
-            sql: &str,
-            params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-        ) -> $crate::error::Result<u64> {
-            Ok(self.run(sql, params).await?.affected)
-        }
-    };
+/// The one thing a statement handle must do: run `sql` and hand back
+/// everything it returned. Public in a private module, so the traits built
+/// on it ([`TenantStatements`](crate::TenantStatements) and the bare
+/// client's) can be called from anywhere but implemented only here.
+pub trait Run: Sync {
+    /// Run `sql` with `params` on this handle's connection.
+    fn run(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Outcome>> + Send;
 }
-pub(crate) use statement_methods;

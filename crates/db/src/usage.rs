@@ -9,7 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::audit::append_audit;
-use crate::context::TenantTx;
+use crate::context::{TenantStatements, TenantTx};
 use crate::error::{DbError, Result};
 use crate::ids::ProjectId;
 
@@ -126,7 +126,7 @@ fn earliest_event() -> DateTime<Utc> {
 
 /// A model by `name` or `provider/name`; a bare name that two providers use
 /// is ambiguous and must be qualified.
-async fn find_model(tx: &TenantTx, model: &str) -> Result<Uuid> {
+async fn find_model(tx: &impl TenantStatements, model: &str) -> Result<Uuid> {
     validate_model_name(model)?;
     let rows = tx
         .query(
@@ -203,7 +203,7 @@ pub struct UsageReport {
 
 /// Tokens and cost per model and per day over `[from, to)`.
 pub async fn usage_report(
-    tx: &TenantTx,
+    tx: &impl TenantStatements,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<UsageReport> {

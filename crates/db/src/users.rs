@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::client::{self, BypassReason};
+use crate::client::{self, BareStatements, BypassReason};
 use crate::database::Database;
 use crate::error::{DbError, Result};
 use crate::ids::{OrganizationId, UserId};
@@ -65,7 +65,7 @@ pub async fn create_user_with_password(
     let name = name.as_str();
     validate_email_length(email)?;
     let mut conn = client::bare(db, BypassReason::AuthBootstrap).await?;
-    let tx = conn.transaction().await?;
+    let tx = conn.connection_mut().transaction().await?;
     let row = tx
         .query_one(
             &format!(
@@ -154,7 +154,7 @@ pub const PASSWORD_RESET_PREFIX: &str = "reset-password:";
 /// user; ending sessions is the caller's choice.
 pub async fn change_password(db: &Database, user_id: UserId, password_hash: &str) -> Result<()> {
     let mut conn = client::bare(db, BypassReason::AuthBootstrap).await?;
-    let tx = conn.transaction().await?;
+    let tx = conn.connection_mut().transaction().await?;
     tx.execute(
         "update account set password = $2, updated_at = now() where user_id = $1 and provider_id = 'credential'",
         &[&user_id, &password_hash],

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use tenantry_db::diagnostics::pooled_connection_state;
+use tenantry_db::prelude::*;
 use tenantry_db::seed::demo;
 use tenantry_db::{
     Database, DatabaseConfig, DbError, OrganizationId, StatementMode, Tenant, autocommit,

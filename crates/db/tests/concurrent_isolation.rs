@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use tenantry_db::diagnostics::pooled_connection_state;
+use tenantry_db::prelude::*;
 use tenantry_db::{
     Database, DbError, OrganizationId, Tenant, UserId, autocommit, projects, with_tenant_context,
 };

@@ -38,6 +38,7 @@ use std::fmt;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 use tenantry_db::page::MAX_PAGE_SIZE;
+use tenantry_db::prelude::*;
 use tenantry_db::{
     Database, DbError, OrganizationId, ProjectId, Tenant, UserId, audit, autocommit,
     find_membership, members, projects, users, with_tenant_context,

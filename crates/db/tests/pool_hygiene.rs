@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::join;
 use tenantry_db::diagnostics::{ConnectionState, pooled_connection_state};
+use tenantry_db::prelude::*;
 use tenantry_db::{
     Database, DbError, OrganizationId, Tenant, UserId, autocommit, with_tenant_context,
 };

@@ -3,6 +3,7 @@
 //! transaction (the seed's `asAuthenticatedTenant`). Data is seeded as the
 //! owner. Each test has its own database.
 
+use tenantry_db::prelude::*;
 use tenantry_db::seed::demo;
 use tenantry_db::{DbError, OrganizationId, Tenant, UserId, with_tenant_context};
 use tenantry_testkit::{TestDb, as_authenticated_tenant};

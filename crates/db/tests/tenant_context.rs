@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use tenantry_db::diagnostics::pooled_connection_state;
+use tenantry_db::prelude::*;
 use tenantry_db::seed::demo;
 use tenantry_db::{
     Database, DatabaseConfig, DbError, OrganizationId, Tenant, UserId, with_tenant_context,

@@ -71,7 +71,7 @@ impl TestDb {
         let owner_url = cluster.owner_url(&name).expect("cluster URL");
         // A clone starts with PostgreSQL's default database privileges, not
         // the template's; `migrate` would restore them, so do what it does.
-        migrate::restrict_database_privileges(&connect(&owner_url).await)
+        tenantry_db::testing::restrict_database_privileges(&connect(&owner_url).await)
             .await
             .expect("database privileges");
         let mut config =
@@ -258,7 +258,12 @@ async fn init_shared() -> Shared {
         .await
         .expect("cluster start task")
         .unwrap_or_else(|e| panic!("cannot start the test cluster: {e}"));
-    let passwords = RolePasswords::load_or_create(&cluster_root).expect("role passwords");
+    let kept = tenantry_cluster::secrets::load_or_create_role_passwords(&cluster_root)
+        .expect("role passwords");
+    let passwords = RolePasswords {
+        app: kept.app,
+        bare: kept.bare,
+    };
     let maintenance_url = cluster.owner_url("postgres").expect("cluster URL");
     let template = format!("tenantry_template_{:016x}", migrations_hash());
     build_template_once(&cluster, &maintenance_url, &template, &passwords).await;
