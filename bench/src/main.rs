@@ -342,7 +342,7 @@ const DECOMPOSED: [(&str, ops::Decomposed, &str); 3] = [
     (
         "no-role-switch",
         ops::Decomposed::NoRoleSwitch,
-        "EXPERIMENT, not a tenantry mode: the hand-built read with the role as a session default (start-up option) instead of set per transaction (DESIGN.md invariant 3)",
+        "EXPERIMENT, not a tenantry mode: the hand-built read with the role as a session default (start-up option) instead of set per transaction (docs/architecture.md invariant 3)",
     ),
     (
         "setup-no-rls",

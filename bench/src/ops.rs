@@ -192,7 +192,7 @@ pub enum Decomposed {
     Full,
     /// The role is a session default of the connection (a start-up option)
     /// instead of `set_config('role', ..)` in every transaction: what
-    /// DESIGN.md's invariant 3 costs. Not something tenantry offers.
+    /// docs/architecture.md's invariant 3 costs. Not something tenantry offers.
     NoRoleSwitch,
     /// tenantry's whole setup, then the bare read of the RLS-free twin: what
     /// the setup statement costs without RLS on the read.

@@ -2,7 +2,7 @@
 //!
 //! axum's own `Query` and `Path` answer a value they cannot read (`?limit=abc`,
 //! a path segment that is not UTF-8, a missing required parameter) with a
-//! `400` in plain text. DESIGN.md invariant 8 asks for a JSON body naming the
+//! `400` in plain text. docs/architecture.md invariant 8 asks for a JSON body naming the
 //! problem, so handlers take [`ApiQuery`] and [`ApiPath`] instead, as they
 //! take [`crate::extract::ApiJson`] for bodies.
 

@@ -1,7 +1,7 @@
 //! Bad input the schemathesis run of `scripts/bad-input` and the fuzz
 //! targets found, kept as regression tests against the real server on a real
 //! database: every answer is a 4xx with our JSON error body naming the
-//! problem (DESIGN.md invariant 8), and the OpenAPI document lists the
+//! problem (docs/architecture.md invariant 8), and the OpenAPI document lists the
 //! statuses the server answers.
 
 mod common;

@@ -217,7 +217,7 @@ impl Snapshot {
     }
 }
 
-/// The role every policy names (DESIGN.md invariant 3).
+/// The role every policy names (docs/architecture.md invariant 3).
 pub const TENANT_ROLE: &str = "authenticated";
 
 /// The catalog through the owner connection (reason `Migration`: auditing

@@ -13,7 +13,7 @@
 //!   (`Client::query_after`, our tokio-postgres patch), one round trip, no
 //!   BEGIN or COMMIT. What a read or a single write should use.
 //!
-//! Why the connection is always clean afterwards (DESIGN.md invariant 4): the
+//! Why the connection is always clean afterwards (docs/architecture.md invariant 4): the
 //! role and the settings are transaction-local, so COMMIT, ROLLBACK and the
 //! end of an implicit transaction all drop them; and when a transaction
 //! cannot be ended properly (the caller's future was dropped mid-way, the

@@ -2,7 +2,7 @@
 //!
 //! Used by the tests (feature `testing`) to prove that a
 //! connection comes back to the pool carrying no role, no tenant and no open
-//! transaction (DESIGN.md invariant 4). It runs no setup: it reports the
+//! transaction (docs/architecture.md invariant 4). It runs no setup: it reports the
 //! connection exactly as the next tenant transaction would find it.
 
 use crate::client::{self, BypassReason};

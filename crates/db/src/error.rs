@@ -8,7 +8,7 @@ use std::time::Duration;
 /// helpers below rather than by matching on PostgreSQL details.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    /// Input rejected before any query ran (DESIGN.md invariant 8).
+    /// Input rejected before any query ran (docs/architecture.md invariant 8).
     #[error("invalid {field}: {reason}")]
     InvalidInput {
         /// The offending field, as callers name it.

@@ -1,4 +1,4 @@
-//! The typed tenant (DESIGN.md invariant 5).
+//! The typed tenant (docs/architecture.md invariant 5).
 //!
 //! A [`Tenant`] is the only thing [`crate::with_tenant_context`] accepts. Request
 //! code gets one from a [`Membership`], which only

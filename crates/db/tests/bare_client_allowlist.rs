@@ -1,4 +1,4 @@
-//! DESIGN.md invariant 6: only the files on `client::LEGITIMATE_USES` may
+//! docs/architecture.md invariant 6: only the files on `client::LEGITIMATE_USES` may
 //! name the bare client. This is the Rust form of the seed's "legitimate uses"
 //! comment in `client.ts`: adding a use means adding it, with its reason, to
 //! that register, in review.

@@ -180,7 +180,7 @@ async fn the_application_login_cannot_bypass_rls_and_owns_nothing() {
 /// A row of pg_policies: name, roles, command, USING, WITH CHECK.
 type Policy = (String, Vec<String>, String, Option<String>, Option<String>);
 
-/// DESIGN.md invariant 1 and 2, read from the catalog for every table that
+/// docs/architecture.md invariant 1 and 2, read from the catalog for every table that
 /// has an organization_id column, and invariant 7's list of the others.
 #[tokio::test]
 async fn every_tenant_table_follows_the_tenancy_invariants() {

@@ -22,9 +22,9 @@
 
 use std::ops::Range;
 
-/// The tenant column of every tenant table (DESIGN.md invariant 1).
+/// The tenant column of every tenant table (docs/architecture.md invariant 1).
 pub const TENANT_COLUMN: &str = "organization_id";
-/// The one function the tenant comes from (DESIGN.md invariant 2).
+/// The one function the tenant comes from (docs/architecture.md invariant 2).
 pub const TENANT_FUNCTION: &str = "app.current_tenant";
 /// The transaction-local setting behind [`TENANT_FUNCTION`].
 pub const TENANT_SETTING: &str = "app.tenant_id";

@@ -2,7 +2,7 @@
 //!
 //! `tenantry audit`, and the safety check `tenantry serve` runs before it
 //! serves: lints over the live catalog that prove the tenancy invariants of
-//! DESIGN.md hold in the database itself, not only in the migrations that
+//! docs/architecture.md hold in the database itself, not only in the migrations that
 //! were meant to set them up.
 //!
 //! This crate owns the lints and nothing else. It reads the catalog through
@@ -24,7 +24,7 @@
 //!   tenant and cannot fail open, keys that include the tenant, views and
 //!   functions that cannot step around RLS, a safe application login, and no
 //!   privileges on the secrets tables. `tenantry serve` refuses to start on any
-//!   of these (DESIGN.md invariant 9, [`check_safe_to_serve`]).
+//!   of these (docs/architecture.md invariant 9, [`check_safe_to_serve`]).
 //! * [`Category::Performance`] (warnings): the initPlan form of the tenant
 //!   call, an index leading with `organization_id`, no overlapping permissive
 //!   policies.
@@ -84,11 +84,11 @@ impl fmt::Display for Level {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
-    /// Tenant isolation (DESIGN.md invariants 1, 2, 3, 7).
+    /// Tenant isolation (docs/architecture.md invariants 1, 2, 3, 7).
     Security,
-    /// The cost of RLS (DESIGN.md "Performance stance").
+    /// The cost of RLS (BENCHMARKS.md).
     Performance,
-    /// Readiness to distribute tenant tables with Citus (DESIGN.md "Scale-out").
+    /// Readiness to distribute tenant tables with Citus (docs/scale-out.md).
     Citus,
 }
 
@@ -185,9 +185,9 @@ impl fmt::Display for Finding {
 /// What the lints take as given about the schema.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LintConfig {
-    /// The application's pooled login role (DESIGN.md invariant 3).
+    /// The application's pooled login role (docs/architecture.md invariant 3).
     pub app_role: String,
-    /// Tables that may lack `organization_id` (DESIGN.md invariant 7, plus
+    /// Tables that may lack `organization_id` (docs/architecture.md invariant 7, plus
     /// migration bookkeeping). Unqualified names.
     pub non_tenant_tables: Vec<String>,
     /// Non-tenant tables that tenant tables may reference and that would

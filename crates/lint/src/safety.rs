@@ -1,4 +1,4 @@
-//! Refuse to serve an unsafe database (DESIGN.md invariant 9).
+//! Refuse to serve an unsafe database (docs/architecture.md invariant 9).
 //!
 //! The security lints (every error-level one), over the catalog as the
 //! tenant pool's own login reads it, as the server will run: the login

@@ -4,7 +4,7 @@
 //! rmcp answers a body it cannot read as a JSON-RPC message with
 //! `415 Unsupported Media Type` and a line of text, whatever was wrong with
 //! it, and reads a known method whose params do not fit as a custom method
-//! (`-32601 tools/call` for `tools/call` with a numeric tool name). DESIGN.md
+//! (`-32601 tools/call` for `tools/call` with a numeric tool name). docs/architecture.md
 //! invariant 8 asks for a 4xx whose JSON body names the problem; for JSON-RPC
 //! that body is an error object. So before rmcp sees a POST, [`guard`]:
 //!

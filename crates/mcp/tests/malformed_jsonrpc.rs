@@ -2,7 +2,7 @@
 //! JSON-RPC, POSTed with a valid personal access token to the real server
 //! over a real database.
 //!
-//! DESIGN.md invariant 8: bad input gets a 4xx whose JSON body names the
+//! docs/architecture.md invariant 8: bad input gets a 4xx whose JSON body names the
 //! problem, never a 5xx or a panic. For JSON-RPC that body is a JSON-RPC
 //! error object (-32700 parse error, -32600 invalid request, -32602 invalid
 //! params). Errors about one request inside a live session (an unknown

@@ -2,7 +2,7 @@
 //!
 //! [`Application::build`] readies a database and a listener, in this order:
 //! migrate, set the login roles' passwords (when given), load the demo data
-//! (when asked), refuse an unsafe database (DESIGN.md invariant 9), bind, and
+//! (when asked), refuse an unsafe database (docs/architecture.md invariant 9), bind, and
 //! compose the HTTP API with the MCP server at `/mcp`. `tenantry serve`, the
 //! test suites and the benchmark all start the server through it, so what
 //! they test is what runs.
@@ -301,7 +301,7 @@ fn surfaces(
 }
 
 /// The security lints of `tenantry audit`, through the tenant pool's own
-/// login (DESIGN.md invariant 9).
+/// login (docs/architecture.md invariant 9).
 async fn check_safety(db: &Database, check: SafetyCheck) -> Result<(), ServerError> {
     if check == SafetyCheck::Skip {
         return Ok(());

@@ -5,7 +5,7 @@
 //! PgBouncer and uses [`StatementMode::Unnamed`](tenantry_db::StatementMode):
 //! the deployment where context leaks classically happen, since consecutive
 //! transactions of one client land on different server connections and
-//! server connections pass between clients (DESIGN.md invariant 4). The
+//! server connections pass between clients (docs/architecture.md invariant 4). The
 //! owner connection stays direct: migrations and test fixtures are not what
 //! is under test.
 //!

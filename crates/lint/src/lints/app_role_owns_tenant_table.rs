@@ -7,7 +7,7 @@ pub(crate) const LINT: Lint = Lint {
     summary: "The application login role owns a tenant table.",
     doc: r#"
 The application login owns a tenant table: an owner may disable RLS, drop
-policies, and bypasses them unless RLS is forced. DESIGN.md invariant 3: the
+policies, and bypasses them unless RLS is forced. docs/architecture.md invariant 3: the
 pooled login owns nothing.
 
 ```sql

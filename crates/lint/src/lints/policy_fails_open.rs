@@ -8,7 +8,7 @@ pub(crate) const LINT: Lint = Lint {
     summary: "A policy mentions the tenant but has a branch that passes when no tenant is set.",
     doc: r#"
 The policy mentions the tenant, yet one branch is true when no tenant is set.
-DESIGN.md invariant 3 wants a connection without tenant context to see nothing;
+docs/architecture.md invariant 3 wants a connection without tenant context to see nothing;
 these see everything, or everything of some kind:
 
 ```sql

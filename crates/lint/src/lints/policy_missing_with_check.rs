@@ -10,7 +10,7 @@ A permissive `ALL`, `INSERT` or `UPDATE` policy on a tenant table without
 `WITH CHECK`. For `ALL` and `UPDATE`, PostgreSQL then checks new rows against
 `USING`, implicitly: correct today, silently changed by the next edit of
 `USING`. An `INSERT` policy without it admits no row at all, which hides what
-the policy was meant to allow. DESIGN.md invariant 1 asks for both clauses,
+the policy was meant to allow. docs/architecture.md invariant 1 asks for both clauses,
 stated.
 
 ```sql

@@ -12,7 +12,7 @@ PostgreSQL evaluates it for every row, and cannot use an index on
 `organization_id` with it. Wrapped as `(select app.current_tenant())` it runs
 once per statement as an initPlan (PostgreSQL prints it as
 `( SELECT app.current_tenant() AS current_tenant)`), and the policy costs what
-`WHERE organization_id = $1` does (DESIGN.md invariant 2).
+`WHERE organization_id = $1` does (docs/architecture.md invariant 2).
 
 ```sql
 create policy note_all on note for all to authenticated

@@ -9,7 +9,7 @@ pub(crate) const LINT: Lint = Lint {
 `authenticated` or PUBLIC holds a privilege (table or column level, granted
 directly, to PUBLIC or through a role `authenticated` inherits) on a secrets
 table: `personal_access_token`, `session`, `account`, `verification`. The
-design grants none (DESIGN.md invariant 7): these rows are reached only through
+design grants none (docs/architecture.md invariant 7): these rows are reached only through
 the exported functions on the bare client.
 
 ```sql
@@ -42,7 +42,7 @@ fn check(s: &Snapshot, _: &LintConfig, out: &mut Vec<Finding>) {
                 &LINT,
                 &table.qualified,
                 format!(
-                    "{}: tenant code must reach secrets only through the named functions (DESIGN.md invariant 7)",
+                    "{}: tenant code must reach secrets only through the named functions (docs/architecture.md invariant 7)",
                     held.join("; ")
                 ),
             )

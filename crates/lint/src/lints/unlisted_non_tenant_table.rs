@@ -8,7 +8,7 @@ pub(crate) const LINT: Lint = Lint {
     doc: r#"
 A table without `organization_id` that is not on the non-tenant list. Either it
 holds tenant data, and then nothing isolates it, or it is a new global table,
-and the list (DESIGN.md invariant 7) should say so in review.
+and the list (docs/architecture.md invariant 7) should say so in review.
 
 ```sql
 create table note_template (id uuid primary key, body text not null);
