@@ -167,6 +167,22 @@ impl DbError {
         }
     }
 
+    /// How long to wait before trying again work that
+    /// [a concurrent catalog change](DbError::is_concurrent_catalog_change)
+    /// refused, after `attempts` tries so far; `None` when this error is
+    /// another kind or the tries are used up. The one retry policy of the
+    /// set-up steps (migrations, role passwords) that race on cluster-wide
+    /// roles: the waits grow (20, 40, ... ms) so that several processes
+    /// starting at once fall out of step.
+    pub(crate) fn retry_after_concurrent_catalog_change(
+        &self,
+        attempts: u32,
+    ) -> Option<std::time::Duration> {
+        const ATTEMPTS: u32 = 8;
+        (self.is_concurrent_catalog_change() && attempts < ATTEMPTS)
+            .then(|| std::time::Duration::from_millis(20 * u64::from(attempts + 1)))
+    }
+
     /// True when the database could not be reached, dropped the connection
     /// or answered too slowly: these map to 503, and trying again later may
     /// work. A server that is down, restarting or shutting down, or that

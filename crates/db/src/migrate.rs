@@ -79,18 +79,21 @@ pub async fn migrate(db: &Database) -> Result<MigrationReport> {
     for migration in MIGRATIONS {
         let mut attempts = 0;
         let applied = loop {
-            match apply_once(&mut conn, migration).await {
-                // Roles are cluster-wide, but the migration lock is not
-                // (advisory locks belong to one database): two databases of
-                // one cluster migrated at once both create a missing role,
-                // and one fails. Its transaction rolled back; next time it
-                // finds the role there.
-                Err(error) if error.is_concurrent_catalog_change() && attempts < 3 => {
-                    attempts += 1;
-                    tracing::info!(version = migration.version, %attempts, "a concurrent migration of another database changed a role; retrying");
-                }
-                other => break other?,
-            }
+            let error = match apply_once(&mut conn, migration).await {
+                Ok(applied) => break applied,
+                Err(error) => error,
+            };
+            // Roles are cluster-wide, but the migration lock is not
+            // (advisory locks belong to one database): two databases of
+            // one cluster migrated at once both create a missing role, and
+            // one fails. Its transaction rolled back; next time it finds
+            // the role there.
+            let Some(wait) = error.retry_after_concurrent_catalog_change(attempts) else {
+                return Err(error);
+            };
+            attempts += 1;
+            tracing::info!(version = migration.version, %attempts, "a concurrent migration of another database changed a role; retrying");
+            tokio::time::sleep(wait).await;
         };
         if applied {
             report.applied.push(migration.version);

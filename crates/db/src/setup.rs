@@ -70,13 +70,15 @@ pub async fn set_role_passwords(db: &Database, passwords: &RolePasswords) -> Res
 async fn alter_role_retrying(conn: &tokio_postgres::Client, statement: &str) -> Result<()> {
     let mut attempts = 0;
     loop {
-        match conn.batch_execute(statement).await.map_err(DbError::from) {
-            Err(e) if e.is_concurrent_catalog_change() && attempts < 5 => {
-                attempts += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(20 * attempts)).await;
-            }
-            other => return other,
-        }
+        let error = match conn.batch_execute(statement).await {
+            Ok(()) => return Ok(()),
+            Err(error) => DbError::from(error),
+        };
+        let Some(wait) = error.retry_after_concurrent_catalog_change(attempts) else {
+            return Err(error);
+        };
+        attempts += 1;
+        tokio::time::sleep(wait).await;
     }
 }
 
