@@ -147,7 +147,7 @@ impl App {
     pub async fn reset_password(&self, user: UserId, password_hash: &str) -> Result<(), AppError> {
         users::change_password(&self.db, user, password_hash).await?;
         users::delete_user_sessions(&self.db, user).await?;
-        tenantry_db::revoke_all_user_pats(&self.db, user).await?;
+        tenantry_db::pats::revoke_all_user_pats(&self.db, user).await?;
         Ok(())
     }
 

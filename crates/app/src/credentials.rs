@@ -9,6 +9,7 @@ use chrono::Utc;
 use tenantry_auth::pat::{PAT_PREFIX, hash_matches, parse_pat};
 use tenantry_db::users::{Session, User};
 use tenantry_db::{Membership, Tenant};
+use tenantry_db::{organizations, pats};
 use tenantry_domain::{MemberRole, OrganizationId, PatId};
 
 use crate::{App, AppError};
@@ -133,7 +134,7 @@ impl App {
             return Ok(None);
         };
         let Some((record, user)) =
-            tenantry_db::find_pat_with_owner(&self.db, parsed.lookup_prefix()).await?
+            pats::find_pat_with_owner(&self.db, parsed.lookup_prefix()).await?
         else {
             return Ok(None);
         };
@@ -141,7 +142,7 @@ impl App {
         if !hash_matches(&parsed.hash(), &record.token_hash) || !record.is_live(now) {
             return Ok(None);
         }
-        tenantry_db::record_pat_use(&self.db, &record, now).await?;
+        pats::record_pat_use(&self.db, &record, now).await?;
         Ok(Some(Actor {
             user,
             credential: Credential::Pat(PatId::from_uuid(record.id)),
@@ -208,7 +209,7 @@ impl App {
     ) -> Result<Actor<Membership>, AppError> {
         let requested =
             requested.or_else(|| actor.session().and_then(|s| s.active_organization_id));
-        let membership = tenantry_db::resolve_tenant(&self.db, actor.user.id, requested)
+        let membership = organizations::resolve_tenant(&self.db, actor.user.id, requested)
             .await?
             .ok_or(AppError::NotFound("organization"))?;
         Ok(Actor {

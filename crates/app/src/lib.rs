@@ -38,11 +38,12 @@ pub use credentials::{Actor, Credential, MalformedBearer, parse_bearer};
 pub use error::AppError;
 pub use tenantry_auth::Email;
 pub use tenantry_db::audit::AuditEntry;
+pub use tenantry_db::organizations::{Invitation, Member, Organization, UserOrganization};
 pub use tenantry_db::page::{MAX_PAGE_SIZE, Page};
+pub use tenantry_db::pats::PatSummary;
 pub use tenantry_db::usage::{NewUsage, UsageEvent, UsageReport};
 pub use tenantry_db::{
-    Database, DbError, Membership, PatSummary, Tenant, UserOrganization, members::Invitation,
-    members::Member, members::Organization, projects::Project, users::Session, users::User,
+    Database, DbError, Membership, Tenant, projects::Project, users::Session, users::User,
 };
 pub use tenantry_domain::{
     BoundedName, InvalidInput, InvitationId, MemberId, MemberRole, OrganizationId, PatId,

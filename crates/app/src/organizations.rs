@@ -4,12 +4,12 @@
 //! Permissions follow the plugin's defaults: owners and admins invite,
 //! remove members and change roles; only an owner grants, changes or removes
 //! ownership; the last owner can neither leave nor be demoted (that rule
-//! guards the rows, so it lives with them in `tenantry_db::members`).
+//! guards the rows, so it lives with them in `tenantry_db::organizations`).
 
 use serde::Serialize;
 use tenantry_auth::Email;
-use tenantry_db::members::{self, Invitation, Member, Organization};
-use tenantry_db::{Membership, UserOrganization, with_tenant_context};
+use tenantry_db::organizations::{self, Invitation, Member, Organization, UserOrganization};
+use tenantry_db::{Membership, with_tenant_context};
 use tenantry_domain::{BoundedName, InvitationId, MemberId, MemberRole, OrganizationId, name};
 
 use crate::{Actor, App, AppError};
@@ -105,7 +105,7 @@ impl App {
         {
             return Err(AppError::invalid("metadata", "must be at most 8 KiB"));
         }
-        let organization = members::create_organization(
+        let organization = organizations::create_organization(
             &self.db,
             actor.user().id,
             &name,
@@ -135,7 +135,7 @@ impl App {
         &self,
         actor: &Actor,
     ) -> Result<Vec<UserOrganization>, AppError> {
-        Ok(tenantry_db::list_user_organizations(&self.db, actor.user().id).await?)
+        Ok(organizations::list_user_organizations(&self.db, actor.user().id).await?)
     }
 
     /// Choose the organization this session acts in; only a session has one.
@@ -153,7 +153,7 @@ impl App {
         let requested = match choice {
             ActiveChoice::Id(id) => OrganizationId::parse(id)?,
             ActiveChoice::Slug(slug) => {
-                members::find_organization_by_slug(&self.db, slug)
+                organizations::find_organization_by_slug(&self.db, slug)
                     .await?
                     .ok_or(AppError::NotFound("organization"))?
                     .id
@@ -175,10 +175,10 @@ impl App {
     ) -> Result<FullOrganization, AppError> {
         let show_invitations = actor.role().can_manage_members();
         Ok(with_tenant_context(&self.db, actor.tenant(), async |tx| {
-            let organization = members::current_organization(tx).await?;
-            let members = members::list_members(tx).await?;
+            let organization = organizations::current_organization(tx).await?;
+            let members = organizations::list_members(tx).await?;
             let invitations = if show_invitations {
-                members::list_invitations(tx).await?
+                organizations::list_invitations(tx).await?
             } else {
                 Vec::new()
             };
@@ -197,7 +197,7 @@ impl App {
         actor: &Actor<Membership>,
     ) -> Result<Organization, AppError> {
         Ok(with_tenant_context(&self.db, actor.tenant(), async |tx| {
-            members::current_organization(tx).await
+            organizations::current_organization(tx).await
         })
         .await?)
     }
@@ -205,7 +205,7 @@ impl App {
     /// The organization's members.
     pub async fn list_members(&self, actor: &Actor<Membership>) -> Result<Vec<Member>, AppError> {
         Ok(with_tenant_context(&self.db, actor.tenant(), async |tx| {
-            members::list_members(tx).await
+            organizations::list_members(tx).await
         })
         .await?)
     }
@@ -220,20 +220,20 @@ impl App {
         require_manager(actor.membership(), role)?;
         let inviter = actor.user().id;
         Ok(with_tenant_context(&self.db, actor.tenant(), async |tx| {
-            members::invite_member(tx, email.as_str(), role, inviter).await
+            organizations::invite_member(tx, email.as_str(), role, inviter).await
         })
         .await?)
     }
 
     /// Accept an invitation addressed to `actor`'s email (see
-    /// `tenantry_db::members::accept_invitation`); a session then acts in
+    /// `tenantry_db::organizations::accept_invitation`); a session then acts in
     /// the organization joined.
     pub async fn accept_invitation(
         &self,
         actor: &Actor,
         invitation: InvitationId,
     ) -> Result<(Invitation, Member), AppError> {
-        let (invitation, member) = members::accept_invitation(
+        let (invitation, member) = organizations::accept_invitation(
             &self.db,
             actor.user(),
             invitation,
@@ -262,15 +262,17 @@ impl App {
         let membership = *actor.membership();
         with_tenant_context(&self.db, actor.tenant(), async |tx| {
             let member = match target {
-                MemberRef::Id(id) => members::get_member(tx, *id).await?,
+                MemberRef::Id(id) => organizations::get_member(tx, *id).await?,
                 MemberRef::Email(email) => {
-                    members::find_member_by_email(tx, email.as_str()).await?
+                    organizations::find_member_by_email(tx, email.as_str()).await?
                 }
             };
             if member.user_id != caller {
                 require_manager(&membership, member.role)?;
             }
-            Ok::<_, AppError>(members::remove_member(tx, MemberId::from_uuid(member.id)).await?)
+            Ok::<_, AppError>(
+                organizations::remove_member(tx, MemberId::from_uuid(member.id)).await?,
+            )
         })
         .await
     }
@@ -287,9 +289,9 @@ impl App {
         let membership = *actor.membership();
         require_manager(&membership, role)?;
         with_tenant_context(&self.db, actor.tenant(), async |tx| {
-            let current = members::get_member(tx, member).await?;
+            let current = organizations::get_member(tx, member).await?;
             require_manager(&membership, current.role)?;
-            Ok::<_, AppError>(members::update_member_role(tx, member, role).await?)
+            Ok::<_, AppError>(organizations::update_member_role(tx, member, role).await?)
         })
         .await
     }

@@ -2,7 +2,7 @@
 //! pat create` mint through the same function.
 
 use chrono::{Duration, Utc};
-use tenantry_db::{NewPat, PatSummary};
+use tenantry_db::pats::{self, NewPat, PatSummary};
 use tenantry_domain::{BoundedName, PatId, UserId, name};
 
 use crate::{Actor, App, AppError};
@@ -60,7 +60,7 @@ impl App {
             }
         };
         let minted = tenantry_auth::pat::mint_pat();
-        let summary = tenantry_db::create_pat(
+        let summary = pats::create_pat(
             &self.db,
             NewPat {
                 user_id: user,
@@ -84,7 +84,7 @@ impl App {
 
     /// `user`'s live tokens.
     pub async fn list_user_tokens(&self, user: UserId) -> Result<Vec<PatSummary>, AppError> {
-        Ok(tenantry_db::list_user_pats(&self.db, user).await?)
+        Ok(pats::list_user_pats(&self.db, user).await?)
     }
 
     /// Revoke one of the actor's tokens; another's, or none, is `NotFound("token")`.
@@ -94,7 +94,7 @@ impl App {
 
     /// Revoke one of `user`'s tokens.
     pub async fn revoke_user_token(&self, user: UserId, id: PatId) -> Result<(), AppError> {
-        if tenantry_db::revoke_pat(&self.db, user, id).await? {
+        if pats::revoke_pat(&self.db, user, id).await? {
             Ok(())
         } else {
             Err(AppError::NotFound("token"))

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Duration, Utc};
 use serde_json::json;
+use tenantry_db::pats::{self, NewPat};
 use tenantry_db::seed::demo;
-use tenantry_db::{BoundedName, NewPat, PatId, UserId};
+use tenantry_db::{BoundedName, PatId, UserId};
 use tenantry_server::{Application, AuthSettings, Settings};
 use tenantry_testkit::TestDb;
 
@@ -26,7 +27,7 @@ async fn pat_for(
     expires_in: Option<Duration>,
 ) -> (String, uuid::Uuid) {
     let minted = tenantry_auth::pat::mint_pat();
-    let summary = tenantry_db::create_pat(
+    let summary = pats::create_pat(
         &test.db,
         NewPat {
             user_id: UserId::from_uuid(user),
@@ -67,7 +68,7 @@ async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
         .await
         .unwrap();
     let (revoked, revoked_id) = pat_for(&test, demo::BOB, None).await;
-    tenantry_db::revoke_pat(
+    pats::revoke_pat(
         &test.db,
         UserId::from_uuid(demo::BOB),
         PatId::from_uuid(revoked_id),

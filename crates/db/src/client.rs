@@ -3,9 +3,10 @@
 //! This is the Rust form of the seed's `@repo/db/client`. The crate root does
 //! not re-export anything from here, so reaching it takes a path that names it
 //! (`tenantry_db::client`), and taking a connection takes a [`BypassReason`],
-//! which is logged. Prefer the named functions at the crate root
-//! ([`crate::list_user_pats`], [`crate::resolve_organization_id`], ...): they
-//! wrap this module so callers never need it.
+//! which is logged. Prefer the aggregates' named functions
+//! ([`crate::pats::list_user_pats`],
+//! [`crate::organizations::resolve_organization_id`], ...): they wrap this
+//! module so callers never need it.
 //!
 //! # Legitimate uses
 //!
@@ -121,16 +122,17 @@ pub const LEGITIMATE_USES: &[(&str, &str)] = &[
         "UserScoped: personal access tokens belong to users",
     ),
     (
-        "crates/db/src/organizations.rs",
-        "OrganizationResolution: resolve_organization_id, memberships",
+        "crates/db/src/organizations/resolution.rs",
+        "OrganizationResolution: resolve_organization_id, memberships, \
+         finding organizations by slug",
+    ),
+    (
+        "crates/db/src/organizations/acceptance.rs",
+        "OrganizationResolution: accepting invitations",
     ),
     (
         "crates/db/src/users.rs",
         "AuthBootstrap: users, credentials, sessions, verification tokens",
-    ),
-    (
-        "crates/db/src/members.rs",
-        "OrganizationResolution: finding organizations by slug, accepting invitations",
     ),
     (
         "crates/db/tests/",

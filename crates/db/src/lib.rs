@@ -14,7 +14,8 @@
 //!
 //! ```no_run
 //! use tenantry_db::prelude::*; // the statement methods of `tx`
-//! use tenantry_db::{Database, DbError, resolve_tenant, with_tenant_context};
+//! use tenantry_db::organizations::resolve_tenant;
+//! use tenantry_db::{Database, DbError, with_tenant_context};
 //! # async fn example(db: Database, user: tenantry_db::UserId) -> Result<(), DbError> {
 //! // Identity -> organization (checked against membership) -> tenant transaction.
 //! let membership = resolve_tenant(&db, user, None).await?.expect("member somewhere");
@@ -26,13 +27,33 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## What the root exports
+//!
+//! The crate root exports the mechanism: [`Database`] and its
+//! [`DatabaseConfig`], [`DbError`] and [`Result`], tenant transactions
+//! ([`with_tenant_context`], [`autocommit`], [`TenantTx`], [`Autocommit`],
+//! [`TenantStatements`], [`StatementMode`]), [`Tenant`] and [`Membership`]
+//! (which only resolution makes), [`MemberRole`], the ids and
+//! [`BoundedName`], [`migrate()`] and [`MigrationReport`], [`seed()`],
+//! [`check_database`] and [`HEALTH_CHECK_TIMEOUT`], [`prelude`], and [`Row`]
+//! and [`ToSql`]. Every aggregate's queries and types are reached through
+//! its module, one module per aggregate: [`organizations`] (organizations,
+//! members, invitations, resolution), [`pats`], [`projects`], [`users`],
+//! [`usage`], [`audit`]. A new query goes in its aggregate's module and the
+//! root does not re-export it, so a call site always says which aggregate it
+//! touches.
+//!
+//! ```compile_fail,E0432
+//! use tenantry_db::list_user_pats; // `tenantry_db::pats::list_user_pats`
+//! ```
+//!
 //! ## The bare client is not here
 //!
 //! As in the seed, where `db` cannot be imported from `@repo/db`, the crate
 //! root exports no connection. The bare client that bypasses RLS is private
 //! to this crate: code elsewhere reaches non-tenant data only through the
-//! named functions below, each of which takes its connection for a named
-//! reason that is logged.
+//! aggregates' named functions, each of which takes its connection for a
+//! named reason that is logged.
 //!
 //! ```compile_fail
 //! use tenantry_db::db; // error[E0432]: no `db` in the root
@@ -65,11 +86,10 @@ pub mod diagnostics;
 mod error;
 mod health;
 mod ids;
-pub mod members;
 pub mod migrate;
-mod organizations;
+pub mod organizations;
 pub mod page;
-mod pats;
+pub mod pats;
 pub mod prelude;
 pub mod projects;
 pub mod seed;
@@ -87,14 +107,6 @@ pub use error::{DbError, Result};
 pub use health::{HEALTH_CHECK_TIMEOUT, check_database};
 pub use ids::{InvitationId, MemberId, OrganizationId, PatId, ProjectId, UserId};
 pub use migrate::{MigrationReport, migrate};
-pub use organizations::{
-    UserOrganization, find_membership, list_user_organizations, resolve_organization_id,
-    resolve_tenant,
-};
-pub use pats::{
-    LAST_USED_RESOLUTION, NewPat, PatRecord, PatSummary, create_pat, find_pat_by_prefix,
-    find_pat_with_owner, list_user_pats, record_pat_use, revoke_all_user_pats, revoke_pat,
-};
 pub use seed::seed;
 pub use statements::StatementMode;
 pub use tenant::{MemberRole, Membership, Tenant};

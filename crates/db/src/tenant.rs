@@ -2,9 +2,10 @@
 //!
 //! A [`Tenant`] is the only thing [`crate::with_tenant_context`] accepts. Request
 //! code gets one from a [`Membership`], which only
-//! [`crate::find_membership`] and [`crate::resolve_tenant`] produce, after
-//! checking that the user belongs to the organization. It is `Copy + Send +
-//! Sync`, so it travels into spawned tasks without re-resolving.
+//! [`crate::organizations::find_membership`] and
+//! [`crate::organizations::resolve_tenant`] produce, after checking that the
+//! user belongs to the organization. It is `Copy + Send + Sync`, so it
+//! travels into spawned tasks without re-resolving.
 
 pub use tenantry_domain::MemberRole;
 

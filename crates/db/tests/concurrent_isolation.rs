@@ -195,7 +195,7 @@ async fn concurrent_tenants_on_shared_connections_see_only_their_own_rows() {
         let db = test.db.clone();
         // Tasks 0..8 and 8..16 each cover every member once.
         let (organization, user) = members[number % members.len()];
-        let membership = tenantry_db::find_membership(
+        let membership = tenantry_db::organizations::find_membership(
             &db,
             UserId::from_uuid(user),
             OrganizationId::from_uuid(organization),

@@ -40,8 +40,8 @@ use proptest::test_runner::FileFailurePersistence;
 use tenantry_db::page::MAX_PAGE_SIZE;
 use tenantry_db::prelude::*;
 use tenantry_db::{
-    Database, DbError, OrganizationId, ProjectId, Tenant, UserId, audit, autocommit,
-    find_membership, members, projects, users, with_tenant_context,
+    Database, DbError, OrganizationId, ProjectId, Tenant, UserId, audit, autocommit, organizations,
+    projects, users, with_tenant_context,
 };
 use tenantry_testkit::TestDb;
 use tenantry_testkit::sequence::sequence;
@@ -198,7 +198,7 @@ async fn set_up(test: &TestDb, model: &mut [OrgModel]) -> Result<World, String> 
     for (org, state) in model.iter_mut().enumerate() {
         let creator = world.member(org, 0);
         let slug = format!("m{org}-{tag}");
-        let organization = members::create_organization(
+        let organization = organizations::create_organization(
             db,
             UserId::from_uuid(creator),
             &bounded(&slug),
@@ -225,10 +225,11 @@ async fn set_up(test: &TestDb, model: &mut [OrgModel]) -> Result<World, String> 
         let mut tenants = Vec::new();
         for who in 0..MEMBERS_PER_ORG {
             let user = UserId::from_uuid(world.member(org, who));
-            let membership = find_membership(db, user, OrganizationId::from_uuid(id))
-                .await
-                .map_err(|e| format!("membership: {e}"))?
-                .ok_or_else(|| format!("user {} is not in organization {org}", org + who))?;
+            let membership =
+                organizations::find_membership(db, user, OrganizationId::from_uuid(id))
+                    .await
+                    .map_err(|e| format!("membership: {e}"))?
+                    .ok_or_else(|| format!("user {} is not in organization {org}", org + who))?;
             tenants.push(membership.tenant());
         }
         world.orgs.push(id);

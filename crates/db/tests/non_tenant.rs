@@ -4,12 +4,16 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use tenantry_db::organizations::{
+    find_membership, list_user_organizations, resolve_organization_id, resolve_tenant,
+};
+use tenantry_db::pats::{
+    NewPat, create_pat, find_pat_by_prefix, list_user_pats, record_pat_use, revoke_pat,
+};
 use tenantry_db::seed::demo;
 use tenantry_db::{BoundedName, PatId};
 use tenantry_db::{
-    Database, DatabaseConfig, DbError, NewPat, OrganizationId, UserId, check_database, create_pat,
-    find_membership, find_pat_by_prefix, list_user_pats, migrate, record_pat_use,
-    resolve_organization_id, resolve_tenant, revoke_pat,
+    Database, DatabaseConfig, DbError, OrganizationId, UserId, check_database, migrate,
 };
 use tenantry_domain::name::MAX_PAT_NAME_CHARS;
 use tenantry_testkit::TestDb;
@@ -571,7 +575,7 @@ async fn memberships_are_checked_before_a_tenant_is_handed_out() {
     );
     let resolved = resolve_tenant(db, bob, None).await.unwrap().unwrap();
     assert_eq!(resolved.organization_id(), org(demo::GLOBEX));
-    let orgs = tenantry_db::list_user_organizations(db, user(demo::ALICE))
+    let orgs = list_user_organizations(db, user(demo::ALICE))
         .await
         .unwrap();
     let slugs: Vec<&str> = orgs.iter().map(|o| o.slug.as_str()).collect();

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use tenantry_db::members::create_organization;
+use tenantry_db::organizations::create_organization;
 use tenantry_db::users::create_user_with_password;
 use tenantry_db::{DbError, UserId};
 use tenantry_testkit::TestDb;

@@ -300,7 +300,7 @@ async fn a_tenant_point_read_costs_two_round_trips() {
 #[tokio::test]
 async fn a_tenant_travels_into_spawned_tasks() {
     let test = seeded_with_pool_of_one().await;
-    let membership = tenantry_db::find_membership(
+    let membership = tenantry_db::organizations::find_membership(
         &test.db,
         UserId::from_uuid(demo::BOB),
         OrganizationId::from_uuid(demo::GLOBEX),

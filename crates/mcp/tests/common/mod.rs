@@ -8,8 +8,9 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap};
 use serde_json::{Value, json};
+use tenantry_db::pats::{self, NewPat};
 use tenantry_db::seed::demo;
-use tenantry_db::{Database, NewPat, UserId};
+use tenantry_db::{Database, UserId};
 use tenantry_server::{Application, AuthSettings, Settings};
 use tenantry_testkit::TestDb;
 
@@ -187,7 +188,7 @@ pub async fn read_answer(response: reqwest::Response) -> Answer {
 /// Mint and store a personal access token for `user`.
 pub async fn pat_for(db: &Database, user: uuid::Uuid) -> String {
     let minted = tenantry_auth::pat::mint_pat();
-    tenantry_db::create_pat(
+    pats::create_pat(
         db,
         NewPat {
             user_id: UserId::from_uuid(user),

@@ -2,12 +2,14 @@
 //!
 //! Which organization a user acts in has to be known before a tenant
 //! transaction can start, so these run on the bare client (reason
-//! `OrganizationResolution`). They only read memberships; they are the only
-//! way to obtain a [`Membership`], and so a request's [`crate::Tenant`].
+//! `OrganizationResolution`). They only read memberships and organizations;
+//! they are the only way to obtain a [`Membership`], and so a request's
+//! [`crate::Tenant`].
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::{Organization, organization_from};
 use crate::client::{self, BareStatements, BypassReason};
 use crate::database::Database;
 use crate::error::Result;
@@ -134,4 +136,17 @@ pub async fn list_user_organizations(
             })
         })
         .collect()
+}
+
+/// The organization with this id or slug (bare; for set-active by slug).
+pub async fn find_organization_by_slug(db: &Database, slug: &str) -> Result<Option<Organization>> {
+    super::validate_slug(slug)?;
+    let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
+    let row = conn
+        .query_opt(
+            "select id, name, slug, logo, metadata, created_at from organization where slug = $1",
+            &[&slug],
+        )
+        .await?;
+    Ok(row.as_ref().map(organization_from))
 }
