@@ -158,7 +158,7 @@ fn check_validators(text: &str) {
         }
         Err(e) => refused_naming(Err::<(), _>(e), "description"),
     }
-    match tenantry_db::members::validate_slug(text) {
+    match tenantry_db::organizations::validate_slug(text) {
         Ok(()) => {
             assert!((1..=64).contains(&text.len()));
             assert!(
@@ -169,7 +169,7 @@ fn check_validators(text: &str) {
         }
         Err(e) => refused_naming(Err::<(), _>(e), "slug"),
     }
-    match tenantry_db::members::validate_logo(text) {
+    match tenantry_db::organizations::validate_logo(text) {
         Ok(logo) => assert!(!logo.contains('\0')),
         Err(e) => refused_naming(Err::<(), _>(e), "logo"),
     }
