@@ -8,6 +8,7 @@ use crate::context::{TenantStatements, TenantTx};
 use crate::error::Result;
 use crate::ids::UserId;
 use crate::page::{Page, cursor_of, paginate, parse_cursor};
+use crate::statements::Query;
 
 /// One audit entry.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -14,9 +14,10 @@
 
 use tokio_postgres::GenericClient;
 
-use crate::client::{self, BareStatements, BypassReason};
+use crate::client::{self, BypassReason};
 use crate::database::Database;
 use crate::error::Result;
+use crate::statements::Query;
 
 /// What to read: which schemas, and which roles and tables the snapshot
 /// describes in detail.

@@ -16,16 +16,16 @@
 //! on it names this module.
 
 use std::fmt;
-use std::future::Future;
+
 use std::sync::Arc;
 
 use deadpool_postgres::{Object, Pool};
-use tokio_postgres::Row;
+
 use tokio_postgres::types::ToSql;
 
 use crate::database::Database;
 use crate::error::{DbError, Result};
-use crate::statements::{self, Outcome, Run, Statements};
+use crate::statements::{self, Outcome, Query, Run, Statements};
 
 /// Why RLS is being skipped: the seed's table of legitimate uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -178,49 +178,10 @@ impl Run for BareClient {
     }
 }
 
-/// The statement methods of a [`BareClient`], the same as
-/// [`TenantStatements`](crate::TenantStatements)' but a trait of their own,
-/// so a bare connection can never be passed where tenant statements are
-/// expected.
-pub trait BareStatements: Run {
-    /// Run a statement and return its rows.
-    fn query(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<Vec<Row>>> + Send {
-        async move { Ok(self.run(sql, params).await?.rows) }
-    }
-
-    /// Run a statement that returns exactly one row.
-    fn query_one(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<Row>> + Send {
-        async move { self.run(sql, params).await?.one() }
-    }
-
-    /// Run a statement that returns at most one row.
-    fn query_opt(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<Option<Row>>> + Send {
-        async move { self.run(sql, params).await?.opt() }
-    }
-
-    /// Run a statement and return the number of rows it affected.
-    fn execute(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<u64>> + Send {
-        async move { Ok(self.run(sql, params).await?.affected) }
-    }
-}
-
-impl BareStatements for BareClient {}
+// The bare client has the statement methods ([`Query`]) but is no
+// [`TenantStatements`](crate::TenantStatements): a bare connection can never
+// be passed where a tenant's statements are expected.
+impl Query for BareClient {}
 
 /// Take a connection outside tenant context for `reason`.
 ///

@@ -21,19 +21,18 @@
 //! the pool and closed, which makes the server roll back, instead of being
 //! returned with a transaction open.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use deadpool_postgres::Object;
 use futures_util::future::join;
-use tokio_postgres::Row;
+
 use tokio_postgres::types::ToSql;
 
 use crate::database::Database;
 use crate::error::{DbError, Result};
-use crate::statements::{self, Outcome, Run, StatementMode, Statements};
+use crate::statements::{self, Outcome, Query, Run, StatementMode, Statements};
 use crate::tenant::Tenant;
 
 /// The statement that puts a transaction into a tenant's context. Every
@@ -271,52 +270,24 @@ impl Drop for InFlight<'_> {
 /// `&impl TenantStatements`, so a caller can use either; functions that need
 /// several statements to commit together take `&TenantTx`.
 ///
-/// Sealed: other crates call it but cannot implement it, so every handle
-/// that runs tenant statements is one of this crate's and sets the tenant
-/// first.
+/// The statements themselves are [`Query`]'s methods; this trait marks the
+/// handles that set a tenant first, so a bare connection (which has the
+/// methods too) cannot be passed where tenant statements are expected.
+/// Sealed: other crates name it but cannot implement it.
 ///
 /// ```compile_fail,E0277
 /// struct Fake;
-/// impl tenantry_db::TenantStatements for Fake {} // error: `Run` is not implemented
+/// impl tenantry_db::TenantStatements for Fake {} // error: `Query` is not implemented
 /// ```
-pub trait TenantStatements: Run {
-    /// Run a statement and return its rows.
-    fn query(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<Vec<Row>>> + Send {
-        async move { Ok(self.run(sql, params).await?.rows) }
-    }
+///
+/// ```compile_fail,E0277
+/// struct Fake;
+/// impl tenantry_db::Query for Fake {} // error: `Run` (private) is not implemented
+/// ```
+pub trait TenantStatements: Query {}
 
-    /// Run a statement that returns exactly one row.
-    fn query_one(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<Row>> + Send {
-        async move { self.run(sql, params).await?.one() }
-    }
-
-    /// Run a statement that returns at most one row.
-    fn query_opt(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<Option<Row>>> + Send {
-        async move { self.run(sql, params).await?.opt() }
-    }
-
-    /// Run a statement and return the number of rows it affected.
-    fn execute(
-        &self,
-        sql: &str,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> impl Future<Output = Result<u64>> + Send {
-        async move { Ok(self.run(sql, params).await?.affected) }
-    }
-}
-
+impl Query for TenantTx {}
+impl Query for Autocommit<'_> {}
 impl TenantStatements for TenantTx {}
 impl TenantStatements for Autocommit<'_> {}
 

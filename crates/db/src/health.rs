@@ -2,9 +2,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::client::{self, BareStatements, BypassReason};
+use crate::client::{self, BypassReason};
 use crate::database::Database;
 use crate::error::{DbError, Result};
+use crate::statements::Query;
 
 /// How long a health check may take before the database counts as down.
 pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(2);

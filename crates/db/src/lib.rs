@@ -108,6 +108,7 @@ pub use health::{HEALTH_CHECK_TIMEOUT, check_database};
 pub use ids::{InvitationId, MemberId, OrganizationId, PatId, ProjectId, UserId};
 pub use migrate::{MigrationReport, migrate};
 pub use seed::seed;
+pub use statements::Query;
 pub use statements::StatementMode;
 pub use tenant::{MemberRole, Membership, Tenant};
 pub use tenantry_domain::BoundedName;

@@ -9,10 +9,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::client::{self, BareStatements, BypassReason};
+use crate::client::{self, BypassReason};
 use crate::database::Database;
 use crate::error::{DbError, Result};
 use crate::ids::{PatId, UserId};
+use crate::statements::Query;
 use crate::users::{USER_COLUMNS, User, user_from};
 use tenantry_domain::BoundedName;
 

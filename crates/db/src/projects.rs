@@ -10,6 +10,7 @@ use crate::context::{TenantStatements, TenantTx};
 use crate::error::{DbError, Result};
 use crate::ids::{OrganizationId, ProjectId, UserId};
 use crate::page::{Page, cursor_of, paginate, parse_cursor};
+use crate::statements::Query;
 use tenantry_domain::BoundedName;
 
 /// Longest project description.

@@ -6,9 +6,10 @@
 //! passwords are kept is not this crate's business (the embedded cluster's
 //! files are `tenantry_cluster::secrets`).
 
-use crate::client::{self, BareStatements, BypassReason};
+use crate::client::{self, BypassReason};
 use crate::database::{Database, DatabaseConfig};
 use crate::error::{DbError, Result};
+use crate::statements::Query;
 
 /// The login role of the tenant pool.
 pub const APP_ROLE: &str = "tenantry_app";

@@ -192,3 +192,44 @@ pub trait Run: Sync {
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Outcome>> + Send;
 }
+
+/// The four ways to run a statement, written once over [`Run`]: the methods
+/// of every statement handle, tenant ([`TenantStatements`](crate::TenantStatements))
+/// or bare. Sealed like [`Run`]: other crates call it, none implements it.
+pub trait Query: Run {
+    /// Run a statement and return its rows.
+    fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Vec<Row>>> + Send {
+        async move { Ok(self.run(sql, params).await?.rows) }
+    }
+
+    /// Run a statement that returns exactly one row.
+    fn query_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Row>> + Send {
+        async move { self.run(sql, params).await?.one() }
+    }
+
+    /// Run a statement that returns at most one row.
+    fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Option<Row>>> + Send {
+        async move { self.run(sql, params).await?.opt() }
+    }
+
+    /// Run a statement and return the number of rows it affected.
+    fn execute(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<u64>> + Send {
+        async move { Ok(self.run(sql, params).await?.affected) }
+    }
+}

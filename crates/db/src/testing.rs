@@ -9,7 +9,7 @@
 
 /// The bare client, for tests only.
 pub mod client {
-    pub use crate::client::{BareClient, BareStatements, BypassReason, LEGITIMATE_USES, bare};
+    pub use crate::client::{BareClient, BypassReason, LEGITIMATE_USES, bare};
 }
 
 /// What [`migrate`](crate::migrate()) does to a database's own privileges,

@@ -12,6 +12,7 @@ use crate::audit::append_audit;
 use crate::context::{TenantStatements, TenantTx};
 use crate::error::{DbError, Result};
 use crate::ids::ProjectId;
+use crate::statements::Query;
 
 /// Most tokens one event may claim, in or out.
 pub const MAX_TOKENS_PER_EVENT: i64 = 100_000_000;

@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::client::{self, BareStatements, BypassReason};
+use crate::client::{self, BypassReason};
 use crate::database::Database;
 use crate::error::{DbError, Result};
 use crate::ids::{OrganizationId, UserId};
+use crate::statements::Query;
 use tenantry_domain::BoundedName;
 use tenantry_domain::name::MAX_EMAIL_CHARS;
 

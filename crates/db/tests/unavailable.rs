@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use tenantry_db::prelude::*;
-use tenantry_db::testing::client::{self, BareStatements, BypassReason};
+use tenantry_db::testing::client::{self, BypassReason};
 use tenantry_db::{Database, DbError, OrganizationId, Tenant, with_tenant_context};
 use tenantry_testkit::TestDb;
 use uuid::Uuid;

@@ -10,11 +10,12 @@ use uuid::Uuid;
 use super::invitations::{INVITATION_COLUMNS, Invitation, invitation_from};
 use super::members::{Member, get_member};
 use crate::audit::append_audit;
-use crate::client::{self, BareStatements, BypassReason};
-use crate::context::{TenantStatements, with_tenant_context};
+use crate::client::{self, BypassReason};
+use crate::context::with_tenant_context;
 use crate::database::Database;
 use crate::error::{DbError, Result};
 use crate::ids::{InvitationId, MemberId};
+use crate::statements::Query;
 use crate::tenant::{MemberRole, Tenant};
 use crate::users::User;
 

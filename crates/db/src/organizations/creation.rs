@@ -6,10 +6,11 @@ use uuid::Uuid;
 
 use super::{Organization, organization_from};
 use crate::audit::append_audit;
-use crate::context::{TenantStatements, with_tenant_context};
+use crate::context::with_tenant_context;
 use crate::database::Database;
 use crate::error::{DbError, Result};
 use crate::ids::{OrganizationId, UserId};
+use crate::statements::Query;
 use crate::tenant::Tenant;
 use tenantry_domain::BoundedName;
 

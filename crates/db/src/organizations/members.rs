@@ -11,6 +11,7 @@ use crate::audit::append_audit;
 use crate::context::{TenantStatements, TenantTx};
 use crate::error::{DbError, Result};
 use crate::ids::{MemberId, OrganizationId, UserId};
+use crate::statements::Query;
 use crate::tenant::MemberRole;
 
 /// The public part of a member's user.

@@ -10,10 +10,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{Organization, organization_from};
-use crate::client::{self, BareStatements, BypassReason};
+use crate::client::{self, BypassReason};
 use crate::database::Database;
 use crate::error::Result;
 use crate::ids::{OrganizationId, UserId};
+use crate::statements::Query;
 use crate::tenant::{MemberRole, Membership};
 
 /// The organization a user acts in when they name none: the active
