@@ -39,7 +39,7 @@ create schema app;
 revoke all on schema app from public;
 grant usage on schema app to authenticated, tenantry_bare;
 
--- The one place the tenant comes from (docs/architecture.md invariant 2). A missing setting
+-- The one place the tenant comes from (DESIGN.md invariant 2). A missing setting
 -- and an empty one (what a transaction-local setting leaves behind after commit)
 -- both mean "no tenant": NULL, which no policy compares equal to anything.
 -- Policies call it as `(select app.current_tenant())` so it runs once per
@@ -62,6 +62,6 @@ grant execute on function app.current_tenant(), app.current_user_id() to authent
 -- The seed's grant: tenant tables reach `authenticated` by default, where RLS
 -- (enabled and forced on every tenant table) decides what it sees. Non-tenant
 -- tables revoke this in their own migration and grant back only what tenant work
--- needs (docs/architecture.md invariant 7).
+-- needs (DESIGN.md invariant 7).
 alter default privileges in schema public grant select, insert, update, delete on tables to authenticated;
 alter default privileges in schema public grant usage, select on sequences to authenticated;

@@ -104,7 +104,7 @@ create table personal_access_token (
 create index personal_access_token_user_id_idx on personal_access_token (user_id, created_at);
 
 -- Undo the default grant on every non-tenant table, then give `authenticated`
--- only what tenant work reads (docs/architecture.md invariant 7). The secrets tables
+-- only what tenant work reads (DESIGN.md invariant 7). The secrets tables
 -- (personal_access_token, session, account, verification) get nothing.
 revoke all on "user", organization, session, account, verification,
   ai_model, ai_model_pricing, personal_access_token from public, authenticated;

@@ -1,4 +1,4 @@
--- Tenant tables. Each one follows docs/architecture.md invariant 1:
+-- Tenant tables. Each one follows DESIGN.md invariant 1:
 --   * `organization_id uuid not null` referencing organization(id), defaulting to
 --     the current tenant so inserts inside a tenant transaction need not repeat it;
 --   * `primary key (organization_id, id)`, and every unique constraint and every

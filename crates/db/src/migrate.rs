@@ -188,6 +188,67 @@ fn checksum(sql: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The checksum of every released migration. A database records the
+    /// checksum of each migration it applied and refuses to start when a
+    /// file no longer matches, so an edit to a released migration (even to a
+    /// comment) locks every existing deployment out. A new migration adds a
+    /// row here; an existing row never changes.
+    const RELEASED: &[(i32, &str)] = &[
+        (
+            1,
+            "1fb561c54fdd0eb44ddd54a95907b2eb0fa95da4203e50dff8db8c54904e9979",
+        ),
+        (
+            2,
+            "311132ee0356e6c7086a2cba6f1f42d914e9cc23f82cca7d7eec64ea46501e5c",
+        ),
+        (
+            3,
+            "2fb046992e3fde35f31fd8459ba28073399885775a456187f38d31eab4c030b3",
+        ),
+        (
+            4,
+            "d831a974448f6eebc798d67b623d629b758fdabc1faf574c9a5e94bc3cc2cade",
+        ),
+        (
+            5,
+            "3f7421a2430b429ce12ba99ecdc3b7af185620db2c5497b32619030f0378a1a5",
+        ),
+        (
+            6,
+            "1e849eb8b39d887c6933f585f290e2c5c5f1bdd7654dec29517a44f5c9141abb",
+        ),
+        (
+            7,
+            "b3f99e6c64e4674deb2e389315a620c41c0ccf9b9a200ab099c9b8ef33470339",
+        ),
+        (
+            8,
+            "2ede637f929d3582cf649dc8c6338b9e1d9121c334ee7bf709037269e79813ba",
+        ),
+    ];
+
+    #[test]
+    fn released_migrations_are_never_edited() {
+        for &(version, released) in RELEASED {
+            let migration = MIGRATIONS
+                .iter()
+                .find(|m| m.version == version)
+                .unwrap_or_else(|| panic!("released migration {version} is gone"));
+            assert_eq!(
+                checksum(migration.sql),
+                released,
+                "{} was edited after its release: restore it and add a new migration instead",
+                migration.name
+            );
+        }
+        assert_eq!(
+            MIGRATIONS.len(),
+            RELEASED.len(),
+            "a new migration: add its checksum to RELEASED"
+        );
+    }
+
     #[test]
     fn migrations_are_numbered_in_order_and_match_their_files() {
         for (index, migration) in MIGRATIONS.iter().enumerate() {
