@@ -88,4 +88,30 @@ mod prelude {
             })
             .collect()
     }
+
+    /// One finding of `lint` per permissive tenant policy whose clauses get
+    /// `verdict`, fixed by pinning the policy to the tenant; `describe` words
+    /// the message from the offending clauses ("USING and WITH CHECK").
+    pub(crate) fn report_policy_clauses(
+        lint: &'static Lint,
+        s: &Snapshot,
+        verdict: crate::expr::Verdict,
+        describe: impl Fn(&str) -> String,
+        out: &mut Vec<Finding>,
+    ) {
+        for (table, policy) in permissive_tenant_policies(s) {
+            let clauses = clauses_with(policy, verdict);
+            if clauses.is_empty() {
+                continue;
+            }
+            out.push(
+                Finding::new(
+                    lint,
+                    on_table(&policy.name, table),
+                    describe(&clauses.join(" and ")),
+                )
+                .fix(pin_policy_sql(table, policy)),
+            );
+        }
+    }
 }

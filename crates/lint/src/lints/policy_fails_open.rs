@@ -29,21 +29,15 @@ Shared rows belong in a non-tenant table, not in an `OR`.
 };
 
 fn check(s: &Snapshot, _: &LintConfig, out: &mut Vec<Finding>) {
-    for (table, policy) in permissive_tenant_policies(s) {
-        let fails_open = clauses_with(policy, Verdict::FailsOpen);
-        if fails_open.is_empty() {
-            continue;
-        }
-        out.push(
-            Finding::new(
-                &LINT,
-                on_table(&policy.name, table),
-                format!(
-                    "{} mentions the tenant but has a branch that is true when no tenant is set (IS NULL, COALESCE or an OR that does not pin organization_id)",
-                    fails_open.join(" and ")
-                ),
+    report_policy_clauses(
+        &LINT,
+        s,
+        Verdict::FailsOpen,
+        |clauses| {
+            format!(
+                "{clauses} mentions the tenant but has a branch that is true when no tenant is set (IS NULL, COALESCE or an OR that does not pin organization_id)"
             )
-            .fix(pin_policy_sql(table, policy)),
-        );
-    }
+        },
+        out,
+    );
 }

@@ -28,22 +28,15 @@ Fix: `alter policy note_read on public.note using (organization_id = (select app
 };
 
 fn check(s: &Snapshot, _: &LintConfig, out: &mut Vec<Finding>) {
-    for (table, policy) in permissive_tenant_policies(s) {
-        let not_pinned = clauses_with(policy, Verdict::NotPinned);
-        if not_pinned.is_empty() {
-            continue;
-        }
-        out.push(
-            Finding::new(
-                &LINT,
-                on_table(&policy.name, table),
-                format!(
-                    "{} does not compare organization_id with (select {}()): rows of other tenants pass",
-                    not_pinned.join(" and "),
-                    TENANT_FUNCTION
-                ),
+    report_policy_clauses(
+        &LINT,
+        s,
+        Verdict::NotPinned,
+        |clauses| {
+            format!(
+                "{clauses} does not compare organization_id with (select {TENANT_FUNCTION}()): rows of other tenants pass"
             )
-            .fix(pin_policy_sql(table, policy)),
-        );
-    }
+        },
+        out,
+    );
 }
