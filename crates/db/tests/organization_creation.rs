@@ -57,6 +57,29 @@ async fn blocked_creation(observer: &Client) -> i32 {
     panic!("the creation never blocked on the member lock");
 }
 
+/// A creation of `slug` by a new user, started while another session holds
+/// `member` locked, once it has written the organization and waits for the
+/// lock: the task, the backend's pid, an observer and the lock's session.
+async fn blocked_creation_of(
+    test: &TestDb,
+    slug: &'static str,
+) -> (
+    tokio::task::JoinHandle<Result<tenantry_db::organizations::Organization, DbError>>,
+    i32,
+    Client,
+    Client,
+) {
+    let creator = a_user(test).await;
+    let observer = test.owner().await;
+    let locker = lock_member(test).await;
+    let db = test.db.clone();
+    let creation = tokio::spawn(async move {
+        create_organization(&db, creator, &name(slug), slug, None, None).await
+    });
+    let pid = blocked_creation(&observer).await;
+    (creation, pid, observer, locker)
+}
+
 async fn ownerless_organizations(observer: &Client) -> Vec<String> {
     observer
         .query(
@@ -75,15 +98,7 @@ async fn ownerless_organizations(observer: &Client) -> Vec<String> {
 #[tokio::test]
 async fn a_creation_dropped_after_the_organization_row_leaves_no_ownerless_organization() {
     let test = TestDb::new().await;
-    let creator = a_user(&test).await;
-    let observer = test.owner().await;
-    let locker = lock_member(&test).await;
-
-    let db = test.db.clone();
-    let creation = tokio::spawn(async move {
-        create_organization(&db, creator, &name("Dropped"), "dropped", None, None).await
-    });
-    blocked_creation(&observer).await;
+    let (creation, _, observer, locker) = blocked_creation_of(&test, "dropped").await;
     // What a client hanging up or a request timeout does to the handler.
     creation.abort();
     assert!(creation.await.unwrap_err().is_cancelled());
@@ -116,15 +131,7 @@ async fn a_creation_dropped_after_the_organization_row_leaves_no_ownerless_organ
 #[tokio::test]
 async fn a_creation_whose_backend_is_terminated_leaves_no_ownerless_organization() {
     let test = TestDb::new().await;
-    let creator = a_user(&test).await;
-    let observer = test.owner().await;
-    let locker = lock_member(&test).await;
-
-    let db = test.db.clone();
-    let creation = tokio::spawn(async move {
-        create_organization(&db, creator, &name("Killed"), "killed", None, None).await
-    });
-    let pid = blocked_creation(&observer).await;
+    let (creation, pid, observer, locker) = blocked_creation_of(&test, "killed").await;
     observer
         .execute("select pg_terminate_backend($1)", &[&pid])
         .await
