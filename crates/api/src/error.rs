@@ -25,9 +25,6 @@ pub enum ApiError {
     /// 401: no credential, or one that does not work.
     #[error("{0}")]
     Unauthorized(&'static str),
-    /// 403: signed in, but not allowed.
-    #[error("{0}")]
-    Forbidden(&'static str),
     /// 403 with a code of its own: a rule refuses this caller (Better Auth's
     /// code, where it has one).
     #[error("{message}")]
@@ -99,7 +96,6 @@ impl ApiError {
         match self {
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
-            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
             ApiError::Denied { code, .. } => (StatusCode::FORBIDDEN, code),
             ApiError::CrossOrigin { code } => (StatusCode::FORBIDDEN, code),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
@@ -160,9 +156,10 @@ impl From<DbError> for ApiError {
                 code: "INVALID_REFERENCE",
                 message: format!("a referenced row does not exist ({constraint})"),
             },
-            DbError::PolicyViolation => {
-                ApiError::Forbidden("the write is outside your organization")
-            }
+            DbError::PolicyViolation => ApiError::Denied {
+                code: "FORBIDDEN",
+                message: "the write is outside your organization",
+            },
             e if e.is_unavailable() => {
                 tracing::warn!(error = ?e, "database unavailable");
                 ApiError::Unavailable
@@ -206,7 +203,6 @@ impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
         match error {
             AppError::InvalidInput { field, reason } => ApiError::invalid(field, reason),
-            AppError::Unauthenticated(message) => ApiError::Unauthorized(message),
             AppError::Forbidden { code, message } => ApiError::Denied { code, message },
             AppError::Refused { code, message } => ApiError::BadRequest {
                 code,

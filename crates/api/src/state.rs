@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use tenantry_app::App;
+use tenantry_app::{App, Database};
 
 use crate::mailer::Mailer;
 use crate::origin::TrustedOrigins;
@@ -80,11 +80,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for serving `app` with `auth`, mailing through `mailer`.
-    /// `app` should be made with [`AuthSettings::app_settings`].
-    pub fn new(app: App, auth: AuthSettings, mailer: Arc<dyn Mailer>) -> Self {
+    /// State for serving `db` with `auth`, mailing through `mailer`. The
+    /// service layer is made here from `auth`, so the cookies the API signs
+    /// and the sessions the service layer verifies use the same settings;
+    /// a surface that serves beside the API shares [`AppState::app`].
+    pub fn new(db: Database, auth: AuthSettings, mailer: Arc<dyn Mailer>) -> Self {
         AppState {
-            app,
+            app: App::new(db, auth.app_settings()),
             auth: Arc::new(auth),
             mailer,
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_permits())),

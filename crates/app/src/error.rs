@@ -19,9 +19,6 @@ pub enum AppError {
         /// Why.
         reason: String,
     },
-    /// No credential, or one that does not work.
-    #[error("{0}")]
-    Unauthenticated(&'static str),
     /// A rule refuses this caller.
     #[error("{message}")]
     Forbidden {
@@ -70,7 +67,6 @@ impl AppError {
     pub fn is_client_error(&self) -> bool {
         match self {
             AppError::InvalidInput { .. }
-            | AppError::Unauthenticated(_)
             | AppError::Forbidden { .. }
             | AppError::Refused { .. }
             | AppError::NotFound(_) => true,

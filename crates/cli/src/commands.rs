@@ -112,9 +112,9 @@ pub async fn pat_create(
     name: &str,
     expires_in_days: Option<i64>,
 ) -> anyhow::Result<()> {
-    let db = target.connect().await?;
-    let user = user_by_email(&db, email).await?;
-    let MintedToken { token, summary } = services(db)
+    let app = services(target.connect().await?);
+    let user = user_by_email(&app, email).await?;
+    let MintedToken { token, summary } = app
         .mint_token(user.id, name, expires_in_days)
         .await
         .map_err(app_error)?;
@@ -127,12 +127,9 @@ pub async fn pat_create(
 }
 
 pub async fn pat_list(target: &Target, email: &str) -> anyhow::Result<()> {
-    let db = target.connect().await?;
-    let user = user_by_email(&db, email).await?;
-    let pats = services(db)
-        .list_user_tokens(user.id)
-        .await
-        .map_err(app_error)?;
+    let app = services(target.connect().await?);
+    let user = user_by_email(&app, email).await?;
+    let pats = app.list_user_tokens(user.id).await.map_err(app_error)?;
     for pat in pats {
         let expires = pat
             .expires_at
@@ -151,10 +148,10 @@ pub async fn pat_list(target: &Target, email: &str) -> anyhow::Result<()> {
 }
 
 pub async fn pat_revoke(target: &Target, email: &str, id: &str) -> anyhow::Result<()> {
-    let db = target.connect().await?;
-    let user = user_by_email(&db, email).await?;
+    let app = services(target.connect().await?);
+    let user = user_by_email(&app, email).await?;
     let id = PatId::parse(id).context("--id must be a token id (a UUID)")?;
-    match services(db).revoke_user_token(user.id, id).await {
+    match app.revoke_user_token(user.id, id).await {
         Ok(()) => {}
         Err(AppError::NotFound(_)) => bail!("{email} has no live token {id}"),
         Err(e) => return Err(app_error(e)),
@@ -173,10 +170,11 @@ fn app_error(error: AppError) -> anyhow::Error {
     }
 }
 
-async fn user_by_email(db: &Database, email: &str) -> anyhow::Result<tenantry_db::users::User> {
+async fn user_by_email(app: &App, email: &str) -> anyhow::Result<tenantry_db::users::User> {
     let email = tenantry_auth::email::Email::parse(email)?;
-    tenantry_db::users::find_user_by_email(db, email.as_str())
-        .await?
+    app.find_user_by_email(&email)
+        .await
+        .map_err(app_error)?
         .with_context(|| format!("no user with email {email}"))
 }
 

@@ -295,8 +295,9 @@ fn surfaces(
 ) -> Router {
     // One service layer behind both surfaces, so HTTP and MCP apply the
     // same rules with the same settings.
-    let app = tenantry_app::App::new(db, auth.app_settings());
-    let api = tenantry_api::router(tenantry_api::AppState::new(app.clone(), auth, mailer));
+    let state = tenantry_api::AppState::new(db, auth, mailer);
+    let app = state.app.clone();
+    let api = tenantry_api::router(state);
     api.merge(tenantry_mcp::router_with_sessions(app, mcp_sessions))
 }
 

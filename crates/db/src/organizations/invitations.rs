@@ -112,11 +112,17 @@ pub async fn invite_member(
     role: MemberRole,
     inviter: UserId,
 ) -> Result<Invitation> {
-    if find_member_by_email(tx, email).await.is_ok() {
-        return Err(DbError::Refused {
-            code: "USER_IS_ALREADY_A_MEMBER_OF_THIS_ORGANIZATION",
-            message: "that user is already a member of this organization",
-        });
+    // Only "no such member" lets the invitation go ahead: a failed lookup is
+    // an error, not a sign that the invitee is a stranger.
+    match find_member_by_email(tx, email).await {
+        Ok(_) => {
+            return Err(DbError::Refused {
+                code: "USER_IS_ALREADY_A_MEMBER_OF_THIS_ORGANIZATION",
+                message: "that user is already a member of this organization",
+            });
+        }
+        Err(DbError::NotFound(_)) => {}
+        Err(error) => return Err(error),
     }
     tx.execute(
         "update invitation set status = 'canceled'
