@@ -169,7 +169,10 @@ impl Drop for TestDb {
         // logging in on the very runtime this drop blocks, and `drop database
         // with (force)` waits for that login (up to PostgreSQL's
         // authentication_timeout, 60 s). After the bound the test ends, its
-        // runtime and that connection go, and the drop completes on its own.
+        // runtime and that connection go, and the drop completes on its own
+        // thread, unless the test binary exits first: then the database is
+        // left behind in the test cluster under target/ (a stalled drop is
+        // rare: it needs a request in flight when the test ends).
         let (done, finished) = std::sync::mpsc::channel::<()>();
         let _detached = std::thread::spawn(move || {
             let _done = done;
