@@ -559,3 +559,55 @@ async fn no_temporary_table_can_outlive_a_tenant_transaction() {
         db_message(&error)
     );
 }
+
+/// The one organization `authenticated` may create is the current tenant's
+/// own (migration 0008, so that an organization and its owner are written in
+/// one tenant transaction): any other id, or no tenant at all, is refused,
+/// and no tenant may change or remove an organization row.
+#[tokio::test]
+async fn a_tenant_may_insert_only_the_organization_whose_id_is_the_current_tenant() {
+    let f = seeded().await;
+    let mut app = f.test.app_login().await;
+    let fresh = Uuid::now_v7();
+    let other = Uuid::now_v7();
+    let insert = "insert into organization (id, name, slug) values ($1, 'New', $2)";
+
+    for (context, id) in [
+        (tenant(fresh), other),
+        (None, other),
+        (tenant(fresh), demo::ACME),
+    ] {
+        let result = as_authenticated_tenant(&mut app, context.as_deref(), async |tx| {
+            tx.execute(insert, &[&id, &format!("slug-{}", id.simple())])
+                .await
+        })
+        .await;
+        let error = result.expect_err(&format!("insert of {id} as {context:?} must fail"));
+        assert!(
+            is_rls_violation(&error),
+            "{id} as {context:?}: {}",
+            db_message(&error)
+        );
+    }
+    for statement in [
+        "update organization set name = 'Renamed'",
+        "delete from organization",
+    ] {
+        let result = as_authenticated_tenant(&mut app, tenant(demo::ACME).as_deref(), async |tx| {
+            tx.execute(statement, &[]).await
+        })
+        .await;
+        let error = result.expect_err(statement);
+        assert!(
+            is_rls_violation(&error),
+            "{statement}: {}",
+            db_message(&error)
+        );
+    }
+
+    let own = as_authenticated_tenant(&mut app, tenant(fresh).as_deref(), async |tx| {
+        tx.execute(insert, &[&fresh, &"slug-own"]).await
+    })
+    .await;
+    assert_eq!(own.expect("the current tenant's own organization"), 1);
+}
