@@ -3,9 +3,10 @@
 //! This crate owns everything about credentials. Most of it is pure logic,
 //! decided without a database or a network:
 //!
-//! - [`password`]: the password policy, argon2id hashing, and verification of
-//!   both our argon2id PHC strings and the scrypt hashes of users imported from
-//!   Better Auth (which are then flagged for an upgrade to argon2id);
+//! - [`password`]: the password policy, hashing in the configured format
+//!   ([`PasswordHashing`]: argon2id, or Better Auth's scrypt for a database
+//!   shared with a Better Auth app), and verification of both, flagging a
+//!   hash in the other format for rewriting;
 //! - [`email`]: the [`Email`] newtype, parsed and normalised once;
 //! - [`pat`]: personal access tokens in the style of GitHub's (`tnty_` prefix,
 //!   CRC32 checksum, SHA-256 at rest, constant-time comparison);
@@ -49,6 +50,8 @@ pub mod token;
 
 pub use email::Email;
 pub use error::AuthError;
-pub use password::{PasswordCheck, hash_password, validate_password, verify_password};
+pub use password::{
+    PasswordCheck, PasswordHashing, hash_password, validate_password, verify_password,
+};
 pub use pat::{MintedPat, ParsedPat, mint_pat, parse_pat};
 pub use token::{random_token, sign_cookie_value, verify_signed_cookie_value};

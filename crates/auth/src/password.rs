@@ -1,5 +1,6 @@
-//! Passwords: the length policy, argon2id hashing, and verification of both our
-//! argon2id hashes and Better Auth's scrypt hashes.
+//! Passwords: the length policy, hashing in one of two formats (argon2id, or
+//! Better Auth's scrypt for a database shared with a Better Auth app), and
+//! verification of both.
 //!
 //! Every password is normalised with Unicode NFKC before it is measured,
 //! hashed or verified, as Better Auth does (`password.normalize("NFKC")`), so
@@ -7,16 +8,22 @@
 //! places (`"ﬁ"` vs `"fi"`, a precomposed `"á"` vs `"a"` + combining accent)
 //! is the same password.
 //!
-//! ## Users imported from Better Auth
+//! ## Better Auth's format
 //!
 //! Better Auth (through `@better-auth/utils/password`) stores
 //! `"<salt>:<key>"`: `salt` is 16 random bytes written as 32 lowercase hex
 //! characters, and `key` is scrypt (N = 16384, r = 16, p = 1, 64 bytes) written
 //! as 128 lowercase hex characters. The scrypt salt input is the **hex string
 //! itself** (its 32 ASCII bytes), not the 16 bytes it encodes.
-//! [`verify_password`] accepts that format and answers
-//! `Valid { needs_rehash: true }`, so the caller replaces the stored hash with
-//! [`hash_password`]'s argon2id on the next successful sign-in.
+//!
+//! [`PasswordHashing`] says which format new hashes are written in. With the
+//! default, [`PasswordHashing::Argon2id`], a Better Auth hash (a user imported
+//! from Better Auth) verifies as `Valid { needs_rehash: true }` and is
+//! replaced by argon2id at the next successful sign-in. With
+//! [`PasswordHashing::BetterAuthScrypt`] the roles swap: every new hash is
+//! Better Auth's, a Better Auth hash is never replaced, and an argon2id hash
+//! is the one that needs rehashing, so that the Better Auth app sharing the
+//! database can verify it after the user's next sign-in here.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -45,14 +52,94 @@ const SCRYPT_KEY_BYTES: usize = 64;
 /// Better Auth's salt: 16 random bytes, as hex.
 const SCRYPT_SALT_BYTES: usize = 16;
 
+/// The format new password hashes are written in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PasswordHashing {
+    /// argon2id PHC strings ([`hash_password`]). The default: Better Auth
+    /// cannot verify them, so a Better Auth app on the same database cannot
+    /// sign these users in.
+    #[default]
+    Argon2id,
+    /// Better Auth's own scrypt `"<salt>:<key>"`
+    /// ([`hash_password_scrypt_better_auth`]), for a database shared with a
+    /// Better Auth application: both sides verify every hash the other writes.
+    BetterAuthScrypt,
+}
+
+impl PasswordHashing {
+    /// The setting's spelling (`argon2id` or `scrypt`), as
+    /// [`PasswordHashing::from_str`](std::str::FromStr) reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PasswordHashing::Argon2id => "argon2id",
+            PasswordHashing::BetterAuthScrypt => "scrypt",
+        }
+    }
+
+    /// Hashes a new password (sign-up, a reset, a change, or a rehash after
+    /// sign-in) in this format. The one place that decides how a new
+    /// password is stored.
+    ///
+    /// The password is NFKC-normalised first. The policy is not checked here
+    /// (see [`validate_password`]), so that an old hash can always be
+    /// replaced.
+    pub fn hash(self, password: &str) -> Result<String, AuthError> {
+        match self {
+            PasswordHashing::Argon2id => hash_password(password),
+            PasswordHashing::BetterAuthScrypt => Ok(hash_password_scrypt_better_auth(password)),
+        }
+    }
+
+    /// Checks `password` against a stored hash in either format, as
+    /// [`verify_password`] does, except that `needs_rehash` says whether the
+    /// hash differs from what [`PasswordHashing::hash`] writes in this
+    /// format. Under [`PasswordHashing::BetterAuthScrypt`] a Better Auth hash
+    /// never needs rehashing (its parameters are Better Auth's fixed ones)
+    /// and every argon2 hash does.
+    #[tracing::instrument(level = "debug", skip_all, fields(format = self.as_str()))]
+    pub fn verify(self, password: &str, stored: &str) -> Result<PasswordCheck, AuthError> {
+        let check = verify_password(password, stored)?;
+        Ok(match (self, check) {
+            (PasswordHashing::BetterAuthScrypt, PasswordCheck::Valid { .. }) => {
+                PasswordCheck::Valid {
+                    needs_rehash: stored.starts_with("$argon2"),
+                }
+            }
+            (_, check) => check,
+        })
+    }
+}
+
+impl std::fmt::Display for PasswordHashing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for PasswordHashing {
+    type Err = String;
+
+    /// `argon2id` or `scrypt` (Better Auth's scrypt format).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "argon2id" => Ok(PasswordHashing::Argon2id),
+            "scrypt" => Ok(PasswordHashing::BetterAuthScrypt),
+            other => Err(format!(
+                "unknown password hash `{other}`: expected `argon2id` (the default) or `scrypt` (Better Auth's format, for a database shared with a Better Auth app)"
+            )),
+        }
+    }
+}
+
 /// What [`verify_password`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordCheck {
     /// The password matches the stored hash.
     Valid {
-        /// The stored hash is not what [`hash_password`] would make today
-        /// (Better Auth's scrypt, or argon2 with other parameters): store
-        /// `hash_password(password)` in its place.
+        /// The stored hash is not what the format in force would write today
+        /// (by default: Better Auth's scrypt, or argon2 with other
+        /// parameters; see [`PasswordHashing::verify`]): store
+        /// [`PasswordHashing::hash`]`(password)` in its place.
         needs_rehash: bool,
     },
     /// The password does not match.
@@ -114,9 +201,11 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 /// Checks `password` against a stored hash: our argon2 PHC strings (anything
 /// starting with `$argon2`) or Better Auth's scrypt `"<salt>:<key>"`.
 ///
-/// Comparisons are constant-time. A Better Auth hash that matches answers
-/// `Valid { needs_rehash: true }`; so does an argon2 hash made with other
-/// parameters than [`hash_password`] uses today. A stored value in any other
+/// Comparisons are constant-time. `needs_rehash` is relative to the default
+/// format, argon2id (for the other, see [`PasswordHashing::verify`]): a
+/// Better Auth hash that matches answers `Valid { needs_rehash: true }`; so
+/// does an argon2 hash made with other parameters than [`hash_password`]
+/// uses today. A stored value in any other
 /// format is [`AuthError::UnsupportedHash`] (an internal error: the stored
 /// data is wrong, not the password).
 #[tracing::instrument(level = "debug", skip_all)]
@@ -140,12 +229,19 @@ pub fn verify_password(password: &str, stored: &str) -> Result<PasswordCheck, Au
 /// Hashes a password exactly as Better Auth's default `hashPassword` does:
 /// `"<32 hex chars of random salt>:<128 hex chars of scrypt key>"`.
 ///
-/// For tests and fixtures that create users as if imported from Better Auth;
-/// new passwords are hashed with [`hash_password`].
+/// New passwords go through [`PasswordHashing::hash`], which calls this
+/// under [`PasswordHashing::BetterAuthScrypt`]; tests and fixtures call it
+/// directly to make users as if imported from Better Auth.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn hash_password_scrypt_better_auth(password: &str) -> String {
+    // scrypt's work area is 16 MiB, as large as argon2's.
+    return_hash_memory_to_the_os();
     let mut salt_bytes = [0u8; SCRYPT_SALT_BYTES];
     rand::rng().fill(&mut salt_bytes);
+    better_auth_hash_with_salt(password, salt_bytes)
+}
+
+fn better_auth_hash_with_salt(password: &str, salt_bytes: [u8; SCRYPT_SALT_BYTES]) -> String {
     let salt = hex::encode(salt_bytes);
     let key = better_auth_scrypt(&normalize(password), &salt);
     format!("{salt}:{}", hex::encode(key))
@@ -418,5 +514,116 @@ mod tests {
                 "{stored:?}"
             );
         }
+    }
+
+    /// Written by Node 20's `crypto.scryptSync` with the parameters of
+    /// `@better-auth/utils/password` 0.5.1 (Better Auth 1.7.25), for the
+    /// salt bytes 0x00..0x0f and `"pa\u{301}ssword\u{FB01}"` normalised
+    /// with `normalize("NFKC")`, as its `hashPassword` does.
+    const NODE_FIXED_SALT: &str = "000102030405060708090a0b0c0d0e0f:7590981210cd55e80d09b19b4a1f76a7d00fff3768962ad2174a413e895bddd9d2e3ebc787036a7ef820cb5cdf1b1559e025d2220f3a74d4e3d9e023c8da8aba";
+
+    #[test]
+    fn the_scrypt_writer_matches_better_auths_byte_for_byte() {
+        let salt: [u8; 16] = std::array::from_fn(|i| i as u8);
+        assert_eq!(
+            better_auth_hash_with_salt("pa\u{301}ssword\u{FB01}", salt),
+            NODE_FIXED_SALT
+        );
+        // The precomposed form is the same password, so the same hash.
+        assert_eq!(
+            better_auth_hash_with_salt("p\u{e1}sswordfi", salt),
+            NODE_FIXED_SALT
+        );
+    }
+
+    #[test]
+    fn scrypt_mode_writes_better_auths_format_with_a_fresh_salt() {
+        let scrypt = PasswordHashing::BetterAuthScrypt;
+        let stored = scrypt.hash("correct horse battery staple").unwrap();
+        assert!(parse_better_auth_scrypt(&stored).is_some(), "{stored}");
+        assert_ne!(stored, scrypt.hash("correct horse battery staple").unwrap());
+        assert_eq!(
+            scrypt
+                .verify("correct horse battery staple", &stored)
+                .unwrap(),
+            PasswordCheck::Valid {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            scrypt
+                .verify("correct horse battery stapler", &stored)
+                .unwrap(),
+            PasswordCheck::Invalid
+        );
+        // The default format reads it too, and would replace it.
+        assert_eq!(
+            PasswordHashing::Argon2id
+                .verify("correct horse battery staple", &stored)
+                .unwrap(),
+            PasswordCheck::Valid { needs_rehash: true }
+        );
+    }
+
+    #[test]
+    fn scrypt_mode_keeps_better_auth_hashes_and_rewrites_argon2() {
+        let scrypt = PasswordHashing::BetterAuthScrypt;
+        assert_eq!(
+            scrypt
+                .verify("correct horse battery staple", BA_HORSE)
+                .unwrap(),
+            PasswordCheck::Valid {
+                needs_rehash: false
+            }
+        );
+        let argon = hash_password("correct horse battery staple").unwrap();
+        assert_eq!(
+            scrypt
+                .verify("correct horse battery staple", &argon)
+                .unwrap(),
+            PasswordCheck::Valid { needs_rehash: true }
+        );
+        assert_eq!(
+            scrypt.verify("wrong horse battery staple", &argon).unwrap(),
+            PasswordCheck::Invalid
+        );
+        assert_eq!(
+            scrypt.verify("correct horse battery staple", "$2b$10$x"),
+            Err(AuthError::UnsupportedHash)
+        );
+    }
+
+    #[test]
+    fn argon2id_mode_is_the_default_and_what_verify_password_does() {
+        let argon = PasswordHashing::default();
+        assert_eq!(argon, PasswordHashing::Argon2id);
+        let stored = argon.hash("correct horse battery staple").unwrap();
+        assert!(stored.starts_with("$argon2id$"), "{stored}");
+        assert_eq!(
+            argon
+                .verify("correct horse battery staple", &stored)
+                .unwrap(),
+            PasswordCheck::Valid {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            argon
+                .verify("correct horse battery staple", BA_HORSE)
+                .unwrap(),
+            PasswordCheck::Valid { needs_rehash: true }
+        );
+    }
+
+    #[test]
+    fn the_setting_parses_its_two_spellings_only() {
+        for format in [PasswordHashing::Argon2id, PasswordHashing::BetterAuthScrypt] {
+            assert_eq!(format.as_str().parse::<PasswordHashing>(), Ok(format));
+            assert_eq!(format.to_string(), format.as_str());
+        }
+        let err = "bcrypt".parse::<PasswordHashing>().unwrap_err();
+        assert!(err.contains("argon2id") && err.contains("scrypt"), "{err}");
+        assert!("Scrypt".parse::<PasswordHashing>().is_err());
+        assert!("".parse::<PasswordHashing>().is_err());
     }
 }
