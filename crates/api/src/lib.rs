@@ -28,6 +28,7 @@ use axum::extract::DefaultBodyLimit;
 pub use error::ApiError;
 pub use mailer::{LogMailer, Mailer};
 pub use state::{AppState, AuthSettings};
+pub use tenantry_auth::password::PasswordHashing;
 
 /// Every route, with shared state, limits and error fallbacks.
 pub fn router(state: AppState) -> Router {

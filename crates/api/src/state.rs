@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use tenantry_app::{App, Database};
+use tenantry_auth::password::PasswordHashing;
 
 use crate::mailer::Mailer;
 use crate::origin::TrustedOrigins;
@@ -30,6 +31,11 @@ pub struct AuthSettings {
     /// the invitation's id is no secret from the organization's managers,
     /// their mail and whatever they paste it into.
     pub require_email_verification_on_invitation: bool,
+    /// The format new password hashes are written in. argon2id by default;
+    /// [`PasswordHashing::BetterAuthScrypt`] where a Better Auth application
+    /// shares the database, so that neither side locks a user out
+    /// (docs/better-auth.md).
+    pub password_hashing: PasswordHashing,
 }
 
 impl AuthSettings {
@@ -44,6 +50,7 @@ impl AuthSettings {
             session_refresh_after: chrono::Duration::days(1),
             trusted_origins: TrustedOrigins::default(),
             require_email_verification_on_invitation: true,
+            password_hashing: PasswordHashing::default(),
         }
     }
 }

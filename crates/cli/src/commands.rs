@@ -5,7 +5,7 @@ use tenantry_app::tokens::MintedToken;
 use tenantry_app::{App, AppError, PatId};
 use tenantry_cluster::Status;
 use tenantry_db::{Database, MigrationReport, setup};
-use tenantry_server::{Application, AuthSettings, SafetyCheck, Settings};
+use tenantry_server::{Application, AuthSettings, PasswordHashing, SafetyCheck, Settings};
 
 use crate::database::Target;
 
@@ -73,11 +73,13 @@ pub async fn serve(
     bind: std::net::SocketAddr,
     secure_cookies: bool,
     trusted_origins: Vec<String>,
+    password_hashing: PasswordHashing,
     allow_unsafe_database: bool,
 ) -> anyhow::Result<()> {
     let db = target.connect().await?;
     let mut auth = AuthSettings::new(target.auth_secret()?);
     auth.secure_cookies = secure_cookies;
+    auth.password_hashing = password_hashing;
     auth.trusted_origins = tenantry_api::origin::TrustedOrigins::parse(&trusted_origins)
         .map_err(anyhow::Error::msg)?;
     let mut settings = Settings::new(db, auth)

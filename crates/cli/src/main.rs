@@ -53,6 +53,12 @@ enum Command {
         /// cookie-authenticated writes and to be where emailed links lead.
         #[arg(long, env = "TENANTRY_TRUSTED_ORIGINS", value_delimiter = ',')]
         trusted_origins: Vec<String>,
+        /// The format new password hashes are written in: argon2id, or
+        /// scrypt (Better Auth's own format) when a Better Auth app shares
+        /// the database, so that users sign in on both (docs/better-auth.md).
+        #[arg(long, env = "TENANTRY_PASSWORD_HASH", default_value = "argon2id",
+              value_parser = ["argon2id", "scrypt"])]
+        password_hash: String,
         /// Start even when security lints fail (logged as a warning on every start).
         #[arg(long)]
         allow_unsafe_database: bool,
@@ -168,6 +174,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bind,
             secure_cookies,
             trusted_origins,
+            password_hash,
             allow_unsafe_database,
         } => {
             let with_demo_data = !no_seed && (target.is_embedded() || demo_data);
@@ -177,6 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 bind,
                 secure_cookies,
                 trusted_origins,
+                password_hash.parse().map_err(anyhow::Error::msg)?,
                 allow_unsafe_database,
             )
             .await

@@ -34,7 +34,7 @@ use tenantry_lint::{Finding, LintConfig};
 use tenantry_mcp::OwnedSessions;
 use tokio::net::TcpListener;
 
-pub use tenantry_api::{AuthSettings, Mailer};
+pub use tenantry_api::{AuthSettings, Mailer, PasswordHashing};
 
 /// What to do with the findings of the start-up safety check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

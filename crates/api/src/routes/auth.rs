@@ -13,7 +13,7 @@ use tenantry_app::accounts::LinkPurpose;
 use tenantry_app::credentials::{MalformedBearer, parse_bearer};
 use tenantry_app::{BoundedName, Session, User, UserId};
 use tenantry_auth::email::Email;
-use tenantry_auth::password::{PasswordCheck, hash_password, validate_password, verify_password};
+use tenantry_auth::password::{PasswordCheck, validate_password};
 use tenantry_domain::name::MAX_USER_NAME_CHARS;
 
 use crate::error::ApiError;
@@ -130,8 +130,10 @@ pub struct SignInResponse {
     user: User,
 }
 
-/// Sign in with email and password. Better Auth users imported with scrypt
-/// hashes sign in with their old password, which is then rehashed with argon2id.
+/// Sign in with email and password. A hash in the other format than the
+/// configured one is rewritten: by default Better Auth's scrypt (an imported
+/// user) becomes argon2id; with `--password-hash scrypt` (a database shared
+/// with a Better Auth app) argon2id becomes scrypt and scrypt is kept.
 #[utoipa::path(post, path = "/api/auth/sign-in/email", tag = "auth", request_body = SignInBody,
     responses((status = 200, body = SignInResponse), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn sign_in(
@@ -151,13 +153,14 @@ pub(crate) async fn sign_in(
         return Err(REFUSED);
     };
     let password = body.password.clone();
-    let check = with_hashing_permit(&state, move || verify_password(&password, &stored)).await?;
+    let format = state.auth.password_hashing;
+    let check = with_hashing_permit(&state, move || format.verify(&password, &stored)).await?;
     match check {
         Ok(PasswordCheck::Valid { needs_rehash }) => {
             if needs_rehash {
-                let upgraded = hash_blocking(&state, body.password).await?;
-                state.app.upgrade_password_hash(user.id, &upgraded).await?;
-                tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
+                let rehashed = hash_blocking(&state, body.password).await?;
+                state.app.upgrade_password_hash(user.id, &rehashed).await?;
+                tracing::info!(user_id = %user.id, %format, "password rehashed");
             }
         }
         Ok(PasswordCheck::Invalid) => return Err(REFUSED),
@@ -203,8 +206,11 @@ async fn with_hashing_permit<T: Send + 'static>(
 /// How long a sign-in may wait for a hashing slot.
 const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Hash a new password in the configured format (`AuthSettings::password_hashing`),
+/// under the hashing permit: what every route that stores a password calls.
 async fn hash_blocking(state: &AppState, password: String) -> Result<String, ApiError> {
-    with_hashing_permit(state, move || hash_password(&password))
+    let format = state.auth.password_hashing;
+    with_hashing_permit(state, move || format.hash(&password))
         .await?
         .map_err(ApiError::from)
 }
