@@ -234,7 +234,7 @@ pub fn verify_password(password: &str, stored: &str) -> Result<PasswordCheck, Au
 /// directly to make users as if imported from Better Auth.
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn hash_password_scrypt_better_auth(password: &str) -> String {
-    // scrypt's work area is 16 MiB, as large as argon2's.
+    // scrypt's work area (128 * r * N = 32 MiB) is larger than argon2's.
     return_hash_memory_to_the_os();
     let mut salt_bytes = [0u8; SCRYPT_SALT_BYTES];
     rand::rng().fill(&mut salt_bytes);
