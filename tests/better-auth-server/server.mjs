@@ -30,7 +30,8 @@ function options({ baseURL, pool, secret }) {
     secret,
     database: pool,
     advanced: { database: { generateId: "uuid" } },
-    emailAndPassword: { enabled: true },
+    // tenantry ends every session of a user whose password is reset.
+    emailAndPassword: { enabled: true, revokeSessionsOnPasswordReset: true },
     user: { fields: { emailVerified: "email_verified", ...at } },
     session: {
       fields: {
