@@ -95,7 +95,7 @@ pub async fn serve(
         settings = settings.role_passwords(passwords);
     }
     let app = Application::build(settings).await?;
-    tracing::info!(address = %app.local_addr(), "serving the HTTP API, and MCP at /mcp");
+    tracing::info!(address = %app.local_addr(), password_hash = %password_hashing, "serving the HTTP API, and MCP at /mcp");
     app.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
