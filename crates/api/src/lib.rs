@@ -33,6 +33,7 @@ pub use state::{AppState, AuthSettings};
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::auth::router())
+        .merge(routes::account::router())
         .merge(routes::organization::router())
         .merge(routes::tokens::router())
         .merge(routes::projects::router())
