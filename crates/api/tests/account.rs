@@ -215,6 +215,9 @@ async fn revoke_session_ends_only_the_callers_own_session() {
     for bad in [
         json!({ "token": "" }),
         json!({ "token": "not a token!" }),
+        json!({ "token": "abc\u{0}def" }),
+        json!({ "token": "x".repeat(257) }),
+        json!({ "token": 5 }),
         json!({}),
     ] {
         let response = app
@@ -317,6 +320,9 @@ async fn update_user_changes_name_and_image_and_refuses_bad_input() {
         (json!({ "name": "x".repeat(201) }), "name"),
         (json!({ "name": 42 }), "name"),
         (json!({ "image": "x".repeat(2049) }), "image"),
+        (json!({ "image": "https://img.example/\u{0}.png" }), "image"),
+        (json!({ "name": "Nul\u{0}Name" }), "name"),
+        (json!({ "image": 7 }), "image"),
     ] {
         let response = update(body.clone()).await.unwrap();
         let error = expect_status(response, 400).await;
@@ -532,6 +538,7 @@ async fn change_email_refuses_bad_input_and_does_not_tell_which_addresses_are_ta
     assert_eq!(expect_error(same, 400).await, "EMAIL_IS_THE_SAME");
     for (body, field) in [
         (json!({ "newEmail": "not an email" }), "newEmail"),
+        (json!({ "newEmail": "nul\u{0}@new.example" }), "newEmail"),
         (json!({}), "newEmail"),
         (
             json!({ "newEmail": "a@new.example", "callbackURL": "https://evil.example/" }),

@@ -235,13 +235,20 @@ impl App {
         let name = name
             .map(|name| BoundedName::parse("name", name, MAX_USER_NAME_CHARS))
             .transpose()?;
-        if let Some(Some(image)) = image
-            && image.chars().count() > MAX_IMAGE_CHARS
-        {
-            return Err(AppError::invalid(
-                "image",
-                format!("must be at most {MAX_IMAGE_CHARS} characters"),
-            ));
+        if let Some(Some(image)) = image {
+            if image.chars().count() > MAX_IMAGE_CHARS {
+                return Err(AppError::invalid(
+                    "image",
+                    format!("must be at most {MAX_IMAGE_CHARS} characters"),
+                ));
+            }
+            // PostgreSQL refuses NUL, and then the answer would name no field.
+            if image.chars().any(char::is_control) {
+                return Err(AppError::invalid(
+                    "image",
+                    "must not contain control characters",
+                ));
+            }
         }
         let change = ProfileChange {
             name: name.as_ref().map(BoundedName::as_str),

@@ -447,7 +447,8 @@ pub struct VerifyEmailQuery {
 /// Verify an email address with the token from the link, or switch to the
 /// new address with the token of a change-email link.
 #[utoipa::path(get, path = "/api/auth/verify-email", tag = "auth", params(VerifyEmailQuery),
-    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn verify_email(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<VerifyEmailQuery>,
