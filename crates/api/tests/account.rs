@@ -73,7 +73,7 @@ fn tokens(sessions: &[Value]) -> Vec<&str> {
     tokens
 }
 
-fn sorted<'a>(mut tokens: Vec<&'a str>) -> Vec<&'a str> {
+fn sorted(mut tokens: Vec<&str>) -> Vec<&str> {
     tokens.sort_unstable();
     tokens
 }
