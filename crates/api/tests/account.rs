@@ -711,3 +711,91 @@ async fn the_new_routes_are_in_the_openapi_document() {
         assert!(operation["responses"]["401"].is_object(), "{path}: 401");
     }
 }
+
+/// An intruder with a session asks to move the account to their own
+/// address; the owner changes the password (or resets it) to lock them out.
+/// The link in the intruder's inbox must not then hand them the account.
+#[tokio::test]
+async fn a_password_change_or_reset_ends_pending_change_email_links() {
+    let app = spawn_app().await;
+    let alice = app.sign_up("Alice", "alice@example.com").await;
+    let intruder = second_session(&app, &alice).await;
+    let follow = |token: String| {
+        app.http
+            .get(app.url(&format!("/api/auth/verify-email?token={token}")))
+            .send()
+    };
+    let ask = |session: String, new: &'static str| {
+        app.post(
+            "/api/auth/change-email",
+            &session,
+            json!({ "newEmail": new }),
+        )
+        .send()
+    };
+
+    expect_status(
+        ask(intruder.clone(), "evil@intruder.example")
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    let stolen = app
+        .next_mail_token("evil@intruder.example", "Verify", 0)
+        .await;
+    let changed = app
+        .post(
+            "/api/auth/change-password",
+            &alice.session,
+            json!({
+                "currentPassword": PASSWORD,
+                "newPassword": "locked the door",
+                "revokeOtherSessions": true,
+            }),
+        )
+        .send()
+        .await
+        .unwrap();
+    let fresh = expect_status(changed, 200).await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        expect_error(follow(stolen).await.unwrap(), 400).await,
+        "INVALID_TOKEN"
+    );
+
+    // The same through a reset, and for a link of the owner's own: asked
+    // for before the reset, it is gone after it.
+    expect_status(ask(fresh, "evil2@intruder.example").await.unwrap(), 200).await;
+    let stolen = app
+        .next_mail_token("evil2@intruder.example", "Verify", 0)
+        .await;
+    let reset = app
+        .http
+        .post(app.url("/api/auth/request-password-reset"))
+        .json(&json!({ "email": "alice@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    expect_status(reset, 200).await;
+    let reset_token = app.next_mail_token("alice@example.com", "Reset", 0).await;
+    let reset = app
+        .http
+        .post(app.url("/api/auth/reset-password"))
+        .json(&json!({ "token": reset_token, "newPassword": "locked it twice" }))
+        .send()
+        .await
+        .unwrap();
+    expect_status(reset, 200).await;
+    assert_eq!(
+        expect_error(follow(stolen).await.unwrap(), 400).await,
+        "INVALID_TOKEN"
+    );
+    expect_status(
+        sign_in(&app, "alice@example.com", "locked it twice").await,
+        200,
+    )
+    .await;
+}

@@ -35,7 +35,7 @@ impl LinkPurpose {
         match self {
             LinkPurpose::ResetPassword => format!("{}{token}", users::PASSWORD_RESET_PREFIX),
             LinkPurpose::VerifyEmail => format!("verify-email:{token}"),
-            LinkPurpose::ChangeEmail => format!("change-email:{token}"),
+            LinkPurpose::ChangeEmail => format!("{}{token}", users::EMAIL_CHANGE_PREFIX),
         }
     }
 }
@@ -71,7 +71,8 @@ pub const INVALID_PASSWORD: AppError = AppError::Refused {
 };
 
 /// What a change-email link carries in its `verification` row: whose
-/// account, the address it had when the link was issued, and the new one.
+/// account, the address it had when the link was issued, and the new one
+/// (`userId` is how a password change finds and ends it).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EmailChange {
@@ -179,7 +180,8 @@ impl App {
             .ok_or(INVALID_LINK)
     }
 
-    /// Set a new password. Every session ends, and every token goes too:
+    /// Set a new password, ending every reset and change-email link. Every
+    /// session ends, and every token goes too:
     /// whoever had the account may have minted some.
     pub async fn reset_password(&self, user: UserId, password_hash: &str) -> Result<(), AppError> {
         users::change_password(&self.db, user, password_hash).await?;
@@ -274,7 +276,7 @@ impl App {
     }
 
     /// Give the actor a new password (its current one was checked), ending
-    /// every password-reset link. With `revoke_other_sessions`, every
+    /// every password-reset and change-email link. With `revoke_other_sessions`, every
     /// session ends, the current one too (the surface hands out a fresh
     /// one, as Better Auth does), and so does every personal access token:
     /// whoever asks to sign everyone else out suspects someone is in, and a

@@ -167,9 +167,16 @@ pub async fn find_password_hash(db: &Database, user_id: UserId) -> Result<Option
 /// the user's id.
 pub const PASSWORD_RESET_PREFIX: &str = "reset-password:";
 
-/// Give a user a new password and end every password-reset link they have
-/// been sent, in one transaction: a link mailed before the change (to an
-/// inbox that may be the reason for it) must not undo it. Every password
+/// Where a change-email link's token is stored: the `verification` row
+/// whose `identifier` is this prefix and the token, and whose `value` is a
+/// JSON object naming the user's id as `userId` (and the addresses).
+pub const EMAIL_CHANGE_PREFIX: &str = "change-email:";
+
+/// Give a user a new password and end every password-reset and change-email
+/// link they have been sent, in one transaction: a link mailed before the
+/// change (to an inbox that may be the reason for it) must not undo it, and
+/// an email change asked for from a session the owner is now locking out
+/// must not hand the account to the intruder's address. Every password
 /// change goes through here, a reset as much as a change by the signed-in
 /// user; ending sessions is the caller's choice.
 pub async fn change_password(db: &Database, user_id: UserId, password_hash: &str) -> Result<()> {
@@ -180,6 +187,12 @@ pub async fn change_password(db: &Database, user_id: UserId, password_hash: &str
     tx.execute(
         END_RESET_LINKS,
         &[&user_id.to_string(), &PASSWORD_RESET_PREFIX],
+    )
+    .await?;
+    tx.execute(
+        "delete from verification
+         where starts_with(identifier, $2) and (value::jsonb ->> 'userId') = $1",
+        &[&user_id.to_string(), &EMAIL_CHANGE_PREFIX],
     )
     .await?;
     tx.commit().await?;
