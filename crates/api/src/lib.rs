@@ -34,6 +34,7 @@ pub use tenantry_auth::password::PasswordHashing;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::auth::router())
+        .merge(routes::account::router())
         .merge(routes::organization::router())
         .merge(routes::tokens::router())
         .merge(routes::projects::router())

@@ -2,7 +2,7 @@
 //!
 //! Every rule of tenantry, once, for every surface: who is acting and in
 //! which organization ([`credentials`], one [`Actor`]), their accounts and
-//! sessions ([`accounts`]), and what they may do there ([`organizations`], [`tokens`], [`projects`], [`usage`],
+//! sessions ([`accounts`], [`sessions`]), and what they may do there ([`organizations`], [`tokens`], [`projects`], [`usage`],
 //! [`audit_log`]). The HTTP API, the MCP server and the CLI parse their input,
 //! call these functions and translate the answer; none of them holds a rule
 //! or opens a tenant transaction itself.
@@ -29,6 +29,7 @@ pub mod credentials;
 mod error;
 pub mod organizations;
 pub mod projects;
+pub mod sessions;
 pub mod tokens;
 pub mod usage;
 

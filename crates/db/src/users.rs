@@ -135,12 +135,31 @@ pub async fn update_password_hash(
     password_hash: &str,
 ) -> Result<()> {
     let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
-    conn.execute(
-        "update account set password = $2, updated_at = now() where user_id = $1 and provider_id = 'credential'",
-        &[&user_id, &password_hash],
-    )
-    .await?;
+    conn.execute(SET_PASSWORD, &[&user_id, &password_hash])
+        .await?;
     Ok(())
+}
+
+/// The one statement that writes a password hash: an upgrade and a change
+/// must not drift apart (which account row, what else is touched).
+const SET_PASSWORD: &str = "update account set password = $2, updated_at = now() \
+     where user_id = $1 and provider_id = 'credential'";
+
+/// The one statement that ends a user's password-reset links.
+const END_RESET_LINKS: &str =
+    "delete from verification where value = $1 and starts_with(identifier, $2)";
+
+/// The stored password hash of a user, if they have a password.
+pub async fn find_password_hash(db: &Database, user_id: UserId) -> Result<Option<String>> {
+    let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
+    let row = conn
+        .query_opt(
+            "select password from account
+             where user_id = $1 and provider_id = 'credential' and password is not null",
+            &[&user_id],
+        )
+        .await?;
+    Ok(row.map(|row| row.get(0)))
 }
 
 /// Where a password-reset link's token is stored: the `verification` row
@@ -148,26 +167,108 @@ pub async fn update_password_hash(
 /// the user's id.
 pub const PASSWORD_RESET_PREFIX: &str = "reset-password:";
 
-/// Give a user a new password and end every password-reset link they have
-/// been sent, in one transaction: a link mailed before the change (to an
-/// inbox that may be the reason for it) must not undo it. Every password
+/// Where a change-email link's token is stored: the `verification` row
+/// whose `identifier` is this prefix and the token, and whose `value` is a
+/// JSON object naming the user's id as `userId` (and the addresses).
+pub const EMAIL_CHANGE_PREFIX: &str = "change-email:";
+
+/// Give a user a new password and end every password-reset and change-email
+/// link they have been sent, in one transaction: a link mailed before the
+/// change (to an inbox that may be the reason for it) must not undo it, and
+/// an email change asked for from a session the owner is now locking out
+/// must not hand the account to the intruder's address. Every password
 /// change goes through here, a reset as much as a change by the signed-in
 /// user; ending sessions is the caller's choice.
 pub async fn change_password(db: &Database, user_id: UserId, password_hash: &str) -> Result<()> {
     let mut conn = client::bare(db, BypassReason::AuthBootstrap).await?;
     let tx = conn.connection_mut().transaction().await?;
+    tx.execute(SET_PASSWORD, &[&user_id, &password_hash])
+        .await?;
     tx.execute(
-        "update account set password = $2, updated_at = now() where user_id = $1 and provider_id = 'credential'",
-        &[&user_id, &password_hash],
+        END_RESET_LINKS,
+        &[&user_id.to_string(), &PASSWORD_RESET_PREFIX],
     )
     .await?;
     tx.execute(
-        "delete from verification where value = $1 and starts_with(identifier, $2)",
-        &[&user_id.to_string(), &PASSWORD_RESET_PREFIX],
+        "delete from verification
+         where starts_with(identifier, $2) and (value::jsonb ->> 'userId') = $1",
+        &[&user_id.to_string(), &EMAIL_CHANGE_PREFIX],
     )
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// What a profile update changes; `None` leaves a field as it is.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProfileChange<'a> {
+    /// A new display name (validated by the caller).
+    pub name: Option<&'a str>,
+    /// A new avatar URL, or `Some(None)` to remove it.
+    pub image: Option<Option<&'a str>>,
+}
+
+/// Change a user's display name and avatar; the user as it now is.
+pub async fn update_profile(
+    db: &Database,
+    user_id: UserId,
+    change: ProfileChange<'_>,
+) -> Result<Option<User>> {
+    let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
+    let row = conn
+        .query_opt(
+            &format!(
+                "update \"user\" as u set name = coalesce($2, u.name),
+                   image = case when $3 then $4 else u.image end, updated_at = now()
+                 where u.id = $1 returning {USER_COLUMNS}"
+            ),
+            &[
+                &user_id,
+                &change.name,
+                &change.image.is_some(),
+                &change.image.flatten(),
+            ],
+        )
+        .await?;
+    Ok(row.as_ref().map(user_from))
+}
+
+/// Switch a user's email to `new_email`, verified (whoever redeemed the link
+/// mailed there reads that inbox), provided it is still `old_email`: a link
+/// issued before another change must not apply on top of it. Password-reset
+/// links mailed to the old address end in the same transaction, so the old
+/// inbox cannot take the account back. `None` when the user or the old
+/// email is gone; a taken new email is a [`DbError::Conflict`] on
+/// `user_email_key`.
+pub async fn change_email(
+    db: &Database,
+    user_id: UserId,
+    old_email: &str,
+    new_email: &str,
+) -> Result<Option<User>> {
+    validate_email_length(old_email)?;
+    validate_email_length(new_email)?;
+    let mut conn = client::bare(db, BypassReason::AuthBootstrap).await?;
+    let tx = conn.connection_mut().transaction().await?;
+    let row = tx
+        .query_opt(
+            &format!(
+                "update \"user\" as u set email = $3, email_verified = true, updated_at = now()
+                 where u.id = $1 and u.email = $2 returning {USER_COLUMNS}"
+            ),
+            &[&user_id, &old_email, &new_email],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    tx.execute(
+        END_RESET_LINKS,
+        &[&user_id.to_string(), &PASSWORD_RESET_PREFIX],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(user_from(&row)))
 }
 
 /// Mark a user's email as verified.
@@ -341,11 +442,59 @@ pub async fn delete_session(db: &Database, token: &str) -> Result<bool> {
         == 1)
 }
 
-/// End every session of a user (after a password reset).
+/// End every session of a user (after a password reset, or when they ask).
 pub async fn delete_user_sessions(db: &Database, user_id: UserId) -> Result<u64> {
     let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
     conn.execute("delete from session where user_id = $1", &[&user_id])
         .await
+}
+
+/// The most sessions one listing returns, so the answer stays bounded for a
+/// user whose client signs in on every run; the rest still end with
+/// [`delete_user_sessions`].
+pub const MAX_LISTED_SESSIONS: i64 = 1000;
+
+/// A user's live (unexpired) sessions, most recently active first.
+pub async fn list_live_sessions(db: &Database, user_id: UserId) -> Result<Vec<Session>> {
+    let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
+    let rows = conn
+        .query(
+            &format!(
+                "select {SESSION_COLUMNS} from session s
+                 where s.user_id = $1 and s.expires_at > now()
+                 order by s.updated_at desc limit $2"
+            ),
+            &[&user_id, &MAX_LISTED_SESSIONS],
+        )
+        .await?;
+    Ok(rows.iter().map(session_from).collect())
+}
+
+/// End the session with this token if it is `user_id`'s; someone else's
+/// token is left alone, and the answer (`false`) is the same as for a
+/// token that does not exist.
+pub async fn delete_own_session(db: &Database, user_id: UserId, token: &str) -> Result<bool> {
+    if token.is_empty() || token.len() > 256 {
+        return Ok(false);
+    }
+    let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
+    Ok(conn
+        .execute(
+            "delete from session where token = $1 and user_id = $2",
+            &[&token, &user_id],
+        )
+        .await?
+        == 1)
+}
+
+/// End every session of a user but `keep`.
+pub async fn delete_other_sessions(db: &Database, user_id: UserId, keep: Uuid) -> Result<u64> {
+    let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
+    conn.execute(
+        "delete from session where user_id = $1 and id <> $2",
+        &[&user_id, &keep],
+    )
+    .await
 }
 
 /// Store a single-use verification value (email verification, password

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tenantry_app::accounts::LinkPurpose;
+use tenantry_app::accounts::{EmailLink, LinkPurpose};
 use tenantry_app::credentials::{MalformedBearer, parse_bearer};
 use tenantry_app::{BoundedName, Session, User, UserId};
 use tenantry_auth::email::Email;
@@ -25,7 +25,7 @@ use crate::params::ApiQuery;
 use crate::state::AppState;
 
 /// How long password-reset and verification links stay valid.
-const LINK_VALIDITY: chrono::Duration = chrono::Duration::hours(1);
+pub(crate) const LINK_VALIDITY: chrono::Duration = chrono::Duration::hours(1);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -185,7 +185,7 @@ pub(crate) async fn sign_in(
 
 /// Run expensive password work on the blocking pool, a bounded number at a
 /// time; a caller that waits too long gets 503 rather than piling up.
-async fn with_hashing_permit<T: Send + 'static>(
+pub(crate) async fn with_hashing_permit<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -208,7 +208,7 @@ const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Hash a new password in the configured format (`AuthSettings::password_hashing`),
 /// under the hashing permit: what every route that stores a password calls.
-async fn hash_blocking(state: &AppState, password: String) -> Result<String, ApiError> {
+pub(crate) async fn hash_blocking(state: &AppState, password: String) -> Result<String, ApiError> {
     let format = state.auth.password_hashing;
     with_hashing_permit(state, move || format.hash(&password))
         .await?
@@ -304,8 +304,11 @@ const LINK_MAIL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30
 /// Answer now; look the address up, store its token and mail it after the
 /// response, so that how long the answer takes does not say whether the
 /// address has an account. Failures are logged: the caller has its answer.
-fn mail_after_response<F>(state: &AppState, what: &'static str, job: impl FnOnce(AppState) -> F)
-where
+pub(crate) fn mail_after_response<F>(
+    state: &AppState,
+    what: &'static str,
+    job: impl FnOnce(AppState) -> F,
+) where
     F: std::future::Future<Output = Result<(), ApiError>> + Send + 'static,
 {
     use tracing::Instrument;
@@ -447,14 +450,19 @@ pub struct VerifyEmailQuery {
     token: String,
 }
 
-/// Verify an email address with the token from the link.
+/// Verify an email address with the token from the link, or switch to the
+/// new address with the token of a change-email link.
 #[utoipa::path(get, path = "/api/auth/verify-email", tag = "auth", params(VerifyEmailQuery),
-    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Object), (status = 400, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn verify_email(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<VerifyEmailQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let user_id = redeem_link_token(&state, LinkPurpose::VerifyEmail, &query.token).await?;
-    state.app.mark_email_verified(user_id).await?;
-    Ok(Json(json!({ "status": true })))
+    // A change-email link lands here too, as in Better Auth; it answers
+    // with the user under their new address.
+    match state.app.verify_email_link(&query.token).await? {
+        EmailLink::Verified(_) => Ok(Json(json!({ "status": true }))),
+        EmailLink::Changed(user) => Ok(Json(json!({ "status": true, "user": user }))),
+    }
 }

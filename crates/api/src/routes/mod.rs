@@ -1,5 +1,6 @@
 //! One module per resource, each exporting its own `router()`.
 
+pub mod account;
 pub mod auth;
 pub mod health;
 pub mod members;
