@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::auth::router())
         .merge(routes::organization::router())
+        .merge(routes::delete_user::router())
         .merge(routes::tokens::router())
         .merge(routes::projects::router())
         .merge(routes::usage::router())

@@ -182,7 +182,7 @@ pub(crate) async fn sign_in(
 
 /// Run expensive password work on the blocking pool, a bounded number at a
 /// time; a caller that waits too long gets 503 rather than piling up.
-async fn with_hashing_permit<T: Send + 'static>(
+pub(crate) async fn with_hashing_permit<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {

@@ -1,6 +1,7 @@
 //! One module per resource, each exporting its own `router()`.
 
 pub mod auth;
+pub mod delete_user;
 pub mod health;
 pub mod members;
 pub mod organization;
