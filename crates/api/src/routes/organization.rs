@@ -684,7 +684,8 @@ pub(crate) async fn get_invitation(
     Authenticated(actor): Authenticated,
     ApiQuery(query): ApiQuery<InvitationQuery>,
 ) -> Result<Json<InvitationView>, ApiError> {
-    let invitation = InvitationId::parse(required("id", query.id.as_deref())?)?;
+    let invitation = InvitationId::parse(required("id", query.id.as_deref())?)
+        .map_err(|e| ApiError::invalid("id", e.reason))?;
     Ok(Json(state.app.invitation_view(&actor, invitation).await?))
 }
 
