@@ -105,3 +105,61 @@ async fn cookie_writes_from_another_origin_are_refused() {
         "cora@example.com"
     );
 }
+
+/// `tests/better-auth-client/organization.mjs`: Better Auth's client methods
+/// for the organization administration routes and delete-user (update,
+/// delete, leave, checkSlug, listMembers, getActiveMember, hasPermission,
+/// listInvitations, listUserInvitations, getInvitation, rejectInvitation,
+/// cancelInvitation, deleteUser), answered as the client expects.
+#[tokio::test]
+async fn better_auths_client_administers_organizations_and_deletes_accounts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/better-auth-client");
+    if !dir.join("node_modules/better-auth").exists() {
+        assert!(
+            std::env::var_os("TENANTRY_REQUIRE_NODE_TESTS").is_none(),
+            "npm dependencies missing in {}",
+            dir.display()
+        );
+        eprintln!(
+            "skipped: run `npm ci` in {} (scripts/test does)",
+            dir.display()
+        );
+        return;
+    }
+    let app = spawn_app().await;
+    let (base_url, mailer) = (app.url(""), app.mailer.clone());
+    let runtime = tokio::runtime::Handle::current();
+    let (status, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        let mut node = Command::new("node")
+            .arg("organization.mjs")
+            .arg(base_url)
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("node runs");
+        let mut answers = node.stdin.take().unwrap();
+        let mut stdout = String::new();
+        for line in BufReader::new(node.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            if let Some(email) = line.strip_prefix("mailbox? ") {
+                let token = runtime.block_on(wait_for_mail_token(&mailer, email, "Verify", 0));
+                writeln!(answers, "{token}").unwrap();
+            }
+            stdout.push_str(&line);
+            stdout.push('\n');
+        }
+        let output = node.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status, stdout, stderr)
+    })
+    .await
+    .unwrap();
+    eprintln!("{stdout}");
+    assert!(status.success(), "client failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.lines().any(|line| line == "11 passed, 0 failed"),
+        "{stdout}"
+    );
+}
