@@ -685,7 +685,7 @@ async fn organization_invitations_are_listed_for_managers_and_owner_invitations_
         200,
     )
     .await;
-    assert_eq!(listed(by_admin), [as_member.clone()]);
+    assert_eq!(listed(by_admin), std::slice::from_ref(&as_member));
     assert_eq!(
         expect_error(get(&app, &member.session, "list-invitations").await, 403).await,
         "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS"
