@@ -766,6 +766,22 @@ async fn an_invitee_sees_their_live_invitations_across_organizations_and_no_one_
     expect_error(someone_elses, 404).await;
     let stale = get(&app, &nina.session, &format!("get-invitation?id={expired}")).await;
     assert_eq!(expect_error(stale, 400).await, "INVITATION_NOT_PENDING");
+    let stale = post(
+        &app,
+        &nina.session,
+        "accept-invitation",
+        json!({ "invitationId": expired }),
+    )
+    .await;
+    assert_eq!(expect_error(stale, 400).await, "INVITATION_NOT_PENDING");
+    // Better Auth's default validity: 48 hours from sending.
+    let at =
+        |field: &str| chrono::DateTime::parse_from_rfc3339(view[field].as_str().unwrap()).unwrap();
+    let validity = at("expiresAt") - at("createdAt");
+    assert!(
+        (validity - chrono::Duration::hours(48)).num_seconds().abs() < 60,
+        "{validity}"
+    );
     for query in ["", "?id=", "?id=not-a-uuid"] {
         let response = get(&app, &nina.session, &format!("get-invitation{query}")).await;
         let body = expect_status(response, 400).await;
