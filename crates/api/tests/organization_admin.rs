@@ -1099,6 +1099,16 @@ async fn deleting_an_account_needs_its_password_and_never_orphans_an_organizatio
         200,
     )
     .await;
+    // A reset link is out when the account goes: it must go with it.
+    let reset = app
+        .http
+        .post(app.url("/api/auth/request-password-reset"))
+        .json(&json!({ "email": user.email }))
+        .send()
+        .await
+        .unwrap();
+    expect_status(reset, 200).await;
+    app.next_mail_token(&user.email, "Reset", 0).await;
     let delete = |who: &str, body: Value| app.post("/api/auth/delete-user", who, body).send();
 
     let wrong = delete(&user.session, json!({ "password": "not it" }))
@@ -1199,6 +1209,13 @@ async fn deleting_an_account_needs_its_password_and_never_orphans_an_organizatio
         let sql = format!("select count(*) from {table} where user_id = $1");
         assert_eq!(count(&app, &sql, &user.id).await, 0, "{table}");
     }
+    let links = count(
+        &app,
+        "select count(*) from verification where value = $1::uuid::text",
+        &user.id,
+    )
+    .await;
+    assert_eq!(links, 0, "a mailed link outlived the account");
     expect_error(app.get("/api/tokens", &pat).send().await.unwrap(), 401).await;
     expect_error(
         app.get("/api/auth/organization/list", &user.session)

@@ -25,7 +25,7 @@ pub struct AccountDeletion {
 /// be left without an owner). Organizations whose only member they are go
 /// with them, every tenant row included; their sessions, accounts, personal
 /// access tokens, memberships and the invitations they sent go through the
-/// foreign keys' `on delete cascade`; rows that only name them as creator or
+/// foreign keys' `on delete cascade`, and the links mailed to them with them; rows that only name them as creator or
 /// actor keep the row and lose the name (`on delete set null`).
 ///
 /// One transaction: the user's row is locked first, so no membership of
@@ -83,6 +83,13 @@ pub async fn delete_user_account(db: &Database, user_id: UserId) -> Result<Accou
     }
     tx.execute("delete from organization where id = any($1)", &[&alone_in])
         .await?;
+    // Links mailed to them (password reset, email verification) name them
+    // by id, with no foreign key: they go too, rather than outlive the account.
+    tx.execute(
+        "delete from verification where value = $1",
+        &[&user_id.to_string()],
+    )
+    .await?;
     tx.execute("delete from \"user\" where id = $1", &[&user_id])
         .await?;
     tx.commit().await?;
