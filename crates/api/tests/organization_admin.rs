@@ -1261,3 +1261,136 @@ async fn delete_user_is_not_served_when_disabled() {
         1
     );
 }
+
+/// Spawn `request` and check that it is still waiting after a while: held
+/// up by the lock the caller holds.
+async fn blocked(request: reqwest::RequestBuilder) -> tokio::task::JoinHandle<Response> {
+    let mut handle = tokio::spawn(async move { request.send().await.unwrap() });
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(400), &mut handle).await;
+    assert!(waited.is_err(), "the request did not wait for the lock");
+    handle
+}
+
+/// Each limit is counted only once the lock that orders its writers is
+/// held: a writer that committed meanwhile (here, the owner connection
+/// holding that lock, as a concurrent request would) is counted, so two
+/// concurrent requests cannot both take the last place.
+#[tokio::test]
+async fn limits_are_counted_under_a_lock_that_orders_concurrent_writers() {
+    let mut settings = AuthSettings::new(common::SECRET.to_vec());
+    settings.organization_limit = Some(1);
+    settings.membership_limit = 2;
+    settings.invitation_limit = 1;
+    let app = spawn_app_with(tenantry_testkit::TestDb::new().await, settings).await;
+    let owner_db = app.test.owner().await;
+
+    // organizationLimit: the creator's advisory lock.
+    let racer = app.sign_up("Rita", "rita@example.com").await;
+    let racer_id = Uuid::parse_str(&racer.id).unwrap();
+    owner_db.batch_execute("begin").await.unwrap();
+    owner_db
+        .execute(
+            "select pg_advisory_xact_lock(hashtextextended('organization-limit:' || $1::uuid::text, 0))",
+            &[&racer_id],
+        )
+        .await
+        .unwrap();
+    let create = blocked(app.post(
+        "/api/auth/organization/create",
+        &racer.session,
+        json!({ "name": "Mine", "slug": "mine" }),
+    ))
+    .await;
+    let other: Uuid = owner_db
+        .query_one(
+            "insert into organization (id, name, slug) values (gen_random_uuid(), 'Other', 'other')
+             returning id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    owner_db
+        .execute(
+            "insert into member (organization_id, user_id, role) values ($1, $2, 'owner')",
+            &[&other, &racer_id],
+        )
+        .await
+        .unwrap();
+    owner_db.batch_execute("commit").await.unwrap();
+    assert_eq!(
+        expect_error(create.await.unwrap(), 403).await,
+        "YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_ORGANIZATIONS"
+    );
+
+    // membershipLimit and invitationLimit: the organization's row.
+    let (owner, org) = app.owner_of("Olga", "olga@example.com", "olga").await;
+    let org_id = Uuid::parse_str(&org).unwrap();
+    let to_a = invite(&app, &owner, "a@example.com", "member").await;
+    let a = verified(&app, "A", "a@example.com").await;
+    let b = app.sign_up("B", "b@example.com").await;
+    owner_db.batch_execute("begin").await.unwrap();
+    owner_db
+        .execute(
+            "select 1 from organization where id = $1 for no key update",
+            &[&org_id],
+        )
+        .await
+        .unwrap();
+    let accept = blocked(app.post(
+        "/api/auth/organization/accept-invitation",
+        &a.session,
+        json!({ "invitationId": to_a }),
+    ))
+    .await;
+    owner_db
+        .execute(
+            "insert into member (organization_id, user_id, role) values ($1, $2, 'member')",
+            &[&org_id, &Uuid::parse_str(&b.id).unwrap()],
+        )
+        .await
+        .unwrap();
+    owner_db.batch_execute("commit").await.unwrap();
+    assert_eq!(
+        expect_error(accept.await.unwrap(), 403).await,
+        "ORGANIZATION_MEMBERSHIP_LIMIT_REACHED"
+    );
+    assert_eq!(invitation_status(&app, &to_a).await, "pending");
+
+    // The one pending invitation allowed is taken; cancel it, then race.
+    let response = post(
+        &app,
+        &owner.session,
+        "cancel-invitation",
+        json!({ "invitationId": to_a }),
+    )
+    .await;
+    expect_status(response, 200).await;
+    owner_db.batch_execute("begin").await.unwrap();
+    owner_db
+        .execute(
+            "select 1 from organization where id = $1 for no key update",
+            &[&org_id],
+        )
+        .await
+        .unwrap();
+    let invitation = blocked(app.post(
+        "/api/auth/organization/invite-member",
+        &owner.session,
+        json!({ "email": "c@example.com", "role": "member" }),
+    ))
+    .await;
+    owner_db
+        .execute(
+            "insert into invitation (organization_id, email, role, expires_at, inviter_id)
+             values ($1, 'd@example.com', 'member', now() + interval '1 day', $2)",
+            &[&org_id, &Uuid::parse_str(&owner.id).unwrap()],
+        )
+        .await
+        .unwrap();
+    owner_db.batch_execute("commit").await.unwrap();
+    assert_eq!(
+        expect_error(invitation.await.unwrap(), 403).await,
+        "INVITATION_LIMIT_REACHED"
+    );
+}
