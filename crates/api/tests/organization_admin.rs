@@ -1394,3 +1394,54 @@ async fn limits_are_counted_under_a_lock_that_orders_concurrent_writers() {
         "INVITATION_LIMIT_REACHED"
     );
 }
+
+/// Deleting an account locks the organizations it decides about before
+/// counting their members: someone joining meanwhile is counted, so an
+/// organization that just gained a member is not deleted with its owner.
+#[tokio::test]
+async fn a_member_joining_during_an_account_deletion_is_counted() {
+    let app = spawn_app().await;
+    let (user, org) = app.owner_of("Ursula", "ursula@example.com", "ursula").await;
+    let carl = app.sign_up("Carl", "carl@example.com").await;
+    let owner_db = app.test.owner().await;
+    owner_db.batch_execute("begin").await.unwrap();
+    owner_db
+        .execute(
+            "insert into member (organization_id, user_id, role) values ($1, $2, 'member')",
+            &[
+                &Uuid::parse_str(&org).unwrap(),
+                &Uuid::parse_str(&carl.id).unwrap(),
+            ],
+        )
+        .await
+        .unwrap();
+    let deletion = blocked(app.post(
+        "/api/auth/delete-user",
+        &user.session,
+        json!({ "password": "correct horse battery" }),
+    ))
+    .await;
+    owner_db.batch_execute("commit").await.unwrap();
+    assert_eq!(
+        expect_error(deletion.await.unwrap(), 400).await,
+        "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from member where organization_id = $1",
+            &org
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from \"user\" where id = $1",
+            &user.id
+        )
+        .await,
+        1
+    );
+}
