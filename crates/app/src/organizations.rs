@@ -602,3 +602,69 @@ impl App {
         Ok(deleted)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ask(pairs: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
+        pairs
+            .iter()
+            .map(|(resource, actions)| {
+                (
+                    (*resource).to_owned(),
+                    actions.iter().map(|a| (*a).to_owned()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_default_roles_hold_the_plugins_default_statements() {
+        use MemberRole::*;
+        for (resource, action, owner, admin, member) in [
+            ("organization", "update", true, true, false),
+            ("organization", "delete", true, false, false),
+            ("member", "create", true, true, false),
+            ("member", "update", true, true, false),
+            ("member", "delete", true, true, false),
+            ("invitation", "create", true, true, false),
+            ("invitation", "cancel", true, true, false),
+            ("team", "create", true, true, false),
+            ("ac", "read", true, true, true),
+            ("ac", "delete", true, true, false),
+            ("organization", "read", false, false, false),
+            ("billing", "update", false, false, false),
+        ] {
+            for (role, expected) in [(Owner, owner), (Admin, admin), (Member, member)] {
+                assert_eq!(
+                    role_permits(role, resource, action),
+                    expected,
+                    "{role} {resource}:{action}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_action_asked_for_must_be_held_and_nothing_asked_is_no_permission() {
+        use MemberRole::*;
+        assert!(role_has_permissions(
+            Admin,
+            &ask(&[
+                ("organization", &["update"]),
+                ("member", &["create", "delete"])
+            ])
+        ));
+        assert!(!role_has_permissions(
+            Admin,
+            &ask(&[("organization", &["update", "delete"])])
+        ));
+        assert!(!role_has_permissions(
+            Owner,
+            &ask(&[("organization", &["update"]), ("unknown", &["x"])])
+        ));
+        assert!(!role_has_permissions(Owner, &ask(&[])));
+        assert!(!role_has_permissions(Owner, &ask(&[("organization", &[])])));
+    }
+}
