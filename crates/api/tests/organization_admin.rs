@@ -548,6 +548,11 @@ async fn list_members_pages_sorts_and_filters_for_any_member() {
         ("sortDirection=up", "sortDirection"),
         ("filterField=email&filterValue=x", "filterField"),
         ("filterField=role", "filterValue"),
+        ("filterField=role&filterValue=%00", "filterValue"),
+        (
+            "filterField=userId&filterValue=a,%00&filterOperator=in",
+            "filterValue",
+        ),
         (
             "filterField=role&filterValue=x&filterOperator=like",
             "filterOperator",

@@ -509,6 +509,13 @@ impl ListMembersQuery {
                 let value = self.filter_value.as_deref().ok_or_else(|| {
                     ApiError::invalid("filterValue", "is required with filterField")
                 })?;
+                // PostgreSQL refuses NUL in text: say so here, not with a 500.
+                if value.chars().any(char::is_control) {
+                    return Err(ApiError::invalid(
+                        "filterValue",
+                        "must not contain control characters",
+                    ));
+                }
                 let (negate, several) = match self.filter_operator.as_deref() {
                     None | Some("eq") => (false, false),
                     Some("ne") => (true, false),
