@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::auth::router())
         .merge(routes::account::router())
         .merge(routes::organization::router())
+        .merge(routes::delete_user::router())
         .merge(routes::tokens::router())
         .merge(routes::projects::router())
         .merge(routes::usage::router())

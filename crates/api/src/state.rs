@@ -36,6 +36,21 @@ pub struct AuthSettings {
     /// shares the database, so that neither side locks a user out
     /// (docs/better-auth.md).
     pub password_hashing: PasswordHashing,
+    /// Most organizations a user may belong to when creating one (Better
+    /// Auth's `organizationLimit`; `None`, its default, is no limit).
+    pub organization_limit: Option<u32>,
+    /// Most members an organization may have (Better Auth's `membershipLimit`, 100).
+    pub membership_limit: u32,
+    /// Most live pending invitations an organization may have (Better Auth's
+    /// `invitationLimit`, 100).
+    pub invitation_limit: u32,
+    /// Re-inviting a pending address withdraws the old invitation instead of
+    /// a 409 (Better Auth's `cancelPendingInvitationsOnReInvite`, off).
+    pub cancel_pending_invitations_on_reinvite: bool,
+    /// Serve `POST /api/auth/delete-user`. Off in Better Auth
+    /// (`user.deleteUser.enabled`); on here, since tenantry always asks for
+    /// the password and refuses to orphan an organization.
+    pub delete_user_enabled: bool,
 }
 
 impl AuthSettings {
@@ -51,6 +66,11 @@ impl AuthSettings {
             trusted_origins: TrustedOrigins::default(),
             require_email_verification_on_invitation: true,
             password_hashing: PasswordHashing::default(),
+            organization_limit: None,
+            membership_limit: 100,
+            invitation_limit: 100,
+            cancel_pending_invitations_on_reinvite: false,
+            delete_user_enabled: true,
         }
     }
 }
@@ -63,6 +83,11 @@ impl AuthSettings {
             session_ttl: self.session_ttl,
             session_refresh_after: self.session_refresh_after,
             require_email_verification_on_invitation: self.require_email_verification_on_invitation,
+            organization_limit: self.organization_limit,
+            membership_limit: self.membership_limit,
+            invitation_limit: self.invitation_limit,
+            cancel_pending_invitations_on_reinvite: self.cancel_pending_invitations_on_reinvite,
+            delete_user_enabled: self.delete_user_enabled,
         }
     }
 }

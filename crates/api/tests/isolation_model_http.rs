@@ -6,7 +6,11 @@
 //! another organization; usage: record, also against other organizations'
 //! projects, and report; members; audit log, which only owners and admins
 //! read) and on the routes that change who may see what (set the active
-//! organization, verify one's email, invite and accept, leave), by several
+//! organization, verify one's email, invite and accept, leave; and the
+//! organization administration routes: rename the organization, delete it
+//! (every row it holds goes, and sessions acting in it act in none), leave
+//! it through `organization/leave`, cancel an invitation as a manager of its
+//! organization, reject one as its invitee), by several
 //! users who belong to different organizations
 //! (some to several, some to none), authenticating with a PAT, a session
 //! token as bearer, or the signed session cookie, choosing the organization
@@ -156,8 +160,49 @@ enum Action {
         invitee: usize,
         admin: bool,
     },
-    /// Leave the acting organization.
+    /// Leave the acting organization (`remove-member` with one's own email).
     Leave,
+    /// `organization/update` with a new name.
+    UpdateOrg {
+        name: u8,
+    },
+    /// `organization/delete` of the organization `org` names.
+    DeleteOrg,
+    /// `organization/leave` of the organization `org` names.
+    LeaveOrg,
+    /// `organization/cancel-invitation`.
+    CancelInvitation {
+        target: InvTarget,
+    },
+    /// `organization/reject-invitation`, by the operation's user or (with
+    /// `by_invitee`) by whoever the invitation is addressed to.
+    RejectInvitation {
+        target: InvTarget,
+        by_invitee: bool,
+    },
+}
+
+/// Which invitation an operation aims at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InvTarget {
+    /// Among every invitation sent in this case (any state, any organization).
+    Case(usize),
+    /// Among those still pending (any invitation when none is), so that
+    /// cancelling and rejecting also succeed, not only get refused.
+    Pending(usize),
+    /// A well-formed id of no invitation.
+    Unknown,
+    /// Not a UUID.
+    Malformed,
+}
+
+fn inv_target() -> impl Strategy<Value = InvTarget> {
+    prop_oneof![
+        4 => (0..64usize).prop_map(InvTarget::Case),
+        6 => (0..64usize).prop_map(InvTarget::Pending),
+        1 => Just(InvTarget::Unknown),
+        1 => Just(InvTarget::Malformed),
+    ]
 }
 
 /// One operation by user `who`.
@@ -199,31 +244,42 @@ fn action() -> impl Strategy<Value = Action> {
         Just(MoveHow::PatchSnake),
         Just(MoveHow::CreateInto)
     ];
+    // Weights in thirds of the first model's, so that deleting an
+    // organization (which ends most of what a case can do there) stays rare.
     prop_oneof![
-        5 => name.clone().prop_map(|name| Action::Create { name }).boxed(),
-        5 => target().prop_map(|target| Action::Read { target }).boxed(),
-        3 => (target(), name, any::<bool>())
+        15 => name.clone().prop_map(|name| Action::Create { name }).boxed(),
+        15 => target().prop_map(|target| Action::Read { target }).boxed(),
+        9 => (target(), name.clone(), any::<bool>())
             .prop_map(|(target, name, describe)| Action::Rename { target, name, describe })
             .boxed(),
-        2 => target().prop_map(|target| Action::Delete { target }).boxed(),
-        2 => (target(), org(), how)
+        6 => target().prop_map(|target| Action::Delete { target }).boxed(),
+        6 => (target(), org(), how)
             .prop_map(|(target, to, how)| Action::Move { target, to, how })
             .boxed(),
-        3 => prop_oneof![3 => 1u8..=4, 1 => Just(100u8)]
+        9 => prop_oneof![3 => 1u8..=4, 1 => Just(100u8)]
             .prop_map(|limit| Action::List { limit })
             .boxed(),
-        2 => (proptest::option::of(target()), 1u16..1000)
+        6 => (proptest::option::of(target()), 1u16..1000)
             .prop_map(|(project, tokens)| Action::RecordUsage { project, tokens })
             .boxed(),
-        1 => Just(Action::Report).boxed(),
-        1 => Just(Action::Members).boxed(),
-        1 => Just(Action::AuditLog).boxed(),
-        1 => Just(Action::SetActive).boxed(),
-        1 => Just(Action::Verify).boxed(),
-        1 => (0..USERS, any::<bool>())
+        3 => Just(Action::Report).boxed(),
+        3 => Just(Action::Members).boxed(),
+        3 => Just(Action::AuditLog).boxed(),
+        3 => Just(Action::SetActive).boxed(),
+        3 => Just(Action::Verify).boxed(),
+        4 => (0..USERS, any::<bool>())
             .prop_map(|(invitee, admin)| Action::Invite { invitee, admin })
             .boxed(),
-        1 => Just(Action::Leave).boxed(),
+        3 => Just(Action::Leave).boxed(),
+        2 => name.prop_map(|name| Action::UpdateOrg { name }).boxed(),
+        1 => Just(Action::DeleteOrg).boxed(),
+        2 => Just(Action::LeaveOrg).boxed(),
+        3 => inv_target()
+            .prop_map(|target| Action::CancelInvitation { target })
+            .boxed(),
+        3 => (inv_target(), any::<bool>())
+            .prop_map(|(target, by_invitee)| Action::RejectInvitation { target, by_invitee })
+            .boxed(),
     ]
 }
 
@@ -300,8 +356,11 @@ struct OrgState {
     id: String,
     /// Current members: user -> (role, when they joined, in join order).
     members: BTreeMap<usize, (Role, u64)>,
-    /// Everyone who was ever a member (audit entries name them).
+    /// Everyone who was ever a member, or rejected an invitation here
+    /// (audit entries name them).
     ever_members: BTreeSet<String>,
+    /// Deleted through `organization/delete`: nothing of it may remain.
+    gone: bool,
     /// Live projects: id -> (name, description).
     projects: BTreeMap<Uuid, (String, String)>,
     /// Every project ever created here, and how many were deleted.
@@ -323,9 +382,30 @@ enum Acting {
     BadRequest,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InvStatus {
+    Pending,
+    Accepted,
+    Canceled,
+    Rejected,
+    /// Its organization was deleted.
+    Gone,
+}
+
+/// An invitation sent in this case.
+struct InvState {
+    id: String,
+    org: usize,
+    invitee: usize,
+    inviter: usize,
+    status: InvStatus,
+}
+
 struct Model {
     users: Vec<UserState>,
     orgs: Vec<OrgState>,
+    /// Every invitation sent in this case, in order.
+    invitations: Vec<InvState>,
     /// Every project id created in this case, deleted ones included.
     every_id: Vec<Uuid>,
     joins: u64,
@@ -373,6 +453,34 @@ impl Model {
             Some(k) if self.is_member(user, k) => Acting::In(k),
             Some(_) => Acting::NotFound,
             None => self.default_org(user),
+        }
+    }
+
+    /// A member leaves `org`: their pending invitations there are withdrawn.
+    fn leave(&mut self, user: usize, org: usize) {
+        self.orgs[org].members.remove(&user);
+        self.orgs[org].pending.retain(|_, inviter| *inviter != user);
+        for invitation in &mut self.invitations {
+            if invitation.org == org
+                && invitation.inviter == user
+                && invitation.status == InvStatus::Pending
+            {
+                invitation.status = InvStatus::Canceled;
+            }
+        }
+    }
+
+    /// The invitation `target` names, if it names one of this case's.
+    fn invitation(&self, target: InvTarget) -> Option<usize> {
+        let pending: Vec<usize> = (0..self.invitations.len())
+            .filter(|&i| self.invitations[i].status == InvStatus::Pending)
+            .collect();
+        match target {
+            InvTarget::Pending(i) if !pending.is_empty() => Some(pending[i % pending.len()]),
+            InvTarget::Case(i) | InvTarget::Pending(i) if !self.invitations.is_empty() => {
+                Some(i % self.invitations.len())
+            }
+            _ => None,
         }
     }
 
@@ -715,6 +823,7 @@ async fn set_up(world: &World, memberships: &[u8]) -> Result<Model, String> {
     let mut model = Model {
         users,
         orgs: (0..ORGS).map(|_| OrgState::default()).collect(),
+        invitations: Vec::new(),
         every_id: Vec::new(),
         joins: 0,
     };
@@ -1031,6 +1140,19 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 return expect(what, &reply, 409, Some("USER_IS_ALREADY_INVITED"));
             }
             expect(what, &reply, 200, None)?;
+            if str_of(&reply.1, "organizationId") != model.orgs[org].id {
+                return Err(format!(
+                    "{what}: invitation into {}",
+                    reply.1["organizationId"]
+                ));
+            }
+            model.invitations.push(InvState {
+                id: str_of(&reply.1, "id").to_owned(),
+                org,
+                invitee,
+                inviter: op.who,
+                status: InvStatus::Pending,
+            });
             let accepted = accepted.ok_or_else(|| format!("{what}: no acceptance"))?;
             if !model.users[invitee].verified {
                 let code = "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION";
@@ -1039,6 +1161,7 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 return Ok(());
             }
             expect(what, &accepted, 200, None)?;
+            model.invitations.last_mut().expect("pushed").status = InvStatus::Accepted;
             let role = if admin { Role::Admin } else { Role::Member };
             model.join(invitee, org, role);
             model.users[invitee].active = Some(org);
@@ -1071,10 +1194,179 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 return expect(what, &reply, 400, Some(code));
             }
             expect(what, &reply, 200, None)?;
-            model.orgs[org].members.remove(&op.who);
-            model.orgs[org]
-                .pending
-                .retain(|_, inviter| *inviter != op.who);
+            model.leave(op.who, org);
+        }
+        Action::UpdateOrg { name } => {
+            let name = format!("renamed {name}");
+            let mut body = json!({ "data": { "name": name } });
+            if let Some(id) = world.org_id(model, op.org) {
+                body["organizationId"] = json!(id);
+            }
+            let request = world.request(
+                Method::POST,
+                "/api/auth/organization/update",
+                &model.users[op.who],
+                op.cred,
+            );
+            let reply = world.send(request.json(&body)).await?;
+            let Acting::In(org) = acting else {
+                return expect_unresolved(what, &reply, acting);
+            };
+            if model.orgs[org].members[&op.who].0 == Role::Member {
+                let code = "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_ORGANIZATION";
+                return expect(what, &reply, 403, Some(code));
+            }
+            expect(what, &reply, 200, None)?;
+            if str_of(&reply.1, "id") != model.orgs[org].id || str_of(&reply.1, "name") != name {
+                return Err(format!("{what}: update answered {}", reply.1));
+            }
+        }
+        Action::DeleteOrg | Action::LeaveOrg => {
+            let path = match op.action {
+                Action::DeleteOrg => "/api/auth/organization/delete",
+                _ => "/api/auth/organization/leave",
+            };
+            let body = match world.org_id(model, op.org) {
+                Some(id) => json!({ "organizationId": id }),
+                None => json!({}),
+            };
+            let request = world.request(Method::POST, path, &model.users[op.who], op.cred);
+            let reply = world.send(request.json(&body)).await?;
+            if op.org == Org::Implicit {
+                // Both name the organization explicitly, as Better Auth's do.
+                return expect(what, &reply, 400, Some("INVALID_INPUT"));
+            }
+            let Acting::In(org) = acting else {
+                return expect_unresolved(what, &reply, acting);
+            };
+            let role = model.orgs[org].members[&op.who].0;
+            if op.action == Action::DeleteOrg {
+                if role != Role::Owner {
+                    let code = "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_ORGANIZATION";
+                    return expect(what, &reply, 403, Some(code));
+                }
+                expect(what, &reply, 200, None)?;
+                if str_of(&reply.1, "id") != model.orgs[org].id {
+                    return Err(format!("{what}: deleted {}", reply.1["id"]));
+                }
+                let state = &mut model.orgs[org];
+                state.gone = true;
+                state.members.clear();
+                state.pending.clear();
+                state.projects.clear();
+                state.usage_events = 0;
+                state.usage_input_tokens = 0;
+                for invitation in &mut model.invitations {
+                    if invitation.org == org {
+                        invitation.status = InvStatus::Gone;
+                    }
+                }
+                // `session.active_organization_id` is `on delete set null`.
+                for user in &mut model.users {
+                    if user.active == Some(org) {
+                        user.active = None;
+                    }
+                }
+                return Ok(());
+            }
+            let owners = model.orgs[org]
+                .members
+                .values()
+                .filter(|(role, _)| *role == Role::Owner)
+                .count();
+            if role == Role::Owner && owners == 1 {
+                let code = "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER";
+                return expect(what, &reply, 400, Some(code));
+            }
+            expect(what, &reply, 200, None)?;
+            if str_of(&reply.1, "userId") != model.users[op.who].id
+                || str_of(&reply.1, "organizationId") != model.orgs[org].id
+            {
+                return Err(format!("{what}: left as {}", reply.1));
+            }
+            model.leave(op.who, org);
+            // Better Auth's leave also clears the session's active organization.
+            if op.cred != Cred::Pat && model.users[op.who].active == Some(org) {
+                model.users[op.who].active = None;
+            }
+        }
+        Action::CancelInvitation { target } | Action::RejectInvitation { target, .. } => {
+            let found = model.invitation(target);
+            let who = match (op.action, found) {
+                (
+                    Action::RejectInvitation {
+                        by_invitee: true, ..
+                    },
+                    Some(i),
+                ) => model.invitations[i].invitee,
+                _ => op.who,
+            };
+            let id = match (target, found) {
+                (InvTarget::Malformed, _) => "not-a-uuid".to_owned(),
+                (_, Some(i)) => model.invitations[i].id.clone(),
+                _ => Uuid::new_v4().to_string(),
+            };
+            let cancel = matches!(op.action, Action::CancelInvitation { .. });
+            let path = if cancel {
+                "/api/auth/organization/cancel-invitation"
+            } else {
+                "/api/auth/organization/reject-invitation"
+            };
+            let request = world.request(Method::POST, path, &model.users[who], op.cred);
+            let reply = world
+                .send(request.json(&json!({ "invitationId": id })))
+                .await?;
+            if target == InvTarget::Malformed {
+                return expect(what, &reply, 400, Some("INVALID_INPUT"));
+            }
+            if !cancel && !model.users[who].verified {
+                let code = "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION";
+                return expect(what, &reply, 403, Some(code));
+            }
+            let Some(i) = found.filter(|&i| model.invitations[i].status != InvStatus::Gone) else {
+                return expect(what, &reply, 404, Some("NOT_FOUND"));
+            };
+            let (org, invitee, status) = {
+                let invitation = &model.invitations[i];
+                (invitation.org, invitation.invitee, invitation.status)
+            };
+            if cancel {
+                let Some(&(role, _)) = model.orgs[org].members.get(&who) else {
+                    return expect(what, &reply, 404, Some("NOT_FOUND"));
+                };
+                if role == Role::Member {
+                    let code = "YOU_ARE_NOT_ALLOWED_TO_CANCEL_THIS_INVITATION";
+                    return expect(what, &reply, 403, Some(code));
+                }
+            } else if invitee != who {
+                return expect(what, &reply, 404, Some("NOT_FOUND"));
+            }
+            if status != InvStatus::Pending {
+                return expect(what, &reply, 400, Some("INVITATION_NOT_PENDING"));
+            }
+            expect(what, &reply, 200, None)?;
+            let answered = if cancel {
+                &reply.1
+            } else {
+                &reply.1["invitation"]
+            };
+            let expected = if cancel { "canceled" } else { "rejected" };
+            if str_of(answered, "id") != model.invitations[i].id
+                || str_of(answered, "organizationId") != model.orgs[org].id
+                || str_of(answered, "status") != expected
+            {
+                return Err(format!("{what}: answered {}", reply.1));
+            }
+            model.invitations[i].status = if cancel {
+                InvStatus::Canceled
+            } else {
+                InvStatus::Rejected
+            };
+            model.orgs[org].pending.remove(&invitee);
+            if !cancel {
+                let id = model.users[who].id.clone();
+                model.orgs[org].ever_members.insert(id);
+            }
         }
     }
     Ok(())
@@ -1084,6 +1376,30 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
 /// the organization outside the case is untouched.
 async fn final_check(world: &World, model: &Model) -> Result<(), String> {
     for org in 0..ORGS {
+        if model.orgs[org].gone {
+            let owner = world.app.test.owner().await;
+            let id = Uuid::parse_str(&model.orgs[org].id).map_err(|e| e.to_string())?;
+            for table in [
+                "member",
+                "invitation",
+                "project",
+                "usage_event",
+                "audit_log",
+            ] {
+                let sql = format!("select count(*) from {table} where organization_id = $1");
+                let left: i64 = owner
+                    .query_one(&sql, &[&id])
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .get(0);
+                if left != 0 {
+                    return Err(format!(
+                        "deleted organization {org} left {left} {table} rows"
+                    ));
+                }
+            }
+            continue;
+        }
         let (&owner, _) = model.orgs[org]
             .members
             .iter()

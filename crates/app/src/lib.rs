@@ -69,6 +69,19 @@ pub struct Settings {
     /// Accept an invitation only with a verified email (Better Auth's
     /// `requireEmailVerificationOnInvitation`).
     pub require_email_verification_on_invitation: bool,
+    /// Most organizations a user may belong to when creating one (Better
+    /// Auth's `organizationLimit`; `None`, its default, is no limit).
+    pub organization_limit: Option<u32>,
+    /// Most members an organization may have (Better Auth's `membershipLimit`, 100).
+    pub membership_limit: u32,
+    /// Most live pending invitations an organization may have (Better Auth's
+    /// `invitationLimit`, 100).
+    pub invitation_limit: u32,
+    /// Re-inviting a pending address withdraws the old invitation instead of
+    /// being refused (Better Auth's `cancelPendingInvitationsOnReInvite`, off).
+    pub cancel_pending_invitations_on_reinvite: bool,
+    /// `delete-user` is served (Better Auth's `user.deleteUser.enabled`).
+    pub delete_user_enabled: bool,
 }
 
 impl Default for Settings {
@@ -78,6 +91,11 @@ impl Default for Settings {
             session_ttl: chrono::Duration::days(7),
             session_refresh_after: chrono::Duration::days(1),
             require_email_verification_on_invitation: true,
+            organization_limit: None,
+            membership_limit: 100,
+            invitation_limit: 100,
+            cancel_pending_invitations_on_reinvite: false,
+            delete_user_enabled: true,
         }
     }
 }

@@ -42,6 +42,13 @@ pub enum BypassReason {
     UserScoped,
     /// Finding a user's organization before any tenant context exists.
     OrganizationResolution,
+    /// A signed-in user's pending invitations across organizations, found
+    /// by their verified email (`organizations::list_user_invitations`).
+    InviteeInvitations,
+    /// Deleting a user together with the organizations whose only member
+    /// they are, in one transaction across tenants
+    /// (`organizations::delete_user_account`).
+    AccountDeletion,
     /// `tenantry serve`'s refusal to serve an unsafe database: the lints run
     /// through the tenant pool's own login, the one they check.
     SafetyCheck,
@@ -72,7 +79,9 @@ impl BypassReason {
             BypassReason::AuthBootstrap
             | BypassReason::HealthCheck
             | BypassReason::UserScoped
-            | BypassReason::OrganizationResolution => PoolOf::Bare,
+            | BypassReason::OrganizationResolution
+            | BypassReason::InviteeInvitations
+            | BypassReason::AccountDeletion => PoolOf::Bare,
         }
     }
 }
@@ -128,7 +137,19 @@ pub const LEGITIMATE_USES: &[(&str, &str)] = &[
     ),
     (
         "crates/db/src/organizations/acceptance.rs",
-        "OrganizationResolution: accepting invitations",
+        "OrganizationResolution: accepting, rejecting and viewing invitations as their invitee",
+    ),
+    (
+        "crates/db/src/organizations/creation.rs",
+        "OrganizationResolution: counting the creator's organizations against organizationLimit",
+    ),
+    (
+        "crates/db/src/organizations/invitee.rs",
+        "InviteeInvitations: a user's pending invitations across organizations, by their email",
+    ),
+    (
+        "crates/db/src/organizations/account_deletion.rs",
+        "AccountDeletion: a user with the organizations whose only member they are, in one transaction",
     ),
     (
         "crates/db/src/users.rs",

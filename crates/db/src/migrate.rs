@@ -42,6 +42,10 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_inlinable_tenant_functions.sql"),
     migration!(7, "0007_audit_log_actor_is_the_acting_user.sql"),
     migration!(8, "0008_organization_created_in_its_own_context.sql"),
+    migration!(
+        9,
+        "0009_organization_updated_and_deleted_in_its_own_context.sql"
+    ),
 ];
 
 /// The bookkeeping table, the one table outside the seed's list that is
@@ -225,6 +229,10 @@ mod tests {
         (
             8,
             "2ede637f929d3582cf649dc8c6338b9e1d9121c334ee7bf709037269e79813ba",
+        ),
+        (
+            9,
+            "f7b3d42c9dcbf2bc42ed2d8b35e1366981c267570e2583b41c2a668f318a5ffc",
         ),
     ];
 

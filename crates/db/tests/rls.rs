@@ -562,8 +562,10 @@ async fn no_temporary_table_can_outlive_a_tenant_transaction() {
 
 /// The one organization `authenticated` may create is the current tenant's
 /// own (migration 0008, so that an organization and its owner are written in
-/// one tenant transaction): any other id, or no tenant at all, is refused,
-/// and no tenant may change or remove an organization row.
+/// one tenant transaction): any other id, or no tenant at all, is refused.
+/// Likewise a tenant changes or removes only its own organization row
+/// (migration 0009): another tenant's row, or any row without a tenant, is
+/// out of reach, and the id and creation time of its own cannot change.
 #[tokio::test]
 async fn a_tenant_may_insert_only_the_organization_whose_id_is_the_current_tenant() {
     let f = seeded().await;
@@ -590,8 +592,30 @@ async fn a_tenant_may_insert_only_the_organization_whose_id_is_the_current_tenan
         );
     }
     for statement in [
-        "update organization set name = 'Renamed'",
-        "delete from organization",
+        "update organization set name = 'Renamed' where id = $1",
+        "delete from organization where id = $1",
+    ] {
+        for (context, target) in [
+            (tenant(demo::ACME), demo::GLOBEX),
+            (None, demo::GLOBEX),
+            (None, demo::ACME),
+        ] {
+            let touched = as_authenticated_tenant(&mut app, context.as_deref(), async |tx| {
+                tx.execute(statement, &[&target]).await
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{statement} as {context:?}: {}", db_message(&e)));
+            assert_eq!(touched, 0, "{statement} reached {target} as {context:?}");
+        }
+        let own = as_authenticated_tenant(&mut app, tenant(demo::ACME).as_deref(), async |tx| {
+            tx.execute(statement, &[&demo::ACME]).await
+        })
+        .await;
+        assert_eq!(own.expect(statement), 1, "{statement} on its own row");
+    }
+    for statement in [
+        "update organization set id = gen_random_uuid()",
+        "update organization set created_at = now()",
     ] {
         let result = as_authenticated_tenant(&mut app, tenant(demo::ACME).as_deref(), async |tx| {
             tx.execute(statement, &[]).await

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod delete_user;
 pub mod health;
 pub mod members;
 pub mod organization;

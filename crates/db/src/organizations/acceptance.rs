@@ -4,6 +4,7 @@
 //! known.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -14,13 +15,13 @@ use crate::client::{self, BypassReason};
 use crate::context::with_tenant_context;
 use crate::database::Database;
 use crate::error::{DbError, Result};
-use crate::ids::{InvitationId, MemberId};
+use crate::ids::{InvitationId, MemberId, OrganizationId};
 use crate::statements::Query;
 use crate::tenant::{MemberRole, Tenant};
 use crate::users::User;
 
 /// The refusal for an invitation that was used, withdrawn or has expired.
-const NOT_PENDING: DbError = DbError::Refused {
+pub(super) const NOT_PENDING: DbError = DbError::Refused {
     code: "INVITATION_NOT_PENDING",
     message: "this invitation was already used, was withdrawn, or has expired",
 };
@@ -84,16 +85,45 @@ pub async fn accept_invitation(
     invitation_id: InvitationId,
     require_verified_email: bool,
 ) -> Result<(Invitation, Member)> {
-    let found = {
-        let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
-        let row = conn
-            .query_opt(
-                &format!("select {INVITATION_COLUMNS} from invitation where id = $1"),
-                &[&invitation_id],
-            )
-            .await?;
-        row.as_ref().map(invitation_from).transpose()?
-    };
+    accept_invitation_within(db, invitee, invitation_id, require_verified_email, None).await
+}
+
+/// The invitation with this id, in whichever organization it is.
+async fn find_invitation(db: &Database, invitation_id: InvitationId) -> Result<Option<Invitation>> {
+    let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
+    let row = conn
+        .query_opt(
+            &format!("select {INVITATION_COLUMNS} from invitation where id = $1"),
+            &[&invitation_id],
+        )
+        .await?;
+    row.as_ref().map(invitation_from).transpose()
+}
+
+/// The organization invitation `invitation_id` belongs to, if it exists:
+/// which tenant a request about it by id alone (cancel-invitation) acts
+/// in, to be checked against the caller's membership before anything else.
+pub async fn invitation_organization(
+    db: &Database,
+    invitation_id: InvitationId,
+) -> Result<Option<OrganizationId>> {
+    Ok(find_invitation(db, invitation_id)
+        .await?
+        .map(|invitation| invitation.organization_id))
+}
+
+/// [`accept_invitation`], refused with 403 `ORGANIZATION_MEMBERSHIP_LIMIT_REACHED`
+/// when the organization already has `membership_limit` members (Better
+/// Auth's `membershipLimit`), counted with the organization's row locked so
+/// that two acceptances cannot both take the last place.
+pub async fn accept_invitation_within(
+    db: &Database,
+    invitee: &User,
+    invitation_id: InvitationId,
+    require_verified_email: bool,
+    membership_limit: Option<u32>,
+) -> Result<(Invitation, Member)> {
+    let found = find_invitation(db, invitation_id).await?;
     let invitation = check_invitee(invitee, found, require_verified_email, Utc::now())?;
     let user_id = invitee.id;
     let tenant = Tenant::without_membership_check(invitation.organization_id).acting_as(user_id);
@@ -136,6 +166,19 @@ pub async fn accept_invitation(
             // Commit the withdrawal; refuse after.
             return Ok(Err(refusal));
         }
+        if let Some(limit) = membership_limit {
+            super::lock_current_organization(tx).await?;
+            let members: i64 = tx
+                .query_one("select count(*) from member", &[])
+                .await?
+                .get(0);
+            if members >= i64::from(limit) {
+                return Err(DbError::Forbidden {
+                    code: "ORGANIZATION_MEMBERSHIP_LIMIT_REACHED",
+                    message: "this organization has reached its membership limit",
+                });
+            }
+        }
         tx.execute(
             "update invitation set status = 'accepted' where id = $1",
             &[&invitation_id],
@@ -166,6 +209,105 @@ pub async fn accept_invitation(
         )))
     })
     .await?
+}
+
+/// Reject invitation `invitation_id` as `invitee` (the same checks as
+/// [`accept_invitation`]: their own, pending, unexpired, and with a verified
+/// email when `require_verified_email`). Written in the inviting
+/// organization's context, with an audit entry.
+pub async fn reject_invitation(
+    db: &Database,
+    invitee: &User,
+    invitation_id: InvitationId,
+    require_verified_email: bool,
+) -> Result<Invitation> {
+    let found = find_invitation(db, invitation_id).await?;
+    let invitation = check_invitee(invitee, found, require_verified_email, Utc::now())?;
+    let tenant = Tenant::without_membership_check(invitation.organization_id).acting_as(invitee.id);
+    with_tenant_context(db, tenant, async |tx| {
+        let rejected = tx
+            .execute(
+                "update invitation set status = 'rejected'
+                 where id = $1 and status = 'pending' and expires_at > now()",
+                &[&invitation_id],
+            )
+            .await?;
+        if rejected == 0 {
+            return Err(NOT_PENDING);
+        }
+        append_audit(
+            tx,
+            "invitation.reject",
+            "invitation",
+            &invitation_id.to_string(),
+            json!({ "email": invitation.email }),
+        )
+        .await?;
+        Ok(Invitation {
+            status: "rejected".into(),
+            ..invitation.clone()
+        })
+    })
+    .await
+}
+
+/// An invitation as its invitee sees it before answering (Better Auth's
+/// `get-invitation`): the organization's name and slug and the inviter's email.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationView {
+    /// The invitation.
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    /// The inviting organization's name.
+    pub organization_name: String,
+    /// Its slug.
+    pub organization_slug: String,
+    /// Who invited.
+    pub inviter_email: String,
+}
+
+/// Invitation `invitation_id` as `invitee` may see it: the same checks as
+/// [`accept_invitation`] (but an unverified invitee gets Better Auth's
+/// `EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION`), and 400
+/// `INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION` when the inviter left.
+pub async fn invitation_view(
+    db: &Database,
+    invitee: &User,
+    invitation_id: InvitationId,
+    require_verified_email: bool,
+) -> Result<InvitationView> {
+    if require_verified_email && !invitee.email_verified {
+        return Err(DbError::Forbidden {
+            code: "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION",
+            message: "verify your email to see invitations addressed to it",
+        });
+    }
+    let found = find_invitation(db, invitation_id).await?;
+    let invitation = check_invitee(invitee, found, false, Utc::now())?;
+    let conn = client::bare(db, BypassReason::OrganizationResolution).await?;
+    let row = conn
+        .query_opt(
+            "select o.name, o.slug,
+                    (select u.email from member m join \"user\" u on u.id = m.user_id
+                     where m.organization_id = o.id and m.user_id = $2) as inviter_email
+             from organization o where o.id = $1",
+            &[&invitation.organization_id, &invitation.inviter_id],
+        )
+        .await?
+        .ok_or(DbError::NotFound("invitation"))?;
+    let inviter_email: Option<String> = row.get("inviter_email");
+    let inviter_email = inviter_email.ok_or(DbError::Refused {
+        code: "INVITER_IS_NO_LONGER_A_MEMBER_OF_THE_ORGANIZATION",
+        message: "whoever sent this invitation is no longer a member",
+    })?;
+    Ok(InvitationView {
+        invitation,
+        organization_name: row.get("name"),
+        organization_slug: row.get("slug"),
+        inviter_email,
+    })
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::{Organization, organization_from};
 use crate::audit::append_audit;
+use crate::client::{self, BypassReason};
 use crate::context::with_tenant_context;
 use crate::database::Database;
 use crate::error::{DbError, Result};
@@ -30,9 +31,67 @@ pub async fn create_organization(
     logo: Option<&str>,
     metadata: Option<&str>,
 ) -> Result<Organization> {
-    let name = name.as_str();
+    create_organization_within(db, creator, name, slug, logo, metadata, None).await
+}
+
+/// [`create_organization`], refused with 403
+/// `YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_ORGANIZATIONS` when `creator`
+/// already belongs to `organization_limit` organizations (Better Auth's
+/// `organizationLimit`; `None`, its default, is no limit).
+///
+/// A user's memberships span tenants, so they are counted on the bare
+/// client (reason `OrganizationResolution`), in a transaction holding an
+/// advisory lock on the creator until the new organization is committed:
+/// two concurrent creations by one user cannot both take the last place.
+pub async fn create_organization_within(
+    db: &Database,
+    creator: UserId,
+    name: &BoundedName,
+    slug: &str,
+    logo: Option<&str>,
+    metadata: Option<&str>,
+    organization_limit: Option<u32>,
+) -> Result<Organization> {
     validate_slug(slug)?;
     let logo = logo.map(validate_logo).transpose()?;
+    let Some(limit) = organization_limit else {
+        return insert_organization(db, creator, name, slug, logo, metadata).await;
+    };
+    let mut conn = client::bare(db, BypassReason::OrganizationResolution).await?;
+    let quota = conn.connection_mut().transaction().await?;
+    quota
+        .execute(
+            "select pg_advisory_xact_lock(hashtextextended('organization-limit:' || $1::uuid::text, 0))",
+            &[&creator],
+        )
+        .await?;
+    let count: i64 = quota
+        .query_one(
+            "select count(*) from member where user_id = $1",
+            &[&creator],
+        )
+        .await?
+        .get(0);
+    if count >= i64::from(limit) {
+        return Err(DbError::Forbidden {
+            code: "YOU_HAVE_REACHED_THE_MAXIMUM_NUMBER_OF_ORGANIZATIONS",
+            message: "you have reached the maximum number of organizations",
+        });
+    }
+    let organization = insert_organization(db, creator, name, slug, logo, metadata).await?;
+    quota.commit().await?;
+    Ok(organization)
+}
+
+async fn insert_organization(
+    db: &Database,
+    creator: UserId,
+    name: &BoundedName,
+    slug: &str,
+    logo: Option<&str>,
+    metadata: Option<&str>,
+) -> Result<Organization> {
+    let name = name.as_str();
     let id = OrganizationId::from_uuid(Uuid::new_v4());
     let tenant = Tenant::without_membership_check(id).acting_as(creator);
     with_tenant_context(db, tenant, async |tx| {

@@ -10,7 +10,7 @@ use super::members::{Member, find_member_by_email};
 use crate::audit::append_audit;
 use crate::context::{TenantStatements, TenantTx};
 use crate::error::{DbError, Result};
-use crate::ids::{OrganizationId, UserId};
+use crate::ids::{InvitationId, OrganizationId, UserId};
 use crate::statements::Query;
 use crate::tenant::MemberRole;
 
@@ -101,16 +101,49 @@ pub(super) async fn cancel_invitations_of(
     .await
 }
 
-/// Invite `email` (already normalised) with `role`. A live pending
-/// invitation for the same email is a conflict (on
-/// `invitation_pending_email_key`); so is inviting an existing member. An
-/// expired one is withdrawn first: it can never be accepted, so it must not
-/// block a new one.
+/// The limits and the re-invite rule an invitation is made under (Better
+/// Auth's `invitationLimit` and `cancelPendingInvitationsOnReInvite`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvitePolicy {
+    /// Most live pending invitations an organization may have (Better Auth: 100).
+    pub invitation_limit: u32,
+    /// Withdraw a live pending invitation to the same email instead of
+    /// refusing the new one (Better Auth: off).
+    pub cancel_pending_on_reinvite: bool,
+}
+
+impl Default for InvitePolicy {
+    fn default() -> Self {
+        InvitePolicy {
+            invitation_limit: 100,
+            cancel_pending_on_reinvite: false,
+        }
+    }
+}
+
+/// [`invite_member_with`] under Better Auth's defaults.
 pub async fn invite_member(
     tx: &TenantTx,
     email: &str,
     role: MemberRole,
     inviter: UserId,
+) -> Result<Invitation> {
+    invite_member_with(tx, email, role, inviter, InvitePolicy::default()).await
+}
+
+/// Invite `email` (already normalised) with `role`. A live pending
+/// invitation for the same email is a conflict (on
+/// `invitation_pending_email_key`) unless `policy` withdraws it; so is
+/// inviting an existing member. An expired one is withdrawn first: it can
+/// never be accepted, so it must not block a new one. With the
+/// organization's row locked, more than `policy.invitation_limit` live
+/// pending invitations are refused (403 `INVITATION_LIMIT_REACHED`).
+pub async fn invite_member_with(
+    tx: &TenantTx,
+    email: &str,
+    role: MemberRole,
+    inviter: UserId,
+    policy: InvitePolicy,
 ) -> Result<Invitation> {
     // Only "no such member" lets the invitation go ahead: a failed lookup is
     // an error, not a sign that the invitee is a stranger.
@@ -124,12 +157,46 @@ pub async fn invite_member(
         Err(DbError::NotFound(_)) => {}
         Err(error) => return Err(error),
     }
+    super::lock_current_organization(tx).await?;
     tx.execute(
         "update invitation set status = 'canceled'
          where email = $1 and status = 'pending' and expires_at <= now()",
         &[&email],
     )
     .await?;
+    if policy.cancel_pending_on_reinvite {
+        let withdrawn = tx
+            .query(
+                "update invitation set status = 'canceled'
+                 where email = $1 and status = 'pending' returning id",
+                &[&email],
+            )
+            .await?;
+        for row in withdrawn {
+            let id: Uuid = row.get(0);
+            append_audit(
+                tx,
+                "invitation.cancel",
+                "invitation",
+                &id.to_string(),
+                json!({ "inviterId": inviter, "count": 1, "reason": "reinvited" }),
+            )
+            .await?;
+        }
+    }
+    let pending: i64 = tx
+        .query_one(
+            "select count(*) from invitation where status = 'pending' and expires_at > now()",
+            &[],
+        )
+        .await?
+        .get(0);
+    if pending >= i64::from(policy.invitation_limit) {
+        return Err(DbError::Forbidden {
+            code: "INVITATION_LIMIT_REACHED",
+            message: "this organization has reached its limit of pending invitations",
+        });
+    }
     let row = tx
         .query_one(
             &format!(
@@ -146,6 +213,49 @@ pub async fn invite_member(
         "invitation",
         &invitation.id.to_string(),
         json!({ "email": email, "role": role }),
+    )
+    .await?;
+    Ok(invitation)
+}
+
+/// One invitation of the current organization.
+pub async fn get_invitation(tx: &impl TenantStatements, id: InvitationId) -> Result<Invitation> {
+    let row = tx
+        .query_opt(
+            &format!("select {INVITATION_COLUMNS} from invitation where id = $1"),
+            &[&id],
+        )
+        .await?;
+    row.as_ref()
+        .map(invitation_from)
+        .transpose()?
+        .ok_or(DbError::NotFound("invitation"))
+}
+
+/// Withdraw a pending invitation of the current organization (an expired
+/// one too: it can do no harm, and this tidies it). One that was accepted,
+/// rejected or withdrawn already is a 400 `INVITATION_NOT_PENDING`.
+pub async fn cancel_invitation(tx: &TenantTx, id: InvitationId) -> Result<Invitation> {
+    let row = tx
+        .query_opt(
+            &format!(
+                "update invitation set status = 'canceled' where id = $1 and status = 'pending'
+                 returning {INVITATION_COLUMNS}"
+            ),
+            &[&id],
+        )
+        .await?;
+    let Some(row) = row else {
+        get_invitation(tx, id).await?;
+        return Err(super::acceptance::NOT_PENDING);
+    };
+    let invitation = invitation_from(&row)?;
+    append_audit(
+        tx,
+        "invitation.cancel",
+        "invitation",
+        &id.to_string(),
+        json!({ "inviterId": invitation.inviter_id, "count": 1, "reason": "canceled" }),
     )
     .await?;
     Ok(invitation)

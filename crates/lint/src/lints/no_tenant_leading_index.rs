@@ -10,8 +10,9 @@ pub(crate) const LINT: Lint = Lint {
 A tenant table with no index whose first column is `organization_id`. Every
 tenant query filters on it through the policy; without such an index each one
 scans every tenant's rows. Other indexes may lead with other columns (ours:
-`member_user_id_idx` and `invitation_id_idx` serve lookups made before a tenant
-is known); one leading with the tenant is what is required. The primary key
+`member_user_id_idx`, `invitation_id_idx` and `invitation_pending_invitee_idx`
+serve lookups made before a tenant is known); one leading with the tenant is
+what is required. The primary key
 `(organization_id, id)` is usually it.
 
 ```sql

@@ -1,0 +1,75 @@
+//! The invitations addressed to one email, across every organization: what
+//! Better Auth's `list-user-invitations` shows a signed-in user. They belong
+//! to many tenants and the invitee belongs to none of them yet, so they are
+//! read on the bare client under their own reason, `InviteeInvitations`,
+//! keyed on the invitee's (verified) email and nothing else.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::client::{self, BypassReason};
+use crate::database::Database;
+use crate::error::Result;
+use crate::ids::{OrganizationId, UserId};
+use crate::statements::Query;
+use crate::tenant::MemberRole;
+
+/// A pending invitation to `email`, with the inviting organization's name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UserInvitation {
+    /// The invitation's id (what the invitee accepts or rejects).
+    pub id: Uuid,
+    /// The inviting organization.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub organization_id: OrganizationId,
+    /// Its name.
+    pub organization_name: String,
+    /// Who is invited.
+    pub email: String,
+    /// The role on offer.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub role: MemberRole,
+    /// Always `pending`.
+    pub status: String,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
+    /// Who invited.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub inviter_id: UserId,
+    /// When it was sent.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The live (pending, unexpired) invitations to `email`, newest first. The
+/// caller has checked that `email` is the signed-in user's own, verified.
+pub async fn list_user_invitations(db: &Database, email: &str) -> Result<Vec<UserInvitation>> {
+    let conn = client::bare(db, BypassReason::InviteeInvitations).await?;
+    let rows = conn
+        .query(
+            "select i.id, i.organization_id, o.name as organization_name, i.email, i.role,
+                    i.status, i.expires_at, i.inviter_id, i.created_at
+             from invitation i join organization o on o.id = i.organization_id
+             where i.email = $1 and i.status = 'pending' and i.expires_at > now()
+             order by i.created_at desc, i.id",
+            &[&email],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(UserInvitation {
+                id: row.get("id"),
+                organization_id: row.get("organization_id"),
+                organization_name: row.get("organization_name"),
+                email: row.get("email"),
+                role: MemberRole::parse(row.get("role"))?,
+                status: row.get("status"),
+                expires_at: row.get("expires_at"),
+                inviter_id: row.get("inviter_id"),
+                created_at: row.get("created_at"),
+            })
+        })
+        .collect()
+}
