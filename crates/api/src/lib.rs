@@ -14,6 +14,7 @@
 pub mod error;
 pub mod extract;
 pub mod identity;
+pub mod limits;
 pub mod links;
 pub mod mailer;
 pub mod openapi;
@@ -22,10 +23,13 @@ pub mod params;
 pub mod routes;
 pub mod state;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 pub use error::ApiError;
+pub use limits::{RateLimits, TrustedProxies};
 pub use mailer::{LogMailer, Mailer};
 pub use state::{AppState, AuthSettings};
 
@@ -48,6 +52,15 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             origin::guard_cookie_writes,
+        ))
+        // After routing (so it sees the route's pattern), before anything else.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::enforce,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(state.limits.trusted_proxies.clone()),
+            limits::identify_client,
         ))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())

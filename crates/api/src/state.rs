@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tenantry_app::{App, Database};
 
+use crate::limits::{RateLimits, RequestLimiter};
 use crate::mailer::Mailer;
 use crate::origin::TrustedOrigins;
 
@@ -56,6 +57,7 @@ impl AuthSettings {
             session_ttl: self.session_ttl,
             session_refresh_after: self.session_refresh_after,
             require_email_verification_on_invitation: self.require_email_verification_on_invitation,
+            ..tenantry_app::Settings::default()
         }
     }
 }
@@ -77,6 +79,10 @@ pub struct AppState {
     /// its timing does not say whether the address has an account); at most
     /// [`LINK_MAILS_IN_FLIGHT`] at once.
     pub link_mails: Arc<tokio::sync::Semaphore>,
+    /// The abuse limits ([`crate::limits`]).
+    pub limits: Arc<RateLimits>,
+    /// Their per-route counters.
+    pub request_limiter: Arc<RequestLimiter>,
 }
 
 impl AppState {
@@ -85,12 +91,27 @@ impl AppState {
     /// and the sessions the service layer verifies use the same settings;
     /// a surface that serves beside the API shares [`AppState::app`].
     pub fn new(db: Database, auth: AuthSettings, mailer: Arc<dyn Mailer>) -> Self {
+        AppState::with_limits(db, auth, mailer, RateLimits::default())
+    }
+
+    /// [`AppState::new`] under `limits`, which also set the service
+    /// layer's failed-credential limit.
+    pub fn with_limits(
+        db: Database,
+        auth: AuthSettings,
+        mailer: Arc<dyn Mailer>,
+        limits: RateLimits,
+    ) -> Self {
+        let mut settings = auth.app_settings();
+        settings.failed_credentials = limits.failed_credential_rule();
         AppState {
-            app: App::new(db, auth.app_settings()),
+            app: App::new(db, settings),
             auth: Arc::new(auth),
             mailer,
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_permits())),
             link_mails: Arc::new(tokio::sync::Semaphore::new(LINK_MAILS_IN_FLIGHT)),
+            request_limiter: Arc::new(RequestLimiter::new(&limits)),
+            limits: Arc::new(limits),
         }
     }
 }

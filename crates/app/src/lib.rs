@@ -27,6 +27,7 @@ pub mod accounts;
 pub mod audit_log;
 pub mod credentials;
 mod error;
+pub mod limits;
 pub mod organizations;
 pub mod projects;
 pub mod tokens;
@@ -68,6 +69,9 @@ pub struct Settings {
     /// Accept an invitation only with a verified email (Better Auth's
     /// `requireEmailVerificationOnInvitation`).
     pub require_email_verification_on_invitation: bool,
+    /// Refused credentials an address may present per window before its
+    /// credentials are refused unchecked ([`credentials`]); `None`: no limit.
+    pub failed_credentials: Option<limits::Rule>,
 }
 
 impl Default for Settings {
@@ -77,6 +81,7 @@ impl Default for Settings {
             session_ttl: chrono::Duration::days(7),
             session_refresh_after: chrono::Duration::days(1),
             require_email_verification_on_invitation: true,
+            failed_credentials: Some(credentials::FAILED_CREDENTIALS),
         }
     }
 }
@@ -86,14 +91,21 @@ impl Default for Settings {
 pub struct App {
     db: Database,
     settings: Arc<Settings>,
+    failed_credentials: Arc<limits::RateLimiter>,
 }
 
 impl App {
     /// Services over `db` with `settings`.
     pub fn new(db: Database, settings: Settings) -> Self {
+        let capacity = if settings.failed_credentials.is_some() {
+            limits::DEFAULT_CAPACITY
+        } else {
+            0
+        };
         App {
             db,
             settings: Arc::new(settings),
+            failed_credentials: Arc::new(limits::RateLimiter::new(capacity)),
         }
     }
 

@@ -19,6 +19,7 @@ use tenantry_domain::name::MAX_USER_NAME_CHARS;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Authenticated};
 use crate::identity;
+use crate::limits::Client;
 use crate::links::LinkTarget;
 use crate::mailer::Message;
 use crate::params::ApiQuery;
@@ -82,6 +83,7 @@ pub struct SignUpResponse {
               (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn sign_up(
     State(state): State<AppState>,
+    Client(client): Client,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<Response, ApiError> {
@@ -96,7 +98,8 @@ pub(crate) async fn sign_up(
     let name = BoundedName::parse("name", &body.name, MAX_USER_NAME_CHARS)?;
     let hash = hash_blocking(&state, body.password).await?;
     let user = state.app.create_user(&name, &email, &hash).await?;
-    let (session, session_headers) = identity::start_session(&state, &user, &headers).await?;
+    let (session, session_headers) =
+        identity::start_session(&state, &user, &headers, client).await?;
     Ok((
         session_headers,
         Json(SignUpResponse {
@@ -136,6 +139,7 @@ pub struct SignInResponse {
     responses((status = 200, body = SignInResponse), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
+    Client(client): Client,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<Response, ApiError> {
@@ -167,7 +171,8 @@ pub(crate) async fn sign_in(
             return Err(ApiError::from(e));
         }
     }
-    let (session, session_headers) = identity::start_session(&state, &user, &headers).await?;
+    let (session, session_headers) =
+        identity::start_session(&state, &user, &headers, client).await?;
     Ok((
         session_headers,
         Json(SignInResponse {
@@ -235,6 +240,7 @@ pub struct SessionResponse {
     responses((status = 200, body = Option<SessionResponse>)))]
 pub(crate) async fn get_session(
     State(state): State<AppState>,
+    Client(client): Client,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     // Better Auth answers `null` (200) for a missing or stale session rather
@@ -257,7 +263,7 @@ pub(crate) async fn get_session(
     let Some((token, bearer)) = presented else {
         return null();
     };
-    match identity::verify_session(&state, &token, bearer).await {
+    match identity::verify_session(&state, &token, bearer, client).await {
         Ok(actor) => {
             let session = actor.session().cloned().expect("a session credential");
             Ok(Json(SessionResponse {
