@@ -19,6 +19,7 @@ pub mod links;
 pub mod mailer;
 pub mod openapi;
 pub mod origin;
+pub mod pacing;
 pub mod params;
 pub mod routes;
 pub mod state;

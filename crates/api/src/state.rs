@@ -83,6 +83,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Their per-route counters.
     pub request_limiter: Arc<RequestLimiter>,
+    /// The pace of refused sign-ins ([`crate::pacing`]).
+    pub sign_in_pacing: Arc<crate::pacing::SignInPacing>,
 }
 
 impl AppState {
@@ -111,6 +113,7 @@ impl AppState {
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_permits())),
             link_mails: Arc::new(tokio::sync::Semaphore::new(LINK_MAILS_IN_FLIGHT)),
             request_limiter: Arc::new(RequestLimiter::new(&limits)),
+            sign_in_pacing: Arc::default(),
             limits: Arc::new(limits),
         }
     }

@@ -148,10 +148,14 @@ pub(crate) async fn sign_in(
     if body.password.chars().count() > tenantry_auth::password::MAX_PASSWORD_CHARS {
         return Err(REFUSED);
     }
-    let Some((user, stored)) = state.app.credentials(&email).await? else {
+    let found = state.app.credentials(&email).await?;
+    // Refusals are held to one pace from here (crate::pacing).
+    let started = std::time::Instant::now();
+    let Some((user, stored)) = found else {
         // Spend the time a real check would, so response times do not say
         // which emails have accounts.
         let _ = hash_blocking(&state, body.password).await;
+        state.sign_in_pacing.hold_refusal(started).await;
         return Err(REFUSED);
     };
     let password = body.password.clone();
@@ -164,7 +168,10 @@ pub(crate) async fn sign_in(
                 tracing::info!(user_id = %user.id, "password hash upgraded to argon2id");
             }
         }
-        Ok(PasswordCheck::Invalid) => return Err(REFUSED),
+        Ok(PasswordCheck::Invalid) => {
+            state.sign_in_pacing.hold_refusal(started).await;
+            return Err(REFUSED);
+        }
         // A stored hash we cannot read is our fault, not a wrong password.
         Err(e) => {
             tracing::error!(user_id = %user.id, error = ?e, "stored password hash not understood");
@@ -195,8 +202,11 @@ async fn with_hashing_permit<T: Send + 'static>(
         .await
         .map_err(|_| ApiError::Unavailable)?
         .map_err(|_| ApiError::Unavailable)?;
+    let pacing = state.sign_in_pacing.clone();
     let result = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
         let result = work();
+        pacing.record(started.elapsed());
         drop(permit);
         result
     })
