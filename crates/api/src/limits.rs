@@ -47,8 +47,8 @@ pub struct RateLimits {
     /// Refused credentials per address, on every route and on `/mcp`
     /// ([`tenantry_app::credentials::FAILED_CREDENTIALS`]).
     pub failed_credentials: Rule,
-    /// Counters held at most, per table (requests and refused
-    /// credentials each have one).
+    /// Counters the per-route table holds at most (the refused-credential
+    /// table of the service layer holds [`tenantry_app::limits::DEFAULT_CAPACITY`]).
     pub capacity: usize,
     /// Peers whose `X-Forwarded-For` is believed ([`client_address`]).
     pub trusted_proxies: TrustedProxies,
