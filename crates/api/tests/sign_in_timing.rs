@@ -64,6 +64,52 @@ async fn unknown_emails_and_wrong_passwords_cost_alike() {
     }
 }
 
+/// What each path would cost without the pacing: the password work alone,
+/// in this process, interleaved.
+#[test]
+fn the_password_work_of_each_path() {
+    use tenantry_auth::password::{
+        hash_password, hash_password_scrypt_better_auth, verify_password,
+    };
+    let argon2 = hash_password("the password").unwrap();
+    let scrypt = hash_password_scrypt_better_auth("the password");
+    let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+    for _ in 0..ROUNDS {
+        let timed = |work: &dyn Fn()| {
+            let started = Instant::now();
+            work();
+            started.elapsed()
+        };
+        samples[0].push(timed(&|| drop(hash_password("not the password"))));
+        samples[1].push(timed(&|| {
+            drop(verify_password("not the password", &argon2))
+        }));
+        samples[2].push(timed(&|| {
+            drop(verify_password("not the password", &scrypt))
+        }));
+    }
+    let names = [
+        "unknown email: argon2id hash",
+        "argon2id account: verify",
+        "scrypt account: verify",
+    ];
+    let baseline = {
+        samples[0].sort();
+        samples[0][ROUNDS / 2]
+    };
+    println!("| password work | median | median / unknown email |");
+    println!("|---|---|---|");
+    for (name, s) in names.iter().zip(samples.iter_mut()) {
+        s.sort();
+        let m = s[ROUNDS / 2];
+        println!(
+            "| {name} | {:.1} ms | {:.2} |",
+            ms(m),
+            m.as_secs_f64() / baseline.as_secs_f64()
+        );
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
