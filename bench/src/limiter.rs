@@ -88,7 +88,7 @@ pub fn run(args: LimiterArgs) -> anyhow::Result<()> {
         results[2].push(time(args.keys, |_| {
             let n = next_flood_key;
             next_flood_key += 1;
-            let key = if n % 2 == 0 {
+            let key = if n.is_multiple_of(2) {
                 ipv4(0x0c00_0000u32.wrapping_add((n / 2) as u32))
             } else {
                 ipv6(n)

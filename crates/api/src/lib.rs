@@ -5,7 +5,8 @@
 //! audit log), `/health` and `/openapi.json`. Handlers are translations:
 //! parse the request, call `tenantry_app`, map the answer; every rule and
 //! every tenant transaction lives there ([`extract::Scoped`] resolves the
-//! caller's organization through it). No SQL lives here.
+//! caller's organization through it). No SQL lives here. [`limits`] applies
+//! Better Auth's rate limits per client address and route.
 //!
 //! Binding and serving belong to `tenantry-server`, which composes
 //! [`router`] with the MCP server; this crate offers the routes and their

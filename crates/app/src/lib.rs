@@ -3,7 +3,7 @@
 //! Every rule of tenantry, once, for every surface: who is acting and in
 //! which organization ([`credentials`], one [`Actor`]), their accounts and
 //! sessions ([`accounts`]), and what they may do there ([`organizations`], [`tokens`], [`projects`], [`usage`],
-//! [`audit_log`]). The HTTP API, the MCP server and the CLI parse their input,
+//! [`audit_log`]), and the counters of the abuse limits ([`limits`]). The HTTP API, the MCP server and the CLI parse their input,
 //! call these functions and translate the answer; none of them holds a rule
 //! or opens a tenant transaction itself.
 //!
