@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release -p bench -- --quick        # about a minute and a half
 //! cargo run --release -p bench --                # the full suite (BENCHMARKS.md)
+//! cargo run --release -p bench -- limiter        # the abuse limiter under a flood (no database)
 //! ```
 //!
 //! It starts its own PostgreSQL cluster (`bench/.bench-cluster`, or
@@ -14,6 +15,7 @@
 
 mod data;
 mod http;
+mod limiter;
 mod load;
 mod ops;
 mod peers;
@@ -61,6 +63,8 @@ enum Internal {
     },
     /// A bounded mixed load over many organizations, with a consistency check (src/soak/).
     Soak(soak::SoakArgs),
+    /// The abuse limiter's table under a flood of distinct addresses (src/limiter.rs).
+    Limiter(limiter::LimiterArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -255,6 +259,7 @@ fn main() -> anyhow::Result<()> {
             bind,
         }) => runtime.block_on(http::serve_child(&data_dir, &database, bind)),
         Some(Internal::Soak(args)) => runtime.block_on(soak::run(args)),
+        Some(Internal::Limiter(args)) => limiter::run(args),
         None => {
             let plan = Plan::from(cli.run)?;
             runtime.block_on(run(plan))

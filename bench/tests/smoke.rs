@@ -72,3 +72,28 @@ fn soak_smoke_run_passes_its_consistency_check() {
         ],
     );
 }
+
+/// `bench limiter` runs its flood (small here) and holds its own checks: the
+/// full table neither grows nor resets the limited address.
+#[test]
+fn the_limiter_flood_runs_and_stays_bounded() {
+    let output = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["limiter", "--keys", "150000", "--rounds", "1"])
+        .output()
+        .expect("the bench binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "bench limiter failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in [
+        "C: flood of new addresses, table full",
+        "still limited after it",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
+    }
+}

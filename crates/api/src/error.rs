@@ -57,6 +57,13 @@ pub enum ApiError {
     /// 413.
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// 429: over an abuse limit ([`crate::limits`]); the client may try
+    /// again after this many seconds (`Retry-After`, `X-Retry-After`).
+    #[error("Too many requests. Please try again later.")]
+    TooManyRequests {
+        /// Whole seconds until the window closes.
+        retry_after_secs: u64,
+    },
     /// 503: the database is down or too slow.
     #[error("service unavailable")]
     Unavailable,
@@ -102,6 +109,9 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS")
+            }
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL"),
         }
@@ -130,6 +140,12 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            let headers = response.headers_mut();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            // Better Auth's client reads this one.
+            headers.insert("x-retry-after", HeaderValue::from(retry_after_secs));
         }
         response
     }
@@ -209,6 +225,9 @@ impl From<AppError> for ApiError {
                 message: message.to_owned(),
             },
             AppError::NotFound(what) => ApiError::NotFound(what),
+            AppError::TooManyRequests { retry_after } => ApiError::TooManyRequests {
+                retry_after_secs: retry_after.as_millis().div_ceil(1000).max(1) as u64,
+            },
             AppError::Db(error) => ApiError::from(error),
             AppError::Internal(cause) => ApiError::Internal(cause),
         }

@@ -85,7 +85,9 @@ impl FromRequestParts<AppState> for MaybeAuthenticated {
         if let Some(cached) = parts.extensions.get::<MaybeAuthenticated>() {
             return Ok(cached.clone());
         }
-        let actor = MaybeAuthenticated(identity::authenticate(state, &parts.headers).await?);
+        let client = crate::limits::Client::of(parts);
+        let actor =
+            MaybeAuthenticated(identity::authenticate(state, &parts.headers, client).await?);
         parts.extensions.insert(actor.clone());
         Ok(actor)
     }

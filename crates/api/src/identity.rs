@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use cookie::Cookie;
 use tenantry_app::accounts::SessionOrigin;
 use tenantry_app::credentials::{self, MalformedBearer, parse_bearer};
+use tenantry_app::limits::{ClientAddress, ClientKey};
 use tenantry_app::{Actor, Session, User};
 
 use crate::error::ApiError;
@@ -17,10 +18,13 @@ pub const SET_AUTH_TOKEN: &str = "set-auth-token";
 
 /// The caller of a request, if it presents a credential: a bearer token (a
 /// personal access token or a session token), else the session cookie. A
-/// credential that does not check out is a 401, never "no caller".
+/// credential that does not check out is a 401, never "no caller"; from an
+/// address that has presented too many of those lately, any credential is a
+/// 429 before it is looked up.
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
+    client: ClientAddress,
 ) -> Result<Option<Actor>, ApiError> {
     let bearer = parse_bearer(headers.get(header::AUTHORIZATION).map(|v| v.as_bytes())).map_err(
         |malformed| match malformed {
@@ -33,13 +37,15 @@ pub async fn authenticate(
     match bearer {
         Some(token) if credentials::is_pat(token) => state
             .app
-            .verify_pat(token)
+            .verify_pat_from(ClientKey::from(client), token)
             .await?
             .ok_or(ApiError::Unauthorized("invalid, expired or revoked token"))
             .map(Some),
-        Some(token) => verify_session(state, token, true).await.map(Some),
+        Some(token) => verify_session(state, token, true, client).await.map(Some),
         None => match session_cookie(headers) {
-            Some(cookie) => verify_session(state, &cookie, false).await.map(Some),
+            Some(cookie) => verify_session(state, &cookie, false, client)
+                .await
+                .map(Some),
             None => Ok(None),
         },
     }
@@ -50,10 +56,11 @@ pub async fn verify_session(
     state: &AppState,
     presented: &str,
     bearer: bool,
+    client: ClientAddress,
 ) -> Result<Actor, ApiError> {
     state
         .app
-        .verify_session(presented, bearer)
+        .verify_session_from(ClientKey::from(client), presented, bearer)
         .await?
         .ok_or(ApiError::Unauthorized("invalid or expired session"))
 }
@@ -72,20 +79,19 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
 
 /// Start a session for `user` and return it with the headers that hand it to
 /// the client: the signed cookie, and `set-auth-token` for bearer clients.
+/// The session records `client` ([`crate::limits::client_address`]), so a
+/// forwarded address is believed only from a trusted proxy.
 pub async fn start_session(
     state: &AppState,
     user: &User,
     request: &HeaderMap,
+    client: ClientAddress,
 ) -> Result<(Session, HeaderMap), ApiError> {
     let user_agent = request
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(512).collect::<String>());
-    let ip = request
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|ip| ip.trim().chars().take(64).collect::<String>());
+    let ip = client.0.map(|address| address.to_string());
     let origin = SessionOrigin {
         ip_address: ip.as_deref(),
         user_agent: user_agent.as_deref(),

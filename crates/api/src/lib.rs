@@ -5,7 +5,8 @@
 //! audit log), `/health` and `/openapi.json`. Handlers are translations:
 //! parse the request, call `tenantry_app`, map the answer; every rule and
 //! every tenant transaction lives there ([`extract::Scoped`] resolves the
-//! caller's organization through it). No SQL lives here.
+//! caller's organization through it). No SQL lives here. [`limits`] applies
+//! Better Auth's rate limits per client address and route.
 //!
 //! Binding and serving belong to `tenantry-server`, which composes
 //! [`router`] with the MCP server; this crate offers the routes and their
@@ -14,18 +15,23 @@
 pub mod error;
 pub mod extract;
 pub mod identity;
+pub mod limits;
 pub mod links;
 pub mod mailer;
 pub mod openapi;
 pub mod origin;
+pub mod pacing;
 pub mod params;
 pub mod routes;
 pub mod state;
+
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 pub use error::ApiError;
+pub use limits::{RateLimits, TrustedProxies};
 pub use mailer::{LogMailer, Mailer};
 pub use state::{AppState, AuthSettings};
 pub use tenantry_auth::password::PasswordHashing;
@@ -51,6 +57,15 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             origin::guard_cookie_writes,
+        ))
+        // After routing (so it sees the route's pattern), before anything else.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::enforce,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(state.limits.trusted_proxies.clone()),
+            limits::identify_client,
         ))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(tower_http::trace::TraceLayer::new_for_http())

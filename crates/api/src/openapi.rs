@@ -92,6 +92,8 @@ const TENANT_SCOPED: &[&str] = &[
 /// - 403 on writes: a cookie-authenticated write from an untrusted origin
 ///   ([`crate::origin`]);
 /// - 413 where there is a body ([`crate::extract::BODY_LIMIT`]);
+/// - 429 under `/api/auth` (the per-route limits) and wherever a credential
+///   is read (the failed-credential limit), with `Retry-After` ([`crate::limits`]);
 /// - 503 everywhere: the database is down or too slow.
 ///
 /// Operations that need no credential get `security: []`, and
@@ -166,6 +168,13 @@ fn document_errors(path: &str, write: bool, operation: &mut Operation) {
         "503",
         "The database is unavailable or did not answer in time",
     );
+    if path.starts_with("/api/auth/") || !public {
+        operation
+            .responses
+            .responses
+            .entry("429".to_owned())
+            .or_insert_with(|| RefOr::T(too_many_requests()));
+    }
     if public {
         operation.security = Some(Vec::new());
     } else if optional {
@@ -186,6 +195,25 @@ fn error_response(description: &str) -> utoipa::openapi::Response {
                 .build(),
         )
         .build()
+}
+
+fn too_many_requests() -> utoipa::openapi::Response {
+    let seconds = || {
+        utoipa::openapi::HeaderBuilder::new()
+            .schema(utoipa::openapi::schema::Object::with_type(
+                utoipa::openapi::schema::Type::Integer,
+            ))
+            .description(Some("Seconds until the client may try again"))
+            .build()
+    };
+    let mut response = error_response(
+        "Over an abuse limit: too many requests from this address to this route, or too many refused credentials",
+    );
+    response.headers.insert("Retry-After".to_owned(), seconds());
+    response
+        .headers
+        .insert("X-Retry-After".to_owned(), seconds());
+    response
 }
 
 /// The document as JSON.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tenantry_app::{App, Database};
 use tenantry_auth::password::PasswordHashing;
 
+use crate::limits::{RateLimits, RequestLimiter};
 use crate::mailer::Mailer;
 use crate::origin::TrustedOrigins;
 
@@ -88,6 +89,7 @@ impl AuthSettings {
             invitation_limit: self.invitation_limit,
             cancel_pending_invitations_on_reinvite: self.cancel_pending_invitations_on_reinvite,
             delete_user_enabled: self.delete_user_enabled,
+            ..tenantry_app::Settings::default()
         }
     }
 }
@@ -109,6 +111,12 @@ pub struct AppState {
     /// its timing does not say whether the address has an account); at most
     /// [`LINK_MAILS_IN_FLIGHT`] at once.
     pub link_mails: Arc<tokio::sync::Semaphore>,
+    /// The abuse limits ([`crate::limits`]).
+    pub limits: Arc<RateLimits>,
+    /// Their per-route counters.
+    pub request_limiter: Arc<RequestLimiter>,
+    /// The pace of refused sign-ins ([`crate::pacing`]).
+    pub sign_in_pacing: Arc<crate::pacing::SignInPacing>,
 }
 
 impl AppState {
@@ -117,12 +125,28 @@ impl AppState {
     /// and the sessions the service layer verifies use the same settings;
     /// a surface that serves beside the API shares [`AppState::app`].
     pub fn new(db: Database, auth: AuthSettings, mailer: Arc<dyn Mailer>) -> Self {
+        AppState::with_limits(db, auth, mailer, RateLimits::default())
+    }
+
+    /// [`AppState::new`] under `limits`, which also set the service
+    /// layer's failed-credential limit.
+    pub fn with_limits(
+        db: Database,
+        auth: AuthSettings,
+        mailer: Arc<dyn Mailer>,
+        limits: RateLimits,
+    ) -> Self {
+        let mut settings = auth.app_settings();
+        settings.failed_credentials = limits.failed_credential_rule();
         AppState {
-            app: App::new(db, auth.app_settings()),
+            app: App::new(db, settings),
             auth: Arc::new(auth),
             mailer,
             hashing: Arc::new(tokio::sync::Semaphore::new(hashing_permits())),
             link_mails: Arc::new(tokio::sync::Semaphore::new(LINK_MAILS_IN_FLIGHT)),
+            request_limiter: Arc::new(RequestLimiter::new(&limits)),
+            sign_in_pacing: Arc::default(),
+            limits: Arc::new(limits),
         }
     }
 }

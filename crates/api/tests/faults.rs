@@ -576,7 +576,8 @@ impl Server {
             Settings::new(db.clone(), AuthSettings::new(SECRET.to_vec()))
                 .role_passwords(passwords)
                 .demo_data(true)
-                .mailer(Arc::new(MemoryMailer::default())),
+                .mailer(Arc::new(MemoryMailer::default()))
+                .rate_limits(tenantry_server::RateLimits::off()),
         )
         .await
         .expect("the server starts as `tenantry serve` starts it");

@@ -12,7 +12,18 @@ use tenantry_db::{Membership, Tenant};
 use tenantry_db::{organizations, pats};
 use tenantry_domain::{MemberRole, OrganizationId, PatId};
 
+use crate::limits::{Bucket, ClientKey, Rule};
 use crate::{App, AppError};
+
+/// The default of [`crate::Settings::failed_credentials`]: ten refused
+/// credentials a minute from one address. A client whose token went stale
+/// fails once and signs in again, and a retry loop with any backoff makes a
+/// handful a minute; a guessing run makes thousands, and from the eleventh
+/// on each costs no query. Behind one NAT, a broken client can hold its
+/// neighbours' credentials off for at most a minute.
+pub const FAILED_CREDENTIALS: Rule = Rule::new(10, std::time::Duration::from_secs(60));
+
+const FAILED_CREDENTIAL_BUCKET: Bucket = 0;
 
 /// How the actor proved who they are.
 #[derive(Clone, Debug)]
@@ -150,6 +161,66 @@ impl App {
         }))
     }
 
+    /// [`App::verify_pat`] for a request from `client`, under the
+    /// failed-credential limit: an address that has presented too many
+    /// refused credentials in the window is refused before the database is
+    /// asked ([`AppError::TooManyRequests`]), and a refusal counts.
+    pub async fn verify_pat_from(
+        &self,
+        client: ClientKey,
+        token: &str,
+    ) -> Result<Option<Actor>, AppError> {
+        self.refuse_failing_client(client)?;
+        let actor = self.verify_pat(token).await?;
+        if actor.is_none() {
+            self.count_failed_credential(client);
+        }
+        Ok(actor)
+    }
+
+    /// [`App::verify_session`] for a request from `client`, under the same
+    /// limit as [`App::verify_pat_from`]. A refused value counts unless it
+    /// carried a valid signature: only the server can sign, so such a value
+    /// is a session it issued that has since ended (a browser's stale
+    /// cookie), not a guess; a forged signature is refused without a query.
+    pub async fn verify_session_from(
+        &self,
+        client: ClientKey,
+        presented: &str,
+        bearer: bool,
+    ) -> Result<Option<Actor>, AppError> {
+        self.refuse_failing_client(client)?;
+        let (token, signed) = match self.session_token(presented, bearer) {
+            Some(found) => found,
+            None => return Ok(None),
+        };
+        let actor = self.find_session(token).await?;
+        if actor.is_none() && !signed {
+            self.count_failed_credential(client);
+        }
+        Ok(actor)
+    }
+
+    fn refuse_failing_client(&self, client: ClientKey) -> Result<(), AppError> {
+        let Some(rule) = &self.settings.failed_credentials else {
+            return Ok(());
+        };
+        self.failed_credentials
+            .check(FAILED_CREDENTIAL_BUCKET, client, rule)
+            .map_err(|limited| AppError::TooManyRequests {
+                retry_after: limited.retry_after,
+            })
+    }
+
+    fn count_failed_credential(&self, client: ClientKey) {
+        if let Some(rule) = &self.settings.failed_credentials {
+            // Refused or not, this attempt has been answered; the next is decided by `check`.
+            let _ = self
+                .failed_credentials
+                .hit(FAILED_CREDENTIAL_BUCKET, client, rule);
+        }
+    }
+
     /// Verify a session token. A cookie value must carry a valid signature;
     /// a bearer token may be signed (what Better Auth's bearer plugin hands
     /// out) or plain. Sessions past the refresh age are extended. `Ok(None)`
@@ -159,19 +230,31 @@ impl App {
         presented: &str,
         bearer: bool,
     ) -> Result<Option<Actor>, AppError> {
+        match self.session_token(presented, bearer) {
+            Some((token, _)) => self.find_session(token).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The session token `presented` carries, and whether it was signed:
+    /// a cookie value must be; a bearer token may be plain.
+    fn session_token(&self, presented: &str, bearer: bool) -> Option<(String, bool)> {
         let secret = &self.settings.session_secret;
         let signed = if secret.is_empty() {
             None
         } else {
             tenantry_auth::token::verify_signed_cookie_value(presented, secret)
         };
-        let token = match signed {
-            Some(token) => token,
+        match signed {
+            Some(token) => Some((token, true)),
             None if bearer && presented.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-                presented.to_owned()
+                Some((presented.to_owned(), false))
             }
-            None => return Ok(None),
-        };
+            None => None,
+        }
+    }
+
+    async fn find_session(&self, token: String) -> Result<Option<Actor>, AppError> {
         let Some((session, user)) = tenantry_db::users::find_live_session(&self.db, &token).await?
         else {
             return Ok(None);

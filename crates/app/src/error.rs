@@ -38,6 +38,12 @@ pub enum AppError {
     /// It does not exist, or not for this caller.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Too many attempts from this client; try again after `retry_after`.
+    #[error("too many requests; try again later")]
+    TooManyRequests {
+        /// Until the client's window closes.
+        retry_after: std::time::Duration,
+    },
     /// The data layer's answer.
     #[error(transparent)]
     Db(DbError),
@@ -69,7 +75,8 @@ impl AppError {
             AppError::InvalidInput { .. }
             | AppError::Forbidden { .. }
             | AppError::Refused { .. }
-            | AppError::NotFound(_) => true,
+            | AppError::NotFound(_)
+            | AppError::TooManyRequests { .. } => true,
             AppError::Db(e) => e.is_client_error(),
             AppError::Internal(_) => false,
         }

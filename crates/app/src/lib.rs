@@ -3,7 +3,7 @@
 //! Every rule of tenantry, once, for every surface: who is acting and in
 //! which organization ([`credentials`], one [`Actor`]), their accounts and
 //! sessions ([`accounts`], [`sessions`]), and what they may do there ([`organizations`], [`tokens`], [`projects`], [`usage`],
-//! [`audit_log`]). The HTTP API, the MCP server and the CLI parse their input,
+//! [`audit_log`]), and the counters of the abuse limits ([`limits`]). The HTTP API, the MCP server and the CLI parse their input,
 //! call these functions and translate the answer; none of them holds a rule
 //! or opens a tenant transaction itself.
 //!
@@ -27,6 +27,7 @@ pub mod accounts;
 pub mod audit_log;
 pub mod credentials;
 mod error;
+pub mod limits;
 pub mod organizations;
 pub mod projects;
 pub mod sessions;
@@ -82,6 +83,9 @@ pub struct Settings {
     pub cancel_pending_invitations_on_reinvite: bool,
     /// `delete-user` is served (Better Auth's `user.deleteUser.enabled`).
     pub delete_user_enabled: bool,
+    /// Refused credentials an address may present per window before its
+    /// credentials are refused unchecked ([`credentials`]); `None`: no limit.
+    pub failed_credentials: Option<limits::Rule>,
 }
 
 impl Default for Settings {
@@ -96,6 +100,7 @@ impl Default for Settings {
             invitation_limit: 100,
             cancel_pending_invitations_on_reinvite: false,
             delete_user_enabled: true,
+            failed_credentials: Some(credentials::FAILED_CREDENTIALS),
         }
     }
 }
@@ -105,14 +110,21 @@ impl Default for Settings {
 pub struct App {
     db: Database,
     settings: Arc<Settings>,
+    failed_credentials: Arc<limits::RateLimiter>,
 }
 
 impl App {
     /// Services over `db` with `settings`.
     pub fn new(db: Database, settings: Settings) -> Self {
+        let capacity = if settings.failed_credentials.is_some() {
+            limits::DEFAULT_CAPACITY
+        } else {
+            0
+        };
         App {
             db,
             settings: Arc::new(settings),
+            failed_credentials: Arc::new(limits::RateLimiter::new(capacity)),
         }
     }
 

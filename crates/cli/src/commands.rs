@@ -75,7 +75,13 @@ pub async fn serve(
     trusted_origins: Vec<String>,
     password_hashing: PasswordHashing,
     allow_unsafe_database: bool,
+    rate_limits: tenantry_api::RateLimits,
 ) -> anyhow::Result<()> {
+    if !rate_limits.enabled {
+        tracing::warn!(
+            "abuse limits are off (--rate-limit off): nothing slows password or token guessing"
+        );
+    }
     let db = target.connect().await?;
     let mut auth = AuthSettings::new(target.auth_secret()?);
     auth.secure_cookies = secure_cookies;
@@ -90,6 +96,7 @@ pub async fn serve(
         } else {
             SafetyCheck::Refuse
         })
+        .rate_limits(rate_limits)
         .on_migrated(print_migrations);
     if let Some(passwords) = target.role_passwords()? {
         settings = settings.role_passwords(passwords);

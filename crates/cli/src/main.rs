@@ -62,6 +62,15 @@ enum Command {
         /// Start even when security lints fail (logged as a warning on every start).
         #[arg(long)]
         allow_unsafe_database: bool,
+        /// Abuse limits (docs/rate-limits.md): `on` (Better Auth's rules) or
+        /// `off` (development; Better Auth turns them off there too).
+        #[arg(long, env = "TENANTRY_RATE_LIMIT", value_enum, default_value_t = Switch::On)]
+        rate_limit: Switch,
+        /// A proxy (address or CIDR network; repeatable, or comma-separated in
+        /// the variable) whose X-Forwarded-For names the client. Without one,
+        /// the client is the socket's peer.
+        #[arg(long = "trusted-proxy", env = "TENANTRY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+        trusted_proxies: Vec<tenantry_api::limits::IpNet>,
     },
     /// Serve MCP over stdin/stdout for a desktop agent, as the owner of TENANTRY_TOKEN.
     Mcp {
@@ -164,6 +173,17 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// A setting that is on or off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Switch {
+    On,
+    Off,
+}
+
+fn parse_network(text: &str) -> Result<tenantry_api::limits::IpNet, String> {
+    tenantry_api::limits::parse_network(text)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let target = database::Target::new(cli.data_dir, cli.database_url);
     match cli.command {
@@ -176,7 +196,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             trusted_origins,
             password_hash,
             allow_unsafe_database,
+            rate_limit,
+            trusted_proxies,
         } => {
+            let rate_limits = tenantry_api::RateLimits {
+                enabled: rate_limit == Switch::On,
+                trusted_proxies: tenantry_api::TrustedProxies::new(trusted_proxies),
+                ..tenantry_api::RateLimits::default()
+            };
             let with_demo_data = !no_seed && (target.is_embedded() || demo_data);
             commands::serve(
                 &target,
@@ -186,6 +213,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 trusted_origins,
                 password_hash.parse().map_err(anyhow::Error::msg)?,
                 allow_unsafe_database,
+                rate_limits,
             )
             .await
         }

@@ -97,10 +97,13 @@ async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
     .await
     .unwrap();
 
-    let app = Application::build(Settings::new(
-        test.db.clone(),
-        AuthSettings::new(b"test-secret-at-least-32-characters-long".to_vec()),
-    ))
+    let app = Application::build(
+        Settings::new(
+            test.db.clone(),
+            AuthSettings::new(b"test-secret-at-least-32-characters-long".to_vec()),
+        )
+        .rate_limits(tenantry_server::RateLimits::off()),
+    )
     .await
     .unwrap();
     let url = format!("http://{}/mcp", app.local_addr());
@@ -250,7 +253,14 @@ async fn serve_logs_at_info_without_mcp_session_ids() {
         .parse()
         .unwrap();
     let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_tenantry"))
-        .args(["serve", "--no-seed", "--bind", &addr.to_string()])
+        .args([
+            "serve",
+            "--no-seed",
+            "--rate-limit",
+            "off",
+            "--bind",
+            &addr.to_string(),
+        ])
         .env("DATABASE_URL", config.owner_url.clone().unwrap())
         .env("TENANTRY_APP_DATABASE_URL", &config.app_url)
         .env("TENANTRY_BARE_DATABASE_URL", &config.bare_url)

@@ -12,6 +12,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tenantry_app::limits::{ClientAddress, ClientKey};
 use tenantry_app::{Actor, App, AppError, Membership, OrganizationId, parse_bearer};
 
 /// The actor of a request that named its organization (`X-Organization-Id`),
@@ -28,6 +29,10 @@ pub enum Refusal {
     /// A malformed header.
     #[error("{0}")]
     BadRequest(&'static str),
+    /// Too many refused credentials from this address lately; retry after
+    /// this many seconds.
+    #[error("Too many requests. Please try again later.")]
+    TooManyRequests(u64),
     /// Not a member of the organization the header names.
     #[error("organization not found")]
     NotFound,
@@ -41,11 +46,17 @@ impl IntoResponse for Refusal {
         let (status, code) = match self {
             Refusal::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
             Refusal::BadRequest(_) => (StatusCode::BAD_REQUEST, "INVALID_INPUT"),
+            Refusal::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS"),
             Refusal::NotFound => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             Refusal::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
         };
         let body = json!({ "error": { "code": code, "message": self.to_string() } });
         let mut response = (status, axum::Json(body)).into_response();
+        if let Refusal::TooManyRequests(seconds) = self {
+            let headers = response.headers_mut();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            headers.insert("x-retry-after", HeaderValue::from(seconds));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -56,18 +67,32 @@ impl IntoResponse for Refusal {
 }
 
 fn unavailable(error: AppError) -> Refusal {
+    if let AppError::TooManyRequests { retry_after } = error {
+        return Refusal::TooManyRequests(retry_after.as_millis().div_ceil(1000).max(1) as u64);
+    }
     tracing::warn!(?error, "token or membership check failed");
     Refusal::Unavailable
 }
 
 /// Authenticate `token` (a PAT; session tokens are not accepted here).
 pub async fn authenticate(app: &App, token: &str) -> Result<Actor, Refusal> {
-    app.verify_pat(token)
-        .await
-        .map_err(unavailable)?
-        .ok_or(Refusal::Unauthorized(
-            "invalid, expired or revoked personal access token",
-        ))
+    answer(app.verify_pat(token).await)
+}
+
+/// [`authenticate`] for a request from `client`, under the service layer's
+/// failed-credential limit (shared with the HTTP API: both count in one App).
+pub async fn authenticate_from(
+    app: &App,
+    client: ClientAddress,
+    token: &str,
+) -> Result<Actor, Refusal> {
+    answer(app.verify_pat_from(ClientKey::from(client), token).await)
+}
+
+fn answer(verified: Result<Option<Actor>, AppError>) -> Result<Actor, Refusal> {
+    verified.map_err(unavailable)?.ok_or(Refusal::Unauthorized(
+        "invalid, expired or revoked personal access token",
+    ))
 }
 
 /// The axum middleware in front of `/mcp`.
@@ -97,7 +122,13 @@ pub async fn require_pat(State(app): State<App>, mut request: Request, next: Nex
             return Refusal::BadRequest("X-Organization-Id must be a UUID").into_response();
         }
     };
-    let actor = match authenticate(&app, &token).await {
+    // Recorded by tenantry-server's `identify_client` in front of /mcp.
+    let client = request
+        .extensions()
+        .get::<ClientAddress>()
+        .copied()
+        .unwrap_or(ClientAddress(None));
+    let actor = match authenticate_from(&app, client, &token).await {
         Ok(actor) => actor,
         Err(refusal) => return refusal.into_response(),
     };

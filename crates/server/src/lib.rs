@@ -34,7 +34,7 @@ use tenantry_lint::{Finding, LintConfig};
 use tenantry_mcp::OwnedSessions;
 use tokio::net::TcpListener;
 
-pub use tenantry_api::{AuthSettings, Mailer, PasswordHashing};
+pub use tenantry_api::{AuthSettings, Mailer, PasswordHashing, RateLimits, TrustedProxies};
 
 /// What to do with the findings of the start-up safety check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,6 +77,9 @@ pub struct Settings {
     pub mcp_sessions: Arc<OwnedSessions>,
     /// See [`MigrationObserver`].
     pub on_migrated: Option<MigrationObserver>,
+    /// Abuse limits and trusted proxies: on, with Better Auth's rules, and
+    /// no proxy trusted ([`RateLimits::default`]).
+    pub rate_limits: RateLimits,
 }
 
 impl Settings {
@@ -93,7 +96,15 @@ impl Settings {
             mailer: None,
             mcp_sessions: Arc::default(),
             on_migrated: None,
+            rate_limits: RateLimits::default(),
         }
+    }
+
+    /// Apply `limits` (e.g. [`RateLimits::off`] for a test that signs up
+    /// many users from one address).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
+        self
     }
 
     /// Listen on `address`.
@@ -223,6 +234,7 @@ impl Application {
             mailer,
             mcp_sessions,
             on_migrated,
+            rate_limits,
         } = settings;
         let migrated = if migrate {
             Some(
@@ -257,7 +269,7 @@ impl Application {
             .map_err(|source| ServerError::Bind { address, source })?;
         Ok(Application {
             listener,
-            router: surfaces(db, auth, mailer, mcp_sessions),
+            router: surfaces(db, auth, mailer, mcp_sessions, rate_limits),
         })
     }
 
@@ -278,7 +290,11 @@ impl Application {
         let listener = self.listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        axum::serve(listener, self.router)
+        // The peer's address is the client's (or its proxy's): the limits key on it.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(ServerError::Serve)
@@ -292,13 +308,19 @@ fn surfaces(
     auth: AuthSettings,
     mailer: Arc<dyn Mailer>,
     mcp_sessions: Arc<OwnedSessions>,
+    rate_limits: RateLimits,
 ) -> Router {
     // One service layer behind both surfaces, so HTTP and MCP apply the
-    // same rules with the same settings.
-    let state = tenantry_api::AppState::new(db, auth, mailer);
+    // same rules with the same settings, and count refused credentials together.
+    let trusted = Arc::new(rate_limits.trusted_proxies.clone());
+    let state = tenantry_api::AppState::with_limits(db, auth, mailer, rate_limits);
     let app = state.app.clone();
     let api = tenantry_api::router(state);
     api.merge(tenantry_mcp::router_with_sessions(app, mcp_sessions))
+        .layer(axum::middleware::from_fn_with_state(
+            trusted,
+            tenantry_api::limits::identify_client,
+        ))
 }
 
 /// The security lints of `tenantry audit`, through the tenant pool's own

@@ -10,6 +10,7 @@ const SECRET: &[u8] = b"server-test-secret-at-least-32-characters";
 
 fn settings(test: &TestDb) -> Settings {
     Settings::new(test.db.clone(), AuthSettings::new(SECRET.to_vec()))
+        .rate_limits(tenantry_server::RateLimits::off())
 }
 
 /// Start `app` in the background; its base URL.

@@ -10,9 +10,11 @@ const PASSWORD: &str = "correct horse battery staple";
 
 async fn serve(test: &TestDb) -> ApiClient {
     let auth = AuthSettings::new(b"test-secret-at-least-32-characters-long".to_vec());
-    let app = Application::build(Settings::new(test.db.clone(), auth))
-        .await
-        .expect("build");
+    let app = Application::build(
+        Settings::new(test.db.clone(), auth).rate_limits(tenantry_server::RateLimits::off()),
+    )
+    .await
+    .expect("build");
     let addr = app.local_addr();
     tokio::spawn(app.run_until(std::future::pending()));
     ApiClient::new(format!("http://{addr}"))

@@ -22,6 +22,7 @@ use tenantry_auth::password::{
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Authenticated};
 use crate::identity;
+use crate::limits::Client;
 use crate::links::LinkTarget;
 use crate::mailer::Message;
 use crate::routes::auth::{LINK_VALIDITY, hash_blocking, mail_after_response, with_hashing_permit};
@@ -177,6 +178,7 @@ pub struct ChangePasswordResponse {
 pub(crate) async fn change_password(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Client(client): Client,
     Authenticated(actor): Authenticated,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> Result<Response, ApiError> {
@@ -200,7 +202,8 @@ pub(crate) async fn change_password(
     if !body.revoke_other_sessions {
         return Ok(Json(ChangePasswordResponse { token: None, user }).into_response());
     }
-    let (session, session_headers) = identity::start_session(&state, &user, &headers).await?;
+    let (session, session_headers) =
+        identity::start_session(&state, &user, &headers, client).await?;
     Ok((
         session_headers,
         Json(ChangePasswordResponse {

@@ -19,6 +19,7 @@ use tenantry_domain::name::MAX_USER_NAME_CHARS;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Authenticated};
 use crate::identity;
+use crate::limits::Client;
 use crate::links::LinkTarget;
 use crate::mailer::Message;
 use crate::params::ApiQuery;
@@ -82,6 +83,7 @@ pub struct SignUpResponse {
               (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn sign_up(
     State(state): State<AppState>,
+    Client(client): Client,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<Response, ApiError> {
@@ -96,7 +98,8 @@ pub(crate) async fn sign_up(
     let name = BoundedName::parse("name", &body.name, MAX_USER_NAME_CHARS)?;
     let hash = hash_blocking(&state, body.password).await?;
     let user = state.app.create_user(&name, &email, &hash).await?;
-    let (session, session_headers) = identity::start_session(&state, &user, &headers).await?;
+    let (session, session_headers) =
+        identity::start_session(&state, &user, &headers, client).await?;
     Ok((
         session_headers,
         Json(SignUpResponse {
@@ -138,6 +141,7 @@ pub struct SignInResponse {
     responses((status = 200, body = SignInResponse), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
+    Client(client): Client,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<Response, ApiError> {
@@ -146,10 +150,14 @@ pub(crate) async fn sign_in(
     if body.password.chars().count() > tenantry_auth::password::MAX_PASSWORD_CHARS {
         return Err(REFUSED);
     }
-    let Some((user, stored)) = state.app.credentials(&email).await? else {
+    let found = state.app.credentials(&email).await?;
+    // Refusals are held to one pace from here (crate::pacing).
+    let started = std::time::Instant::now();
+    let Some((user, stored)) = found else {
         // Spend the time a real check would, so response times do not say
         // which emails have accounts.
         let _ = hash_blocking(&state, body.password).await;
+        state.sign_in_pacing.hold_refusal(started).await;
         return Err(REFUSED);
     };
     let password = body.password.clone();
@@ -163,14 +171,18 @@ pub(crate) async fn sign_in(
                 tracing::info!(user_id = %user.id, %format, "password rehashed");
             }
         }
-        Ok(PasswordCheck::Invalid) => return Err(REFUSED),
+        Ok(PasswordCheck::Invalid) => {
+            state.sign_in_pacing.hold_refusal(started).await;
+            return Err(REFUSED);
+        }
         // A stored hash we cannot read is our fault, not a wrong password.
         Err(e) => {
             tracing::error!(user_id = %user.id, error = ?e, "stored password hash not understood");
             return Err(ApiError::from(e));
         }
     }
-    let (session, session_headers) = identity::start_session(&state, &user, &headers).await?;
+    let (session, session_headers) =
+        identity::start_session(&state, &user, &headers, client).await?;
     Ok((
         session_headers,
         Json(SignInResponse {
@@ -193,8 +205,11 @@ pub(crate) async fn with_hashing_permit<T: Send + 'static>(
         .await
         .map_err(|_| ApiError::Unavailable)?
         .map_err(|_| ApiError::Unavailable)?;
+    let pacing = state.sign_in_pacing.clone();
     let result = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
         let result = work();
+        pacing.record(started.elapsed());
         drop(permit);
         result
     })
@@ -241,6 +256,7 @@ pub struct SessionResponse {
     responses((status = 200, body = Option<SessionResponse>)))]
 pub(crate) async fn get_session(
     State(state): State<AppState>,
+    Client(client): Client,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     // Better Auth answers `null` (200) for a missing or stale session rather
@@ -263,7 +279,7 @@ pub(crate) async fn get_session(
     let Some((token, bearer)) = presented else {
         return null();
     };
-    match identity::verify_session(&state, &token, bearer).await {
+    match identity::verify_session(&state, &token, bearer, client).await {
         Ok(actor) => {
             let session = actor.session().cloned().expect("a session credential");
             Ok(Json(SessionResponse {

@@ -32,8 +32,21 @@ pub async fn spawn_app_on(test: TestDb) -> TestApp {
 }
 
 pub async fn spawn_app_with(test: TestDb, auth: AuthSettings) -> TestApp {
+    // Tests sign up many users from 127.0.0.1; tests/rate_limits.rs turns them on.
+    spawn_app_limited(test, auth, tenantry_server::RateLimits::off()).await
+}
+
+/// The real server under the abuse limits `limits`.
+pub async fn spawn_app_limited(
+    test: TestDb,
+    auth: AuthSettings,
+    limits: tenantry_server::RateLimits,
+) -> TestApp {
     let mailer = Arc::new(MemoryMailer::default());
-    let app = Application::build(Settings::new(test.db.clone(), auth).mailer(mailer.clone()))
+    let settings = Settings::new(test.db.clone(), auth)
+        .mailer(mailer.clone())
+        .rate_limits(limits);
+    let app = Application::build(settings)
         .await
         .expect("the server starts");
     let addr = app.local_addr();

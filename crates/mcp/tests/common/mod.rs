@@ -216,7 +216,8 @@ pub async fn start_with(adjust: impl FnOnce(Settings) -> Settings) -> (TestDb, S
     let settings = Settings::new(
         test.db.clone(),
         AuthSettings::new(b"mcp-test-secret-at-least-32-characters".to_vec()),
-    );
+    )
+    .rate_limits(tenantry_server::RateLimits::off());
     let app = Application::build(adjust(settings))
         .await
         .expect("the server starts");
