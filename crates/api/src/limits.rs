@@ -85,7 +85,13 @@ impl RateLimits {
         if !(path.is_empty() || path.starts_with('/')) {
             return None;
         }
-        let credentials = ["/sign-in", "/sign-up", "/change-password", "/change-email"];
+        let credentials = [
+            "/sign-in",
+            "/sign-up",
+            "/change-password",
+            "/change-email",
+            "/delete-user",
+        ];
         let mail_exact = [
             "/request-password-reset",
             "/send-verification-email",
@@ -174,7 +180,7 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxie
         .map(str::trim)
         .collect();
     for hop in hops.into_iter().rev() {
-        let Ok(address) = hop.parse::<IpAddr>() else {
+        let Some(address) = hop_address(hop) else {
             break;
         };
         client = address.to_canonical();
@@ -183,6 +189,19 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxie
         }
     }
     client
+}
+
+/// The address of one `X-Forwarded-For` hop: a bare address, or one with a
+/// port as some proxies write it (`203.0.113.5:4711`, `[2001:db8::1]:443`,
+/// `[2001:db8::1]`).
+fn hop_address(hop: &str) -> Option<IpAddr> {
+    if let Ok(address) = hop.parse::<IpAddr>() {
+        return Some(address);
+    }
+    if let Ok(socket) = hop.parse::<SocketAddr>() {
+        return Some(socket.ip());
+    }
+    hop.strip_prefix('[')?.strip_suffix(']')?.parse().ok()
 }
 
 /// The middleware that records the request's [`ClientAddress`] (for the
@@ -396,6 +415,25 @@ mod tests {
             client_address(mapped, &forwarded("198.51.100.7"), &trusted),
             ip("198.51.100.7")
         );
+    }
+
+    #[test]
+    fn forwarded_hops_with_ports_name_their_address() {
+        let trusted = TrustedProxies::parse_list("10.0.0.0/8").unwrap();
+        let peer = ip("10.0.0.1");
+        for (hop, client) in [
+            ("198.51.100.7:4711", "198.51.100.7"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+        ] {
+            assert_eq!(
+                client_address(peer, &forwarded(hop), &trusted),
+                ip(client),
+                "{hop}"
+            );
+        }
+        // Unreadable still ends the walk at the last trusted hop.
+        assert_eq!(client_address(peer, &forwarded("unknown"), &trusted), peer);
     }
 
     #[test]

@@ -176,6 +176,17 @@ async fn session_routes_need_a_session_not_a_token_and_a_fresh_one_to_list() {
         .await
         .unwrap();
     assert_eq!(expect_error(stale, 403).await, "SESSION_NOT_FRESH");
+    // Nor move the account to another address, where resets would then go.
+    let move_away = app
+        .post(
+            "/api/auth/change-email",
+            &alice.session,
+            json!({ "newEmail": "intruder@example.com" }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect_error(move_away, 403).await, "SESSION_NOT_FRESH");
 }
 
 #[tokio::test]

@@ -1245,6 +1245,10 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                     let code = "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_ORGANIZATION";
                     return expect(what, &reply, 403, Some(code));
                 }
+                // Irreversible: a leaked token is not enough.
+                if op.cred == Cred::Pat {
+                    return expect(what, &reply, 403, Some("SESSION_REQUIRED"));
+                }
                 expect(what, &reply, 200, None)?;
                 if str_of(&reply.1, "id") != model.orgs[org].id {
                     return Err(format!("{what}: deleted {}", reply.1["id"]));

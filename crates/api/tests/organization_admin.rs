@@ -292,6 +292,10 @@ async fn deleting_an_organization_takes_every_tenant_row_and_only_its_own() {
     let missing = post(&app, &owner.session, "delete", json!({})).await;
     let body = expect_status(missing, 400).await;
     assert!(body["message"].as_str().unwrap().contains("organizationId"));
+    // Irreversible: the owner's personal access token is not enough.
+    let owner_pat = app.create_pat(&owner.session, "ci").await;
+    let by_token = post(&app, &owner_pat, "delete", json!({ "organizationId": org })).await;
+    assert_eq!(expect_error(by_token, 403).await, "SESSION_REQUIRED");
     assert_eq!(
         tenant_rows(&app, &org).await,
         before,
@@ -1123,10 +1127,12 @@ async fn deleting_an_account_needs_its_password_and_never_orphans_an_organizatio
     let missing = delete(&user.session, json!({})).await.unwrap();
     let body = expect_status(missing, 400).await;
     assert!(body["message"].as_str().unwrap().contains("password"));
-    let by_token = delete(&pat, json!({ "password": "correct horse battery" }))
-        .await
-        .unwrap();
-    expect_error(by_token, 403).await;
+    // A token is refused before its password is checked, right or wrong:
+    // otherwise the answers would tell a token holder when a guess is right.
+    for password in ["correct horse battery", "a wrong guess"] {
+        let by_token = delete(&pat, json!({ "password": password })).await.unwrap();
+        assert_eq!(expect_error(by_token, 403).await, "SESSION_REQUIRED");
+    }
     let orphaning = delete(
         &user.session,
         json!({ "password": "correct horse battery" }),

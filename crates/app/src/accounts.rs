@@ -12,7 +12,7 @@ use tenantry_db::users::{self, NewSession, ProfileChange, Session, User};
 use tenantry_domain::name::MAX_USER_NAME_CHARS;
 use tenantry_domain::{BoundedName, UserId};
 
-use crate::sessions::require_session;
+use crate::sessions::{require_fresh_session, require_session};
 use crate::{Actor, App, AppError};
 
 /// The longest accepted avatar URL.
@@ -107,12 +107,15 @@ impl App {
     }
 
     /// Replace a hash that verified but is due an upgrade (scrypt to argon2id).
+    /// Only while `verified` (the hash the password was checked against)
+    /// is still the stored one, so a concurrent change or reset stands.
     pub async fn upgrade_password_hash(
         &self,
         user: UserId,
+        verified: &str,
         password_hash: &str,
     ) -> Result<(), AppError> {
-        Ok(users::update_password_hash(&self.db, user, password_hash).await?)
+        Ok(users::update_password_hash(&self.db, user, verified, password_hash).await?)
     }
 
     /// The user with this email.
@@ -261,11 +264,13 @@ impl App {
             .ok_or(AppError::NotFound("user"))
     }
 
-    /// The actor's stored password hash, for the surface to check the
-    /// current password against before [`App::change_password`] (hashing
-    /// belongs on the surface's bounded pool). Needs a session: a password
-    /// change takes over the account, which a PAT must not.
-    pub async fn password_hash_to_change(&self, actor: &Actor) -> Result<String, AppError> {
+    /// The actor's stored password hash, for the surface to check a typed
+    /// password against before [`App::change_password`] or
+    /// [`App::delete_account`] (hashing belongs on the surface's bounded
+    /// pool). Needs a session, asked first: both take the account over or
+    /// away, which a PAT must not, and a PAT must not learn whether a
+    /// guessed password is right either.
+    pub async fn password_hash_to_confirm(&self, actor: &Actor) -> Result<String, AppError> {
         require_session(actor)?;
         users::find_password_hash(&self.db, actor.user().id)
             .await?
@@ -300,11 +305,14 @@ impl App {
         Ok(())
     }
 
-    /// Check that the actor may ask to move to `new_email`: a session, and
-    /// an address other than the current one. Whether the address is taken
-    /// is not answered here: see [`App::issue_email_change_token`].
+    /// Check that the actor may ask to move to `new_email`: a session signed
+    /// in within [`crate::sessions::FRESH_AGE`] (the new address becomes the
+    /// one password resets go to, so an old stolen cookie must not be
+    /// enough to move the account away), and an address other than the
+    /// current one. Whether the address is taken is not answered here: see
+    /// [`App::issue_email_change_token`].
     pub fn check_email_change(&self, actor: &Actor, new_email: &Email) -> Result<(), AppError> {
-        require_session(actor)?;
+        require_fresh_session(actor)?;
         if new_email.as_str() == actor.user().email {
             return Err(AppError::Refused {
                 code: "EMAIL_IS_THE_SAME",

@@ -201,8 +201,18 @@ impl App {
         Ok(actor)
     }
 
+    /// The failed-credential rule for `client`; none for an unknown address,
+    /// since every client would then share one counter and one client's
+    /// stale token would lock out all the others.
+    fn failed_credential_rule(&self, client: ClientKey) -> Option<&Rule> {
+        if client == ClientKey::UNKNOWN {
+            return None;
+        }
+        self.settings.failed_credentials.as_ref()
+    }
+
     fn refuse_failing_client(&self, client: ClientKey) -> Result<(), AppError> {
-        let Some(rule) = &self.settings.failed_credentials else {
+        let Some(rule) = self.failed_credential_rule(client) else {
             return Ok(());
         };
         self.failed_credentials
@@ -213,7 +223,7 @@ impl App {
     }
 
     fn count_failed_credential(&self, client: ClientKey) {
-        if let Some(rule) = &self.settings.failed_credentials {
+        if let Some(rule) = self.failed_credential_rule(client) {
             // Refused or not, this attempt has been answered; the next is decided by `check`.
             let _ = self
                 .failed_credentials

@@ -8,12 +8,17 @@
 //! when; the limiter knows no HTTP.
 //!
 //! Memory is bounded: the table holds at most `capacity` counters, all
-//! allocated up front. A counter whose window is still open is never
-//! evicted, so a flood of new addresses cannot push out (and so reset) the
-//! counter of an address that is being limited. When the table is full of
-//! open windows, newcomers share one overflow counter per shard: during such
-//! a flood new addresses are limited together, addresses already counted
-//! are not affected, and nobody's count is reset.
+//! allocated up front (with twice the slots, so that the hash table's
+//! tombstones are always cleaned in place and it never grows). A counter
+//! whose window is still open is never evicted, so a flood of new addresses
+//! cannot push out (and so reset) the counter of an address that is being
+//! limited. When a shard is full of open windows, newcomers share one
+//! overflow counter per shard and bucket: during such a flood new addresses
+//! are limited together, addresses already counted are not affected, and
+//! nobody's count is reset. Only counted requests are refused by the
+//! overflow counter: [`RateLimiter::check`] lets a client without a counter
+//! of its own through, so a flood of failures from many addresses cannot
+//! lock out the clients who never failed.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -139,8 +144,10 @@ impl Window {
 
 struct Shard {
     windows: HashMap<(Bucket, ClientKey), Window>,
-    /// Shared by newcomers while the shard is full of open windows.
-    overflow: Option<Window>,
+    /// Shared by newcomers, per bucket, while the shard is full of open
+    /// windows. Buckets are kinds of request (route patterns), so this
+    /// stays small; it is capped all the same.
+    overflow: HashMap<Bucket, Window>,
     /// No window in the shard closes before this, so a sweep before it
     /// would free nothing.
     next_close_ms: u64,
@@ -158,6 +165,10 @@ pub struct RateLimiter {
 
 const SHARDS: usize = 64;
 
+/// Overflow counters one shard may hold: more than there are kinds of
+/// request to count.
+const MAX_OVERFLOW_BUCKETS: usize = 256;
+
 /// Better Auth's in-memory store holds at most this many counters.
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
@@ -168,8 +179,8 @@ impl RateLimiter {
         let shards = (0..SHARDS)
             .map(|_| {
                 Mutex::new(Shard {
-                    windows: HashMap::with_capacity(per_shard),
-                    overflow: None,
+                    windows: HashMap::with_capacity(2 * per_shard),
+                    overflow: HashMap::new(),
                     next_close_ms: 0,
                 })
             })
@@ -237,11 +248,8 @@ impl RateLimiter {
             return window.step(now_ms, rule, count);
         }
         if !count {
-            // Not counted yet: allowed, unless newcomers are being limited together.
-            return match (shard.windows.len() >= self.per_shard, &mut shard.overflow) {
-                (true, Some(overflow)) => overflow.step(now_ms, rule, false),
-                _ => Ok(()),
-            };
+            // No counter of its own: nothing this client did is held against it.
+            return Ok(());
         }
         if shard.windows.len() >= self.per_shard && now_ms >= shard.next_close_ms {
             shard.sweep(now_ms);
@@ -256,9 +264,16 @@ impl RateLimiter {
             shard.windows.insert(key, window);
             return decision;
         }
+        if shard.overflow.len() >= MAX_OVERFLOW_BUCKETS && !shard.overflow.contains_key(&bucket) {
+            shard.overflow.retain(|_, w| now_ms < w.ends_ms());
+            if shard.overflow.len() >= MAX_OVERFLOW_BUCKETS {
+                return Ok(());
+            }
+        }
         shard
             .overflow
-            .get_or_insert_with(|| Window::open(now_ms, rule))
+            .entry(bucket)
+            .or_insert_with(|| Window::open(now_ms, rule))
             .step(now_ms, rule, true)
     }
 
@@ -283,9 +298,7 @@ impl Shard {
             .map(Window::ends_ms)
             .min()
             .unwrap_or(u64::MAX);
-        if self.overflow.is_some_and(|o| now_ms >= o.ends_ms()) {
-            self.overflow = None;
-        }
+        self.overflow.retain(|_, w| now_ms < w.ends_ms());
     }
 }
 
@@ -379,7 +392,10 @@ mod tests {
         // Newcomers during the flood share the overflow counter...
         let newcomer = ClientKey::from(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7)));
         assert!(limiter.hit_at(1, newcomer, &RULE, 3).is_err());
-        // ...and once the windows close, the table frees up.
+        // ...in that bucket only, and a check (not counted) lets them through.
+        assert!(limiter.step(2, newcomer, &RULE, true, 3).is_ok());
+        assert!(limiter.step(1, newcomer, &RULE, false, 3).is_ok());
+        // Once the windows close, the table frees up.
         assert!(limiter.hit_at(1, newcomer, &RULE, 10_001).is_ok());
     }
 }

@@ -20,6 +20,7 @@ pub use tenantry_db::organizations::{
 use tenantry_db::{Membership, with_tenant_context};
 use tenantry_domain::{BoundedName, InvitationId, MemberId, MemberRole, OrganizationId, name};
 
+use crate::sessions::require_session;
 use crate::{Actor, App, AppError};
 
 /// Largest accepted organization metadata, as JSON text.
@@ -401,7 +402,8 @@ impl App {
     }
 
     /// Delete the organization and every row it holds (owners: the plugin's
-    /// `organization: delete`). Sessions acting in it then act in none.
+    /// `organization: delete`; a session, not a personal access token).
+    /// Sessions acting in it then act in none.
     pub async fn delete_organization(
         &self,
         actor: &Actor<Membership>,
@@ -411,6 +413,9 @@ impl App {
             "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_ORGANIZATION",
             "only owners delete the organization",
         )?;
+        // Irreversible and takes the audit log with it: a leaked token must
+        // not be enough.
+        require_session(actor)?;
         let organization = with_tenant_context(&self.db, actor.tenant(), async |tx| {
             organizations::delete_organization(tx).await
         })
@@ -588,11 +593,7 @@ impl App {
         if !self.settings.delete_user_enabled {
             return Err(AppError::NotFound("route"));
         }
-        if actor.session().is_none() {
-            return Err(AppError::forbidden(
-                "only a signed-in session may delete its account",
-            ));
-        }
+        require_session(actor)?;
         let deleted = organizations::delete_user_account(&self.db, actor.user().id).await?;
         tracing::info!(
             user_id = %actor.user().id,

@@ -16,10 +16,12 @@ use crate::{Actor, App, AppError};
 /// so a session stolen long after its sign-in cannot collect the others.
 pub const FRESH_AGE: chrono::Duration = chrono::Duration::days(1);
 
-/// The refusal of a personal access token on a route that acts on sessions.
+/// The refusal of a personal access token where only a signed-in session
+/// will do: the session routes, password and email changes, account and
+/// organization deletion.
 pub const SESSION_REQUIRED: AppError = AppError::Forbidden {
     code: "SESSION_REQUIRED",
-    message: "this acts on your sessions: sign in; a personal access token cannot",
+    message: "sign in to do this: a personal access token cannot",
 };
 
 const SESSION_NOT_FRESH: AppError = AppError::Forbidden {
@@ -30,6 +32,16 @@ const SESSION_NOT_FRESH: AppError = AppError::Forbidden {
 /// The actor's session, or [`SESSION_REQUIRED`].
 pub(crate) fn require_session<S>(actor: &Actor<S>) -> Result<&Session, AppError> {
     actor.session().ok_or(SESSION_REQUIRED)
+}
+
+/// The actor's session, or [`SESSION_REQUIRED`]; signed in within
+/// [`FRESH_AGE`], or `SESSION_NOT_FRESH`.
+pub(crate) fn require_fresh_session<S>(actor: &Actor<S>) -> Result<&Session, AppError> {
+    let session = require_session(actor)?;
+    if Utc::now() - session.created_at >= FRESH_AGE {
+        return Err(SESSION_NOT_FRESH);
+    }
+    Ok(session)
 }
 
 /// Whether a string could be a session token we issued (ASCII letters and
@@ -49,10 +61,7 @@ impl App {
     /// first. The tokens are what [`App::revoke_session`] takes, as in
     /// Better Auth; only a fresh session may see them ([`FRESH_AGE`]).
     pub async fn list_sessions(&self, actor: &Actor) -> Result<Vec<Session>, AppError> {
-        let session = require_session(actor)?;
-        if Utc::now() - session.created_at >= FRESH_AGE {
-            return Err(SESSION_NOT_FRESH);
-        }
+        require_fresh_session(actor)?;
         Ok(users::list_live_sessions(&self.db, actor.user().id).await?)
     }
 

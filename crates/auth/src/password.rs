@@ -76,6 +76,24 @@ impl PasswordHashing {
         }
     }
 
+    /// Checks a password being chosen (sign-up, change, reset) against the
+    /// policy ([`validate_password`]) and, under
+    /// [`PasswordHashing::BetterAuthScrypt`], against Better Auth's own
+    /// measure too (at most 128 UTF-16 code units, before normalisation), so
+    /// a password tenantry accepts can also sign in at Better Auth.
+    pub fn validate_new(self, password: &str) -> Result<(), AuthError> {
+        validate_password(password)?;
+        if self == PasswordHashing::BetterAuthScrypt
+            && password.encode_utf16().take(MAX_PASSWORD_CHARS + 1).count() > MAX_PASSWORD_CHARS
+        {
+            return Err(AuthError::WeakPassword(format!(
+                "password must have at most {MAX_PASSWORD_CHARS} UTF-16 code units \
+                 (Better Auth's measure; emoji count twice)"
+            )));
+        }
+        Ok(())
+    }
+
     /// Hashes a new password (sign-up, a reset, a change, or a rehash after
     /// sign-in) in this format. The one place that decides how a new
     /// password is stored.
@@ -176,6 +194,13 @@ pub fn validate_password(password: &str) -> Result<(), AuthError> {
     } else {
         Ok(())
     }
+}
+
+/// Whether a typed password is longer than [`validate_password`] ever
+/// accepts, counted the same way (NFKC characters): the cheap refusal at
+/// sign-in and confirmation must not refuse a password sign-up let through.
+pub fn exceeds_max_length(password: &str) -> bool {
+    password.nfkc().take(MAX_PASSWORD_CHARS + 1).count() > MAX_PASSWORD_CHARS
 }
 
 /// Hashes a password with argon2id (the argon2 crate's defaults, which are
@@ -333,6 +358,32 @@ fn better_auth_scrypt(normalized_password: &str, salt_hex: &str) -> [u8; SCRYPT_
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_measures_length_as_sign_up_does() {
+        // 70 letters with a combining accent: 140 chars raw, 70 after NFKC.
+        let accented = "e\u{301}".repeat(70);
+        assert!(validate_password(&accented).is_ok());
+        assert!(!exceeds_max_length(&accented));
+        assert!(exceeds_max_length(&"a".repeat(MAX_PASSWORD_CHARS + 1)));
+    }
+
+    #[test]
+    fn the_shared_mode_refuses_what_better_auth_could_not_sign_in_with() {
+        // 70 emoji: 70 characters, 140 UTF-16 code units (Better Auth's `length`).
+        let emoji = "\u{1F600}".repeat(70);
+        assert!(PasswordHashing::Argon2id.validate_new(&emoji).is_ok());
+        assert!(
+            PasswordHashing::BetterAuthScrypt
+                .validate_new(&emoji)
+                .is_err()
+        );
+        assert!(
+            PasswordHashing::BetterAuthScrypt
+                .validate_new("correct horse battery")
+                .is_ok()
+        );
+    }
 
     /// Made by Better Auth 1.7.25's own `hashPassword` (`better-auth/crypto`,
     /// i.e. `@better-auth/utils/password` 0.5.1 under Node 20).

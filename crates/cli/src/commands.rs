@@ -65,18 +65,29 @@ pub async fn seed(target: &Target) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How `tenantry serve` was asked to run (its flags, parsed).
+pub struct ServeOptions {
+    pub with_demo_data: bool,
+    pub bind: std::net::SocketAddr,
+    pub secure_cookies: bool,
+    pub trusted_origins: Vec<String>,
+    pub password_hashing: PasswordHashing,
+    pub allow_unsafe_database: bool,
+    pub rate_limits: tenantry_api::RateLimits,
+}
+
 /// The run command: database up, migrated, (seeded), proven safe, then the
 /// HTTP API and /mcp until Ctrl-C or SIGTERM, finishing in-flight requests.
-pub async fn serve(
-    target: &Target,
-    with_demo_data: bool,
-    bind: std::net::SocketAddr,
-    secure_cookies: bool,
-    trusted_origins: Vec<String>,
-    password_hashing: PasswordHashing,
-    allow_unsafe_database: bool,
-    rate_limits: tenantry_api::RateLimits,
-) -> anyhow::Result<()> {
+pub async fn serve(target: &Target, options: ServeOptions) -> anyhow::Result<()> {
+    let ServeOptions {
+        with_demo_data,
+        bind,
+        secure_cookies,
+        trusted_origins,
+        password_hashing,
+        allow_unsafe_database,
+        rate_limits,
+    } = options;
     if !rate_limits.enabled {
         tracing::warn!(
             "abuse limits are off (--rate-limit off): nothing slows password or token guessing"

@@ -205,17 +205,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ..tenantry_api::RateLimits::default()
             };
             let with_demo_data = !no_seed && (target.is_embedded() || demo_data);
-            commands::serve(
-                &target,
+            let options = commands::ServeOptions {
                 with_demo_data,
                 bind,
                 secure_cookies,
                 trusted_origins,
-                password_hash.parse().map_err(anyhow::Error::msg)?,
+                password_hashing: password_hash.parse().map_err(anyhow::Error::msg)?,
                 allow_unsafe_database,
                 rate_limits,
-            )
-            .await
+            };
+            commands::serve(&target, options).await
         }
         Command::Pat { action } => match action {
             PatAction::Create {

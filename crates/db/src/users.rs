@@ -127,21 +127,29 @@ pub async fn find_credentials(db: &Database, email: &str) -> Result<Option<(User
     Ok(row.map(|row| (user_from(&row), row.get("password"))))
 }
 
-/// Replace a user's password hash with one of the same password (an upgrade
-/// to argon2id). A new password goes through [`change_password`].
+/// Replace a user's password hash with one of the same password (a rehash
+/// into the configured format), only while the stored hash is still
+/// `verified`, the one the password was checked against: a password change
+/// or reset that committed meanwhile must not be undone by a hash of the
+/// old password. A new password goes through [`change_password`].
 pub async fn update_password_hash(
     db: &Database,
     user_id: UserId,
+    verified: &str,
     password_hash: &str,
 ) -> Result<()> {
     let conn = client::bare(db, BypassReason::AuthBootstrap).await?;
-    conn.execute(SET_PASSWORD, &[&user_id, &password_hash])
-        .await?;
+    conn.execute(
+        "update account set password = $3, updated_at = now() \
+         where user_id = $1 and provider_id = 'credential' and password = $2",
+        &[&user_id, &verified, &password_hash],
+    )
+    .await?;
     Ok(())
 }
 
-/// The one statement that writes a password hash: an upgrade and a change
-/// must not drift apart (which account row, what else is touched).
+/// The statement that writes a new password's hash (a change or a reset:
+/// which account row, what else is touched, kept in one place).
 const SET_PASSWORD: &str = "update account set password = $2, updated_at = now() \
      where user_id = $1 and provider_id = 'credential'";
 

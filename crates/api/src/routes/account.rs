@@ -15,9 +15,7 @@ use serde_json::json;
 use tenantry_app::accounts::INVALID_PASSWORD;
 use tenantry_app::{Session, User};
 use tenantry_auth::email::Email;
-use tenantry_auth::password::{
-    MAX_PASSWORD_CHARS, PasswordCheck, validate_password, verify_password,
-};
+use tenantry_auth::password::{PasswordCheck, exceeds_max_length, verify_password};
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Authenticated};
@@ -182,17 +180,11 @@ pub(crate) async fn change_password(
     Authenticated(actor): Authenticated,
     ApiJson(body): ApiJson<ChangePasswordBody>,
 ) -> Result<Response, ApiError> {
-    validate_password(&body.new_password)?;
-    if body.current_password.chars().count() > MAX_PASSWORD_CHARS {
-        return Err(ApiError::from(INVALID_PASSWORD));
-    }
-    let stored = state.app.password_hash_to_change(&actor).await?;
-    let current = body.current_password;
-    let check = with_hashing_permit(&state, move || verify_password(&current, &stored)).await?;
-    match check.map_err(ApiError::from)? {
-        PasswordCheck::Valid { .. } => {}
-        PasswordCheck::Invalid => return Err(ApiError::from(INVALID_PASSWORD)),
-    }
+    state
+        .auth
+        .password_hashing
+        .validate_new(&body.new_password)?;
+    confirm_password(&state, &actor, body.current_password).await?;
     let hash = hash_blocking(&state, body.new_password).await?;
     state
         .app
@@ -269,4 +261,24 @@ pub(crate) async fn change_email(
         Ok(())
     });
     Ok(status_true())
+}
+
+/// Check a password the signed-in caller typed again against their stored
+/// hash, on the bounded hashing pool: 400 `INVALID_PASSWORD` when wrong.
+/// The session requirement comes first ([`tenantry_app::App::password_hash_to_confirm`]),
+/// so a PAT learns nothing about a guess.
+pub(crate) async fn confirm_password(
+    state: &AppState,
+    actor: &tenantry_app::Actor,
+    password: String,
+) -> Result<(), ApiError> {
+    let stored = state.app.password_hash_to_confirm(actor).await?;
+    if exceeds_max_length(&password) {
+        return Err(ApiError::from(INVALID_PASSWORD));
+    }
+    match with_hashing_permit(state, move || verify_password(&password, &stored)).await? {
+        Ok(PasswordCheck::Valid { .. }) => Ok(()),
+        Ok(PasswordCheck::Invalid) => Err(ApiError::from(INVALID_PASSWORD)),
+        Err(e) => Err(ApiError::from(e)),
+    }
 }

@@ -13,7 +13,7 @@ use tenantry_app::accounts::{EmailLink, LinkPurpose};
 use tenantry_app::credentials::{MalformedBearer, parse_bearer};
 use tenantry_app::{BoundedName, Session, User, UserId};
 use tenantry_auth::email::Email;
-use tenantry_auth::password::{PasswordCheck, validate_password};
+use tenantry_auth::password::PasswordCheck;
 use tenantry_domain::name::MAX_USER_NAME_CHARS;
 
 use crate::error::ApiError;
@@ -88,7 +88,7 @@ pub(crate) async fn sign_up(
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<Response, ApiError> {
     let email = Email::parse(&body.email)?;
-    validate_password(&body.password)?;
+    state.auth.password_hashing.validate_new(&body.password)?;
     if body.image.as_ref().is_some_and(|i| i.len() > 2048) {
         return Err(ApiError::invalid(
             "image",
@@ -147,7 +147,7 @@ pub(crate) async fn sign_in(
 ) -> Result<Response, ApiError> {
     const REFUSED: ApiError = ApiError::Unauthorized("invalid email or password");
     let email = Email::parse(&body.email).map_err(|_| REFUSED)?;
-    if body.password.chars().count() > tenantry_auth::password::MAX_PASSWORD_CHARS {
+    if tenantry_auth::password::exceeds_max_length(&body.password) {
         return Err(REFUSED);
     }
     let found = state.app.credentials(&email).await?;
@@ -162,12 +162,16 @@ pub(crate) async fn sign_in(
     };
     let password = body.password.clone();
     let format = state.auth.password_hashing;
+    let verified = stored.clone();
     let check = with_hashing_permit(&state, move || format.verify(&password, &stored)).await?;
     match check {
         Ok(PasswordCheck::Valid { needs_rehash }) => {
             if needs_rehash {
                 let rehashed = hash_blocking(&state, body.password).await?;
-                state.app.upgrade_password_hash(user.id, &rehashed).await?;
+                state
+                    .app
+                    .upgrade_password_hash(user.id, &verified, &rehashed)
+                    .await?;
                 tracing::info!(user_id = %user.id, %format, "password rehashed");
             }
         }
@@ -405,7 +409,10 @@ pub(crate) async fn reset_password(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ResetPasswordBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    validate_password(&body.new_password)?;
+    state
+        .auth
+        .password_hashing
+        .validate_new(&body.new_password)?;
     let user_id = redeem_link_token(&state, LinkPurpose::ResetPassword, &body.token).await?;
     let hash = hash_blocking(&state, body.new_password).await?;
     state.app.reset_password(user_id, &hash).await?;

@@ -7,12 +7,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tenantry_auth::password::{PasswordCheck, verify_password};
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Authenticated};
 use crate::identity;
-use crate::routes::auth::with_hashing_permit;
+use crate::routes::account::confirm_password;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -57,25 +56,7 @@ pub(crate) async fn delete_user(
     let password = body
         .password
         .ok_or_else(|| ApiError::invalid("password", "is required"))?;
-    let wrong = || ApiError::BadRequest {
-        code: "INVALID_PASSWORD",
-        message: "invalid password".to_owned(),
-    };
-    if password.chars().count() > tenantry_auth::password::MAX_PASSWORD_CHARS {
-        return Err(wrong());
-    }
-    let email = tenantry_app::Email::parse(&actor.user().email)?;
-    let Some((_, stored)) = state.app.credentials(&email).await? else {
-        return Err(ApiError::BadRequest {
-            code: "CREDENTIAL_ACCOUNT_NOT_FOUND",
-            message: "this account has no password to confirm with".to_owned(),
-        });
-    };
-    match with_hashing_permit(&state, move || verify_password(&password, &stored)).await? {
-        Ok(PasswordCheck::Valid { .. }) => {}
-        Ok(PasswordCheck::Invalid) => return Err(wrong()),
-        Err(e) => return Err(ApiError::from(e)),
-    }
+    confirm_password(&state, &actor, password).await?;
     state.app.delete_account(&actor).await?;
     Ok((
         identity::clear_session_cookie(&state)?,

@@ -101,11 +101,17 @@ pub async fn find_member_by_email(tx: &impl TenantStatements, email: &str) -> Re
 }
 
 /// Lock the owners and refuse when `member` is the only one. Locking makes
-/// two concurrent removals of the last two owners serialize.
+/// two concurrent removals of the last two owners serialize. The
+/// organization row is locked first, as an account deletion locks it before
+/// counting owners (`account_deletion`), so a deletion and a leave or
+/// demotion cannot both count two owners and leave none. (The audit entry's
+/// foreign key also takes a key-share lock on that row, which the deletion's
+/// lock waits for; this lock makes the order not depend on it.)
 async fn refuse_if_last_owner(tx: &TenantTx, member: &Member, last_owner: DbError) -> Result<()> {
     if member.role != MemberRole::Owner {
         return Ok(());
     }
+    super::lock_current_organization(tx).await?;
     let owners = tx
         .query("select id from member where role = 'owner' for update", &[])
         .await?;
