@@ -6,51 +6,7 @@
 // expects the token of the link mailed there on stdin
 // (crates/api/tests/better_auth_client.rs answers from the server's mailer).
 import assert from "node:assert/strict";
-import readline from "node:readline";
-import { createAuthClient } from "better-auth/client";
-
-const baseURL = process.argv[2];
-assert.ok(baseURL, "usage: node account.mjs <base URL>");
-
-const input = readline.createInterface({ input: process.stdin });
-const answers = input[Symbol.asyncIterator]();
-async function mailedToken(email) {
-  console.log(`mailbox? ${email}`);
-  const { value, done } = await answers.next();
-  assert.ok(!done && value, `no token for the mailbox of ${email}`);
-  return value.trim();
-}
-
-function clientWithBearer() {
-  const state = { token: null };
-  const client = createAuthClient({
-    baseURL,
-    fetchOptions: {
-      headers: { origin: baseURL },
-      auth: { type: "Bearer", token: () => state.token },
-      onSuccess: (ctx) => {
-        const token = ctx.response.headers.get("set-auth-token");
-        if (token) state.token = token;
-      },
-    },
-  });
-  return { client, state };
-}
-
-const unique = Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
-let passed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok - ${name}`);
-  } catch (error) {
-    console.log(`not ok - ${name}`);
-    console.log(error);
-    console.log(`${passed} passed, 1 failed`);
-    process.exit(1);
-  }
-}
+import { clientWithBearer, finish, mailedToken, step, unique } from "./harness.mjs";
 
 const laptop = clientWithBearer();
 const phone = clientWithBearer();
@@ -160,5 +116,4 @@ await step("revokeSessions ends every session", async () => {
   assert.equal(signInError, null);
 });
 
-input.close();
-console.log(`${passed} passed, 0 failed`);
+finish();

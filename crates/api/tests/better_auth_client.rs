@@ -1,6 +1,7 @@
 //! Better Auth's own client library against the real server.
 //!
-//! Runs the scripts in `tests/better-auth-client` with Node. `scripts/test`
+//! Runs the scripts in `tests/better-auth-client` with Node (their shared
+//! client set-up, mail and step reporting are `harness.mjs`). `scripts/test`
 //! installs its npm dependencies and sets TENANTRY_REQUIRE_NODE_TESTS, so in
 //! CI a missing install fails the test instead of skipping it. The script
 //! asks for verification links on stdout (`mailbox? <email>`); this test answers
