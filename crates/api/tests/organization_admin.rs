@@ -695,6 +695,21 @@ async fn organization_invitations_are_listed_for_managers_and_owner_invitations_
     )
     .await;
     assert_eq!(listed(by_admin), std::slice::from_ref(&as_member));
+    // get-full-organization shows an admin the same invitations.
+    let full = expect_status(
+        get(
+            &app,
+            &admin.session,
+            &format!("get-full-organization?organizationId={org}"),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        listed(full["invitations"].clone()),
+        std::slice::from_ref(&as_member)
+    );
     assert_eq!(
         expect_error(get(&app, &member.session, "list-invitations").await, 403).await,
         "YOU_ARE_NOT_ALLOWED_TO_LIST_INVITATIONS"

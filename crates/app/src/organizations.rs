@@ -84,6 +84,15 @@ impl MemberRef {
     }
 }
 
+/// The invitations `role` may see: invitations that grant ownership are
+/// shown to owners only (the plugin's `withoutCreatorRoleInvitations`).
+fn visible_invitations(role: MemberRole, invitations: Vec<Invitation>) -> Vec<Invitation> {
+    invitations
+        .into_iter()
+        .filter(|i| role == MemberRole::Owner || i.role != MemberRole::Owner)
+        .collect()
+}
+
 /// Owners and admins manage members; touching an owner takes an owner
 /// ([`MemberRole::can_manage_role`]).
 pub fn require_manager(membership: &Membership, subject: MemberRole) -> Result<(), AppError> {
@@ -239,17 +248,19 @@ impl App {
         Ok(Some(self.full_organization(&actor).await?))
     }
 
-    /// The organization with its members, and its invitations for those who manage members.
+    /// The organization with its members, and its invitations for those who
+    /// manage members (as [`App::list_invitations`] shows them).
     pub async fn full_organization(
         &self,
         actor: &Actor<Membership>,
     ) -> Result<FullOrganization, AppError> {
-        let show_invitations = actor.role().can_manage_members();
+        let role = actor.role();
+        let show_invitations = role.can_manage_members();
         Ok(with_tenant_context(&self.db, actor.tenant(), async |tx| {
             let organization = organizations::current_organization(tx).await?;
             let members = organizations::list_members(tx).await?;
             let invitations = if show_invitations {
-                organizations::list_invitations(tx).await?
+                visible_invitations(role, organizations::list_invitations(tx).await?)
             } else {
                 Vec::new()
             };
@@ -500,10 +511,7 @@ impl App {
             organizations::list_invitations(tx).await
         })
         .await?;
-        Ok(invitations
-            .into_iter()
-            .filter(|i| role == MemberRole::Owner || i.role != MemberRole::Owner)
-            .collect())
+        Ok(visible_invitations(role, invitations))
     }
 
     /// The caller's live invitations across organizations, by their email,
