@@ -4,43 +4,24 @@
 //! read on the bare client under their own reason, `InviteeInvitations`,
 //! keyed on the invitee's (verified) email and nothing else.
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
-use uuid::Uuid;
 
+use super::invitations::{Invitation, invitation_from};
 use crate::client::{self, BypassReason};
 use crate::database::Database;
 use crate::error::Result;
-use crate::ids::{OrganizationId, UserId};
 use crate::statements::Query;
-use crate::tenant::MemberRole;
 
 /// A pending invitation to `email`, with the inviting organization's name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UserInvitation {
-    /// The invitation's id (what the invitee accepts or rejects).
-    pub id: Uuid,
-    /// The inviting organization.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
-    pub organization_id: OrganizationId,
-    /// Its name.
+    /// The invitation (always `pending`).
+    #[serde(flatten)]
+    pub invitation: Invitation,
+    /// The inviting organization's name.
     pub organization_name: String,
-    /// Who is invited.
-    pub email: String,
-    /// The role on offer.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub role: MemberRole,
-    /// Always `pending`.
-    pub status: String,
-    /// When it stops being valid.
-    pub expires_at: DateTime<Utc>,
-    /// Who invited.
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
-    pub inviter_id: UserId,
-    /// When it was sent.
-    pub created_at: DateTime<Utc>,
 }
 
 /// The live (pending, unexpired) invitations to `email`, newest first. The
@@ -60,15 +41,8 @@ pub async fn list_user_invitations(db: &Database, email: &str) -> Result<Vec<Use
     rows.iter()
         .map(|row| {
             Ok(UserInvitation {
-                id: row.get("id"),
-                organization_id: row.get("organization_id"),
+                invitation: invitation_from(row)?,
                 organization_name: row.get("organization_name"),
-                email: row.get("email"),
-                role: MemberRole::parse(row.get("role"))?,
-                status: row.get("status"),
-                expires_at: row.get("expires_at"),
-                inviter_id: row.get("inviter_id"),
-                created_at: row.get("created_at"),
             })
         })
         .collect()
