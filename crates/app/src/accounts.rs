@@ -356,11 +356,6 @@ impl App {
         Ok(Some(token))
     }
 
-    /// Mark the user's email verified.
-    pub async fn mark_email_verified(&self, user: UserId) -> Result<(), AppError> {
-        Ok(users::mark_email_verified(&self.db, user).await?)
-    }
-
     /// The round trip of `SELECT 1`, within the health check's timeout.
     pub async fn check_database(&self) -> Result<std::time::Duration, AppError> {
         Ok(tenantry_db::check_database(&self.db).await?)
