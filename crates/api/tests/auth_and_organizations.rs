@@ -456,7 +456,7 @@ async fn a_better_auth_scrypt_user_signs_in_and_is_upgraded_to_argon2id() {
     let app = spawn_app().await;
     let owner = app.test.owner().await;
     let hash = tenantry_auth::password::hash_password_scrypt_better_auth("imported password");
-    let user_id = insert_password_user(&app.test, "Ivy", "ivy@example.com", &hash).await;
+    let user_id = common::insert_password_user(&app.test, "Ivy", "ivy@example.com", &hash).await;
     let sign_in = |password: &str| {
         app.http
             .post(app.url("/api/auth/sign-in/email"))
@@ -482,7 +482,7 @@ async fn a_better_auth_scrypt_user_signs_in_and_is_upgraded_to_argon2id() {
 #[tokio::test]
 async fn an_unreadable_stored_password_hash_is_a_500_without_its_cause() {
     let app = spawn_app().await;
-    insert_password_user(
+    common::insert_password_user(
         &app.test,
         "Gus",
         "gus@example.com",
@@ -661,31 +661,4 @@ async fn email_verification_links_are_single_use_and_purpose_bound() {
     )
     .await;
     assert_eq!(session["user"]["emailVerified"], true);
-}
-
-/// A user with an email/password account whose stored hash is `hash`,
-/// written as the owner the way an import from Better Auth would.
-async fn insert_password_user(
-    test: &tenantry_testkit::TestDb,
-    name: &str,
-    email: &str,
-    hash: &str,
-) -> uuid::Uuid {
-    let owner = test.owner().await;
-    let user_id: uuid::Uuid = owner
-        .query_one(
-            "insert into \"user\" (name, email) values ($1, $2) returning id",
-            &[&name, &email],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    owner
-        .execute(
-            "insert into account (user_id, account_id, provider_id, password) values ($1, $2, 'credential', $3)",
-            &[&user_id, &user_id.to_string(), &hash],
-        )
-        .await
-        .unwrap();
-    user_id
 }

@@ -10,7 +10,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::{spawn_app, wait_for_mail_token};
@@ -41,19 +40,9 @@ async fn better_auths_client_administers_organizations_and_deletes_accounts() {
 /// answering its `mailbox?` questions from the server's mailer, and require
 /// `passed` steps and no failure.
 async fn run_client_script(script: &'static str, passed: usize) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/better-auth-client");
-    if !dir.join("node_modules/better-auth").exists() {
-        assert!(
-            std::env::var_os("TENANTRY_REQUIRE_NODE_TESTS").is_none(),
-            "npm dependencies missing in {}",
-            dir.display()
-        );
-        eprintln!(
-            "skipped: run `npm ci` in {} (scripts/test does)",
-            dir.display()
-        );
+    let Some(dir) = common::npm_dir("better-auth-client", &["better-auth"]) else {
         return;
-    }
+    };
     let app = spawn_app().await;
     let (base_url, mailer) = (app.url(""), app.mailer.clone());
     let runtime = tokio::runtime::Handle::current();

@@ -13,7 +13,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use common::{SECRET, TestApp, expect_error, expect_status, spawn_app_with};
@@ -34,7 +34,9 @@ async fn spawn_shared_app(test: TestDb) -> TestApp {
 
 #[tokio::test]
 async fn better_auths_server_and_tenantry_accept_each_others_users_sessions_and_organizations() {
-    let Some(dir) = node_dir() else { return };
+    let Some(dir) = common::npm_dir("better-auth-server", &["better-auth", "pg"]) else {
+        return;
+    };
     let test = TestDb::new().await;
     let login = better_auth_login(&test).await;
     let app = spawn_shared_app(test).await;
@@ -362,25 +364,6 @@ async fn member_of(side: &Side, cookie: &str, organization_id: &str, email: &str
         .find(|m| m["user"]["email"] == email)
         .unwrap_or_else(|| panic!("{} lists no member {email}: {full}", side.name))
         .clone()
-}
-
-/// The test's npm directory, or None (the test skips) when its packages are
-/// not installed and CI does not require them.
-fn node_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/better-auth-server");
-    if dir.join("node_modules/better-auth").exists() && dir.join("node_modules/pg").exists() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("TENANTRY_REQUIRE_NODE_TESTS").is_none(),
-        "npm dependencies missing in {}",
-        dir.display()
-    );
-    eprintln!(
-        "skipped: run `npm ci` in {} (scripts/test does)",
-        dir.display()
-    );
-    None
 }
 
 /// Creates the `better_auth` login as docs/better-auth.md says (role.sql,

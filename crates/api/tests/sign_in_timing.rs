@@ -20,7 +20,7 @@ async fn unknown_emails_and_wrong_passwords_cost_alike() {
     let app = spawn_app_on(TestDb::new().await).await;
     app.sign_up("Ann", "ann@example.com").await;
     let scrypt = tenantry_auth::password::hash_password_scrypt_better_auth("imported password");
-    insert_imported_user(&app.test, "Ivy", "ivy@example.com", &scrypt).await;
+    common::insert_password_user(&app.test, "Ivy", "ivy@example.com", &scrypt).await;
     let cases = [
         ("unknown email", "nobody@example.com"),
         ("wrong password, argon2id", "ann@example.com"),
@@ -112,24 +112,4 @@ fn the_password_work_of_each_path() {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// A user with a password hash written elsewhere (as Better Auth would).
-async fn insert_imported_user(test: &TestDb, name: &str, email: &str, hash: &str) {
-    let owner = test.owner().await;
-    let user_id: uuid::Uuid = owner
-        .query_one(
-            "insert into \"user\" (name, email) values ($1, $2) returning id",
-            &[&name, &email],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    owner
-        .execute(
-            "insert into account (user_id, account_id, provider_id, password) values ($1, $2, 'credential', $3)",
-            &[&user_id, &user_id.to_string(), &hash],
-        )
-        .await
-        .unwrap();
 }

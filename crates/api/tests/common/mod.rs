@@ -184,6 +184,58 @@ impl TestApp {
     }
 }
 
+/// A user with an email/password account whose stored hash is `hash`,
+/// written as the owner the way an import from Better Auth would.
+pub async fn insert_password_user(
+    test: &TestDb,
+    name: &str,
+    email: &str,
+    hash: &str,
+) -> uuid::Uuid {
+    let owner = test.owner().await;
+    let user_id: uuid::Uuid = owner
+        .query_one(
+            "insert into \"user\" (name, email) values ($1, $2) returning id",
+            &[&name, &email],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    owner
+        .execute(
+            "insert into account (user_id, account_id, provider_id, password) values ($1, $2, 'credential', $3)",
+            &[&user_id, &user_id.to_string(), &hash],
+        )
+        .await
+        .unwrap();
+    user_id
+}
+
+/// The npm directory `tests/<name>`, or None (the test skips) when any of
+/// `packages` is not installed there and CI does not require it
+/// (`TENANTRY_REQUIRE_NODE_TESTS`, set by scripts/test after its `npm ci`).
+pub fn npm_dir(name: &str, packages: &[&str]) -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests")
+        .join(name);
+    if packages
+        .iter()
+        .all(|package| dir.join("node_modules").join(package).exists())
+    {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("TENANTRY_REQUIRE_NODE_TESTS").is_none(),
+        "npm dependencies missing in {}",
+        dir.display()
+    );
+    eprintln!(
+        "skipped: run `npm ci` in {} (scripts/test does)",
+        dir.display()
+    );
+    None
+}
+
 /// How long a test waits for a mail to arrive.
 pub const MAIL_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
