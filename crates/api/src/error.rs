@@ -225,8 +225,8 @@ impl From<AppError> for ApiError {
                 message: message.to_owned(),
             },
             AppError::NotFound(what) => ApiError::NotFound(what),
-            AppError::TooManyRequests { retry_after } => ApiError::TooManyRequests {
-                retry_after_secs: retry_after.as_millis().div_ceil(1000).max(1) as u64,
+            AppError::TooManyRequests(limited) => ApiError::TooManyRequests {
+                retry_after_secs: limited.retry_after_secs(),
             },
             AppError::Db(error) => ApiError::from(error),
             AppError::Internal(cause) => ApiError::Internal(cause),

@@ -217,9 +217,7 @@ impl App {
         };
         self.failed_credentials
             .check(FAILED_CREDENTIAL_BUCKET, client, rule)
-            .map_err(|limited| AppError::TooManyRequests {
-                retry_after: limited.retry_after,
-            })
+            .map_err(AppError::TooManyRequests)
     }
 
     fn count_failed_credential(&self, client: ClientKey) {

@@ -38,12 +38,10 @@ pub enum AppError {
     /// It does not exist, or not for this caller.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// Too many attempts from this client; try again after `retry_after`.
+    /// Too many attempts from this client; try again once the window
+    /// closes ([`crate::limits::Limited::retry_after_secs`] for `Retry-After`).
     #[error("too many requests; try again later")]
-    TooManyRequests {
-        /// Until the client's window closes.
-        retry_after: std::time::Duration,
-    },
+    TooManyRequests(crate::limits::Limited),
     /// The data layer's answer.
     #[error(transparent)]
     Db(DbError),
@@ -76,7 +74,7 @@ impl AppError {
             | AppError::Forbidden { .. }
             | AppError::Refused { .. }
             | AppError::NotFound(_)
-            | AppError::TooManyRequests { .. } => true,
+            | AppError::TooManyRequests(_) => true,
             AppError::Db(e) => e.is_client_error(),
             AppError::Internal(_) => false,
         }

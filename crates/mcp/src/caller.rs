@@ -67,8 +67,8 @@ impl IntoResponse for Refusal {
 }
 
 fn unavailable(error: AppError) -> Refusal {
-    if let AppError::TooManyRequests { retry_after } = error {
-        return Refusal::TooManyRequests(retry_after.as_millis().div_ceil(1000).max(1) as u64);
+    if let AppError::TooManyRequests(limited) = error {
+        return Refusal::TooManyRequests(limited.retry_after_secs());
     }
     tracing::warn!(?error, "token or membership check failed");
     Refusal::Unavailable
