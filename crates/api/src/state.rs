@@ -59,19 +59,22 @@ impl AuthSettings {
     /// invitation always needs a verified email (Better Auth 1.7 asks for
     /// one only when invitation ids are not its own random ones).
     pub fn new(secret: Vec<u8>) -> Self {
+        // The service layer's defaults are the one place Better Auth's are written.
+        let rules = tenantry_app::Settings::default();
         AuthSettings {
             secret,
             secure_cookies: false,
-            session_ttl: chrono::Duration::days(7),
-            session_refresh_after: chrono::Duration::days(1),
+            session_ttl: rules.session_ttl,
+            session_refresh_after: rules.session_refresh_after,
             trusted_origins: TrustedOrigins::default(),
-            require_email_verification_on_invitation: true,
+            require_email_verification_on_invitation: rules
+                .require_email_verification_on_invitation,
             password_hashing: PasswordHashing::default(),
-            organization_limit: None,
-            membership_limit: 100,
-            invitation_limit: 100,
-            cancel_pending_invitations_on_reinvite: false,
-            delete_user_enabled: true,
+            organization_limit: rules.organization_limit,
+            membership_limit: rules.membership_limit,
+            invitation_limit: rules.invitation_limit,
+            cancel_pending_invitations_on_reinvite: rules.cancel_pending_invitations_on_reinvite,
+            delete_user_enabled: rules.delete_user_enabled,
         }
     }
 }
