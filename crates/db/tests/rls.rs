@@ -274,6 +274,20 @@ async fn audit_log_is_append_only_for_tenants() {
         "{}",
         db_message(&error)
     );
+    // The one update let through (0009) is a deleted user's cascade: an
+    // actor who still exists cannot be erased from an entry.
+    let error = owner
+        .execute(
+            "update audit_log set actor_user_id = null where actor_user_id is not null",
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        db_message(&error).contains("append-only"),
+        "{}",
+        db_message(&error)
+    );
 }
 
 #[tokio::test]
