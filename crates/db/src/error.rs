@@ -82,13 +82,34 @@ pub enum DbError {
     OwnerNotConfigured,
     /// A migration that was already applied differs from the embedded one.
     #[error(
-        "migration {version} ({name}) was edited after it was applied: add a new migration instead"
+        "{set} migration {version} ({name}) was edited after it was applied: restore it and add a new migration instead"
     )]
     MigrationEdited {
+        /// tenantry's or the application's.
+        set: crate::migrate::MigrationSet,
         /// Version number of the migration.
         version: i32,
         /// File name of the migration.
         name: String,
+    },
+    /// A migration's SQL failed; nothing of it was applied.
+    #[error("{set} migration {name} failed (nothing of it was applied): {}", describe(.source))]
+    MigrationFailed {
+        /// tenantry's or the application's.
+        set: crate::migrate::MigrationSet,
+        /// File name of the migration.
+        name: String,
+        /// What PostgreSQL said.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// An application migration is misnamed, misnumbered or empty.
+    #[error("application migration {name} {reason}")]
+    InvalidMigration {
+        /// Its file name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// Configuration could not be used (a malformed URL, say).
     #[error("database configuration: {0}")]
@@ -159,10 +180,7 @@ impl DbError {
     pub fn is_concurrent_catalog_change(&self) -> bool {
         match self {
             DbError::Conflict { constraint } => constraint.starts_with("pg_"),
-            DbError::Postgres(error) => error.as_db_error().is_some_and(|db| {
-                db.code() == &tokio_postgres::error::SqlState::INTERNAL_ERROR
-                    && db.message() == "tuple concurrently updated"
-            }),
+            DbError::Postgres(error) => is_concurrent_catalog_error(error),
             _ => false,
         }
     }
@@ -229,6 +247,16 @@ fn is_connection_failure(error: &tokio_postgres::Error) -> bool {
                 std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
             )
         })
+}
+
+/// [`DbError::is_concurrent_catalog_change`], before the error is converted.
+pub(crate) fn is_concurrent_catalog_error(error: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    error.as_db_error().is_some_and(|db| {
+        (db.code() == &SqlState::INTERNAL_ERROR && db.message() == "tuple concurrently updated")
+            || (db.code() == &SqlState::UNIQUE_VIOLATION
+                && db.constraint().is_some_and(|c| c.starts_with("pg_")))
+    })
 }
 
 impl From<tokio_postgres::Error> for DbError {

@@ -106,7 +106,7 @@ pub use database::{Database, DatabaseConfig};
 pub use error::{DbError, Result};
 pub use health::{HEALTH_CHECK_TIMEOUT, check_database};
 pub use ids::{InvitationId, MemberId, OrganizationId, PatId, ProjectId, UserId};
-pub use migrate::{MigrationReport, migrate};
+pub use migrate::{AppMigrations, MigrationReport, migrate, migrate_with};
 pub use seed::seed;
 pub use statements::Query;
 pub use statements::StatementMode;

@@ -1,9 +1,32 @@
-//! Versioned SQL migrations, embedded in the binary and applied once each.
+//! Versioned SQL migrations, applied once each: tenantry's own, embedded in
+//! this crate ([`MIGRATIONS`]), then an application's ([`AppMigrations`]),
+//! read from a directory or embedded in the application's binary.
 //!
 //! Each migration runs in its own transaction under a transaction-level
 //! advisory lock, so several processes may migrate the same database at once:
 //! one applies, the others see it recorded and skip. An applied migration whose
 //! text has changed since is an error: migrations are never edited, only added.
+//! The two sets are recorded apart (`tenantry_migration` and
+//! `tenantry_app_migration`), so an application numbers its own from 1 and
+//! a tenantry upgrade never collides with it.
+//!
+//! ```no_run
+//! use tenantry_db::migrate::{AppMigrations, Migration, migrate_with};
+//! // In the application's crate, beside its `migrations/` directory.
+//! const MIGRATIONS: &[Migration] = &[Migration::new(
+//!     1,
+//!     "0001_ticket.sql",
+//!     "create table ticket (organization_id uuid not null, id uuid not null, primary key (organization_id, id));",
+//! )];
+//! # async fn example(db: tenantry_db::Database) -> Result<(), tenantry_db::DbError> {
+//! let app = AppMigrations::embedded(MIGRATIONS)?;
+//! let report = migrate_with(&db, &app).await?;
+//! println!("{} of the application's applied", report.app_applied.len());
+//! # Ok(()) }
+//! ```
+
+use std::borrow::Cow;
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
@@ -11,24 +34,35 @@ use crate::client::{self, BypassReason};
 use crate::database::Database;
 use crate::error::{DbError, Result};
 
-/// One embedded migration file.
-#[derive(Clone, Copy, Debug)]
+/// One migration file.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Migration {
     /// Its number, from the file name.
     pub version: i32,
-    /// Its file name.
-    pub name: &'static str,
+    /// Its file name, `NNNN_what_it_does.sql`.
+    pub name: Cow<'static, str>,
     /// Its SQL.
-    pub sql: &'static str,
+    pub sql: Cow<'static, str>,
+}
+
+impl Migration {
+    /// A migration embedded in a binary, usually with `include_str!`.
+    pub const fn new(version: i32, name: &'static str, sql: &'static str) -> Self {
+        Migration {
+            version,
+            name: Cow::Borrowed(name),
+            sql: Cow::Borrowed(sql),
+        }
+    }
 }
 
 macro_rules! migration {
     ($version:literal, $file:literal) => {
-        Migration {
-            version: $version,
-            name: $file,
-            sql: include_str!(concat!("../migrations/", $file)),
-        }
+        Migration::new(
+            $version,
+            $file,
+            include_str!(concat!("../migrations/", $file)),
+        )
     };
 }
 
@@ -48,42 +82,218 @@ pub const MIGRATIONS: &[Migration] = &[
     ),
 ];
 
-/// The bookkeeping table, the one table outside the seed's list that is
-/// neither tenant data nor a non-tenant table of the application.
+/// The bookkeeping table of tenantry's own migrations, the one table outside
+/// the seed's list that is neither tenant data nor a non-tenant table of the
+/// application.
 pub const MIGRATION_TABLE: &str = "tenantry_migration";
+
+/// The bookkeeping table of the application's migrations.
+pub const APP_MIGRATION_TABLE: &str = "tenantry_app_migration";
+
+/// Which of the two sets a migration belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrationSet {
+    /// tenantry's own ([`MIGRATIONS`]).
+    Tenantry,
+    /// The application's ([`AppMigrations`]).
+    Application,
+}
+
+impl MigrationSet {
+    fn table(self) -> &'static str {
+        match self {
+            MigrationSet::Tenantry => MIGRATION_TABLE,
+            MigrationSet::Application => APP_MIGRATION_TABLE,
+        }
+    }
+}
+
+impl std::fmt::Display for MigrationSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MigrationSet::Tenantry => "tenantry",
+            MigrationSet::Application => "application",
+        })
+    }
+}
+
+/// An application's own migrations, applied after tenantry's by
+/// [`migrate_with`]: numbered from 1 without gaps, each file named
+/// `NNNN_what_it_does.sql` after its number.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AppMigrations {
+    migrations: Vec<Migration>,
+}
+
+impl AppMigrations {
+    /// No application migrations: tenantry's alone.
+    pub fn none() -> Self {
+        AppMigrations::default()
+    }
+
+    /// Migrations embedded in the application's binary (see the module
+    /// example), checked as [`AppMigrations::new`] checks them.
+    pub fn embedded(migrations: &[Migration]) -> Result<Self> {
+        Self::new(migrations.to_vec())
+    }
+
+    /// `migrations`, once checked: numbered 1, 2, 3... in order, each name
+    /// `NNNN_*.sql` with its own number, none empty.
+    pub fn new(migrations: Vec<Migration>) -> Result<Self> {
+        for (index, migration) in migrations.iter().enumerate() {
+            let expected = index as i32 + 1;
+            let invalid = |why: String| DbError::InvalidMigration {
+                name: migration.name.to_string(),
+                reason: why,
+            };
+            if migration.version != expected {
+                return Err(invalid(format!(
+                    "is number {} where {expected} comes next: number them 1, 2, 3... without gaps",
+                    migration.version
+                )));
+            }
+            if parse_file_name(&migration.name) != Some(migration.version) {
+                return Err(invalid(format!(
+                    "must be named {:04}_what_it_does.sql",
+                    migration.version
+                )));
+            }
+            if migration.sql.trim().is_empty() {
+                return Err(invalid("is empty".to_owned()));
+            }
+        }
+        Ok(AppMigrations { migrations })
+    }
+
+    /// Every `NNNN_*.sql` file of `dir`, in order (`tenantry migrate
+    /// --migrations DIR`). Other files are ignored; a `.sql` file whose
+    /// name does not start with its number is an error, so a misnamed
+    /// migration is not silently skipped.
+    pub fn from_dir(dir: &Path) -> Result<Self> {
+        let io = |source| DbError::Io {
+            context: format!("reading the migrations in {}", dir.display()),
+            source,
+        };
+        let mut migrations = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if !name.ends_with(".sql") {
+                continue;
+            }
+            let version = parse_file_name(name).ok_or_else(|| DbError::InvalidMigration {
+                name: name.to_owned(),
+                reason: "must be named NNNN_what_it_does.sql, NNNN its number".to_owned(),
+            })?;
+            let sql = std::fs::read_to_string(&path).map_err(io)?;
+            migrations.push(Migration {
+                version,
+                name: Cow::Owned(name.to_owned()),
+                sql: Cow::Owned(sql),
+            });
+        }
+        migrations.sort_by_key(|m| m.version);
+        Self::new(migrations)
+    }
+
+    /// The migrations, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Migration> {
+        self.migrations.iter()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.migrations.is_empty()
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.migrations.len()
+    }
+}
+
+/// The number a migration file's name starts with: `0003_ticket.sql` is 3.
+fn parse_file_name(name: &str) -> Option<i32> {
+    let stem = name.strip_suffix(".sql")?;
+    let (digits, rest) = stem.split_once('_')?;
+    let valid = digits.len() == 4
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    valid.then(|| digits.parse().ok()).flatten()
+}
 
 /// Arbitrary but fixed: the advisory lock key migrations serialize on.
 const MIGRATION_LOCK_KEY: i64 = 0x7465_6e61_6e74_7279; // "tenantry"
 
-/// What [`migrate`] did.
+/// What [`migrate`] and [`migrate_with`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MigrationReport {
-    /// Versions applied by this call.
+    /// tenantry's versions applied by this call.
     pub applied: Vec<i32>,
-    /// Versions found already applied.
+    /// tenantry's versions found already applied.
     pub already_applied: Vec<i32>,
+    /// The application's versions applied by this call.
+    pub app_applied: Vec<i32>,
+    /// The application's versions found already applied.
+    pub app_already_applied: Vec<i32>,
 }
 
-/// Apply every migration not yet applied, as the owner (reason `Migration`).
-#[tracing::instrument(skip(db))]
+/// Apply every tenantry migration not yet applied, as the owner (reason
+/// `Migration`): [`migrate_with`] and no application migrations.
 pub async fn migrate(db: &Database) -> Result<MigrationReport> {
+    migrate_with(db, &AppMigrations::none()).await
+}
+
+/// Apply tenantry's migrations, then `app`'s, each not yet applied, as the
+/// owner (reason `Migration`).
+#[tracing::instrument(skip_all, fields(app_migrations = app.len()))]
+pub async fn migrate_with(db: &Database, app: &AppMigrations) -> Result<MigrationReport> {
     let mut conn = client::bare(db, BypassReason::Migration).await?;
+    let mut report = MigrationReport::default();
+    (report.applied, report.already_applied) =
+        apply_set(&mut conn, MigrationSet::Tenantry, MIGRATIONS).await?;
+    if !app.is_empty() {
+        (report.app_applied, report.app_already_applied) =
+            apply_set(&mut conn, MigrationSet::Application, &app.migrations).await?;
+    }
+    // Under the migration lock: instances starting together would otherwise
+    // update the database's row at once, and one would fail.
+    let tx = conn.connection_mut().transaction().await?;
+    tx.execute("select pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
+        .await?;
+    restrict_database_privileges(&*tx).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Apply each of `migrations` not yet recorded in `set`'s table: the
+/// versions applied now, and those found applied.
+async fn apply_set(
+    conn: &mut client::BareClient,
+    set: MigrationSet,
+    migrations: &[Migration],
+) -> Result<(Vec<i32>, Vec<i32>)> {
     conn.connection()
-        .batch_execute(
-            "create table if not exists tenantry_migration (
+        .batch_execute(&format!(
+            "create table if not exists {} (
             version integer primary key,
             name text not null,
             checksum text not null,
             applied_at timestamptz not null default now()
         )",
-        )
+            set.table()
+        ))
         .await?;
-
-    let mut report = MigrationReport::default();
-    for migration in MIGRATIONS {
+    let (mut applied_now, mut found) = (Vec::new(), Vec::new());
+    for migration in migrations {
         let mut attempts = 0;
         let applied = loop {
-            let error = match apply_once(&mut conn, migration).await {
+            let error = match apply_once(conn, set, migration).await {
                 Ok(applied) => break applied,
                 Err(error) => error,
             };
@@ -100,31 +310,29 @@ pub async fn migrate(db: &Database) -> Result<MigrationReport> {
             tokio::time::sleep(wait).await;
         };
         if applied {
-            report.applied.push(migration.version);
+            applied_now.push(migration.version);
         } else {
-            report.already_applied.push(migration.version);
+            found.push(migration.version);
         }
     }
-    // Under the migration lock: instances starting together would otherwise
-    // update the database's row at once, and one would fail.
-    let tx = conn.connection_mut().transaction().await?;
-    tx.execute("select pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
-        .await?;
-    restrict_database_privileges(&*tx).await?;
-    tx.commit().await?;
-    Ok(report)
+    Ok((applied_now, found))
 }
 
 /// Apply `migration` unless it is recorded, in one transaction under the
 /// migration lock; `true` when this call applied it.
-async fn apply_once(conn: &mut client::BareClient, migration: &Migration) -> Result<bool> {
-    let checksum = checksum(migration.sql);
+async fn apply_once(
+    conn: &mut client::BareClient,
+    set: MigrationSet,
+    migration: &Migration,
+) -> Result<bool> {
+    let checksum = checksum(&migration.sql);
+    let table = set.table();
     let tx = conn.connection_mut().transaction().await?;
     tx.execute("select pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await?;
     let recorded = tx
         .query_opt(
-            "select checksum from tenantry_migration where version = $1",
+            &format!("select checksum from {table} where version = $1"),
             &[&migration.version],
         )
         .await?;
@@ -132,20 +340,24 @@ async fn apply_once(conn: &mut client::BareClient, migration: &Migration) -> Res
         Some(row) if row.get::<_, String>(0) == checksum => false,
         Some(_) => {
             return Err(DbError::MigrationEdited {
+                set,
                 version: migration.version,
-                name: migration.name.to_owned(),
+                name: migration.name.to_string(),
             });
         }
         None => {
             tracing::info!(
+                %set,
                 version = migration.version,
-                name = migration.name,
+                name = %migration.name,
                 "applying migration"
             );
-            tx.batch_execute(migration.sql).await?;
+            tx.batch_execute(&migration.sql)
+                .await
+                .map_err(|source| failed(set, migration, source))?;
             tx.execute(
-                "insert into tenantry_migration (version, name, checksum) values ($1, $2, $3)",
-                &[&migration.version, &migration.name, &checksum],
+                &format!("insert into {table} (version, name, checksum) values ($1, $2, $3)"),
+                &[&migration.version, &migration.name.as_ref(), &checksum],
             )
             .await?;
             true
@@ -153,6 +365,19 @@ async fn apply_once(conn: &mut client::BareClient, migration: &Migration) -> Res
     };
     tx.commit().await?;
     Ok(applied)
+}
+
+/// A migration's own SQL failed: say which file, unless the failure is a
+/// race on cluster-wide roles that [`migrate_with`] retries.
+fn failed(set: MigrationSet, migration: &Migration, source: tokio_postgres::Error) -> DbError {
+    if crate::error::is_concurrent_catalog_error(&source) {
+        return DbError::from(source);
+    }
+    DbError::MigrationFailed {
+        set,
+        name: migration.name.to_string(),
+        source,
+    }
 }
 
 /// Take from PUBLIC, and so from every login the pools use, the right to
@@ -244,7 +469,7 @@ mod tests {
                 .find(|m| m.version == version)
                 .unwrap_or_else(|| panic!("released migration {version} is gone"));
             assert_eq!(
-                checksum(migration.sql),
+                checksum(&migration.sql),
                 released,
                 "{} was edited after its release: restore it and add a new migration instead",
                 migration.name
@@ -255,6 +480,39 @@ mod tests {
             RELEASED.len(),
             "a new migration: add its checksum to RELEASED"
         );
+    }
+
+    #[test]
+    fn application_migrations_are_numbered_from_one_without_gaps() {
+        let sql = "select 1";
+        let ok = AppMigrations::embedded(&[
+            Migration::new(1, "0001_ticket.sql", sql),
+            Migration::new(2, "0002_comment.sql", sql),
+        ])
+        .unwrap();
+        assert_eq!(ok.len(), 2);
+        let refused = |list: &[Migration]| AppMigrations::embedded(list).unwrap_err().to_string();
+        assert!(refused(&[Migration::new(2, "0002_comment.sql", sql)]).contains("1 comes next"));
+        assert!(refused(&[Migration::new(1, "0002_comment.sql", sql)]).contains("0001_"));
+        assert!(refused(&[Migration::new(1, "1_ticket.sql", sql)]).contains("0001_"));
+        assert!(refused(&[Migration::new(1, "0001_Ticket.sql", sql)]).contains("0001_"));
+        assert!(refused(&[Migration::new(1, "0001_ticket.sql", " ")]).contains("empty"));
+    }
+
+    #[test]
+    fn a_directory_is_read_in_order_and_a_misnamed_file_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("tenantry-migrations-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("0002_comment.sql"), "select 2").unwrap();
+        std::fs::write(dir.join("0001_ticket.sql"), "select 1").unwrap();
+        std::fs::write(dir.join("README.md"), "not a migration").unwrap();
+        let read = AppMigrations::from_dir(&dir).unwrap();
+        let names: Vec<_> = read.iter().map(|m| m.name.as_ref()).collect();
+        assert_eq!(names, ["0001_ticket.sql", "0002_comment.sql"]);
+        std::fs::write(dir.join("tickets.sql"), "select 3").unwrap();
+        let error = AppMigrations::from_dir(&dir).unwrap_err().to_string();
+        assert!(error.contains("tickets.sql"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -220,6 +220,7 @@ impl Default for LintConfig {
                 "ai_model_pricing",
                 "personal_access_token",
                 tenantry_db::migrate::MIGRATION_TABLE,
+                tenantry_db::migrate::APP_MIGRATION_TABLE,
             ]),
             reference_tables: names(&["organization", "user", "ai_model", "ai_model_pricing"]),
             secret_tables: names(&[
