@@ -36,8 +36,44 @@ pub use mailer::{LogMailer, Mailer};
 pub use state::{AppState, AuthSettings};
 pub use tenantry_auth::password::PasswordHashing;
 
+/// What an application built on tenantry adds to the HTTP API: its routes,
+/// whose handlers take the same extractors ([`extract::Scoped`] for the
+/// caller in their organization, [`extract::ApiJson`] for bodies) and
+/// answer with the same [`ApiError`], and their OpenAPI paths, merged into
+/// `/openapi.json`. The routes get every layer tenantry's own have: the
+/// body limit, the abuse limits, the cookie-write origin check and tracing.
+///
+/// ```
+/// use axum::{Json, Router, routing::get};
+/// use tenantry_api::extract::Scoped;
+/// use tenantry_api::{ApiError, ApiExtension, AppState};
+///
+/// async fn whoami(Scoped(actor): Scoped) -> Result<Json<String>, ApiError> {
+///     Ok(Json(actor.membership().organization_id().to_string()))
+/// }
+///
+/// let extension = ApiExtension {
+///     routes: Router::<AppState>::new().route("/api/whoami", get(whoami)),
+///     openapi: utoipa::openapi::OpenApi::default(),
+/// };
+/// ```
+#[derive(Default)]
+pub struct ApiExtension {
+    /// The application's routes, over tenantry's state.
+    pub routes: Router<AppState>,
+    /// Their paths, e.g. `MyApiDoc::openapi()` from `#[derive(utoipa::OpenApi)]`.
+    pub openapi: utoipa::openapi::OpenApi,
+}
+
 /// Every route, with shared state, limits and error fallbacks.
 pub fn router(state: AppState) -> Router {
+    router_with(state, ApiExtension::default())
+}
+
+/// [`router`] with an application's routes and OpenAPI paths merged in.
+pub fn router_with(state: AppState, extension: ApiExtension) -> Router {
+    let ApiExtension { routes, openapi } = extension;
+    let document = Arc::new(openapi::document_with(openapi));
     Router::new()
         .merge(routes::auth::router())
         .merge(routes::account::router())
@@ -48,9 +84,10 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::usage::router())
         .merge(routes::members::router())
         .merge(routes::health::router())
+        .merge(routes)
         .route(
             "/openapi.json",
-            axum::routing::get(|| async { axum::Json(openapi::document()) }),
+            axum::routing::get(move || async move { axum::Json(document.as_ref().clone()) }),
         )
         .fallback(|| async { ApiError::NotFound("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

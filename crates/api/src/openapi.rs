@@ -119,12 +119,35 @@ impl utoipa::Modify for ErrorResponses {
     }
 }
 
+/// The statuses of [`ErrorResponses`] on an application's paths: each is
+/// taken to act in an organization (what an extension's routes are for),
+/// with a credential.
+fn document_extension_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        for (write, operation) in [
+            (false, item.get.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.put.as_mut()),
+            (true, item.patch.as_mut()),
+            (true, item.delete.as_mut()),
+        ] {
+            if let Some(operation) = operation {
+                document_errors_as(path, write, operation, true);
+            }
+        }
+    }
+}
+
 fn document_errors(path: &str, write: bool, operation: &mut Operation) {
-    let public = PUBLIC.contains(&path);
-    let optional = OPTIONAL_AUTH.contains(&path);
     let tenant = TENANT_SCOPED
         .iter()
         .any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")));
+    document_errors_as(path, write, operation, tenant);
+}
+
+fn document_errors_as(path: &str, write: bool, operation: &mut Operation, tenant: bool) {
+    let public = PUBLIC.contains(&path);
+    let optional = OPTIONAL_AUTH.contains(&path);
     let has_body = operation.request_body.is_some();
     let has_params = operation
         .parameters
@@ -216,7 +239,18 @@ fn too_many_requests() -> utoipa::openapi::Response {
     response
 }
 
-/// The document as JSON.
+/// The document of tenantry's own routes.
 pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// tenantry's document with an application's paths and schemas merged in
+/// (see [`crate::ApiExtension`]). The application's operations get the
+/// error statuses every tenant route has, and tenantry's bearer security;
+/// a path tenantry already serves is left as tenantry documents it.
+pub fn document_with(mut extension: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    document_extension_errors(&mut extension);
+    document.merge(extension);
+    document
 }

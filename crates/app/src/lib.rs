@@ -132,4 +132,23 @@ impl App {
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
+
+    /// The database, for an application's own service functions built on
+    /// tenantry: they run their tenant work with
+    /// [`tenantry_db::with_tenant_context`] or [`tenantry_db::autocommit`]
+    /// and [`Actor::tenant`], exactly as this crate does. A [`Database`]
+    /// hands out no connection that bypasses RLS.
+    ///
+    /// ```no_run
+    /// # async fn example(app: tenantry_app::App, actor: tenantry_app::Actor<tenantry_app::Membership>) -> Result<(), tenantry_app::AppError> {
+    /// use tenantry_db::prelude::*;
+    /// let count: i64 = tenantry_db::with_tenant_context(app.database(), actor.tenant(), async |tx| {
+    ///     Ok::<_, tenantry_db::DbError>(tx.query_one("select count(*) from project", &[]).await?.get(0))
+    /// })
+    /// .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
 }

@@ -4,8 +4,10 @@ use anyhow::{Context, bail};
 use tenantry_app::tokens::MintedToken;
 use tenantry_app::{App, AppError, PatId};
 use tenantry_cluster::Status;
-use tenantry_db::{Database, MigrationReport, setup};
-use tenantry_server::{Application, AuthSettings, PasswordHashing, SafetyCheck, Settings};
+use tenantry_db::{AppMigrations, Database, MigrationReport, setup};
+use tenantry_server::{
+    Application, AuthSettings, Extension, PasswordHashing, SafetyCheck, Settings,
+};
 
 use crate::database::Target;
 
@@ -53,9 +55,9 @@ pub fn db_url(target: &Target) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn migrate(target: &Target) -> anyhow::Result<()> {
+pub async fn migrate(target: &Target, migrations: &AppMigrations) -> anyhow::Result<()> {
     let db = target.connect().await?;
-    migrate_database(target, &db).await
+    migrate_database(target, &db, migrations).await
 }
 
 pub async fn seed(target: &Target) -> anyhow::Result<()> {
@@ -74,6 +76,8 @@ pub struct ServeOptions {
     pub password_hashing: PasswordHashing,
     pub allow_unsafe_database: bool,
     pub rate_limits: tenantry_api::RateLimits,
+    /// The application's migrations (`--migrations`).
+    pub migrations: AppMigrations,
 }
 
 /// The run command: database up, migrated, (seeded), proven safe, then the
@@ -87,6 +91,7 @@ pub async fn serve(target: &Target, options: ServeOptions) -> anyhow::Result<()>
         password_hashing,
         allow_unsafe_database,
         rate_limits,
+        migrations,
     } = options;
     if !rate_limits.enabled {
         tracing::warn!(
@@ -108,6 +113,10 @@ pub async fn serve(target: &Target, options: ServeOptions) -> anyhow::Result<()>
             SafetyCheck::Refuse
         })
         .rate_limits(rate_limits)
+        .extension(Extension {
+            migrations,
+            ..Extension::default()
+        })
         .on_migrated(print_migrations);
     if let Some(passwords) = target.role_passwords()? {
         settings = settings.role_passwords(passwords);
@@ -198,8 +207,14 @@ async fn user_by_email(app: &App, email: &str) -> anyhow::Result<tenantry_db::us
         .with_context(|| format!("no user with email {email}"))
 }
 
-async fn migrate_database(target: &Target, db: &Database) -> anyhow::Result<()> {
-    let report = tenantry_db::migrate(db).await.context("migrating")?;
+async fn migrate_database(
+    target: &Target,
+    db: &Database,
+    migrations: &AppMigrations,
+) -> anyhow::Result<()> {
+    let report = tenantry_db::migrate_with(db, migrations)
+        .await
+        .context("migrating")?;
     if let Some(passwords) = target.role_passwords()? {
         setup::set_role_passwords(db, &passwords)
             .await
@@ -215,6 +230,14 @@ fn print_migrations(report: &MigrationReport) {
         report.applied.len(),
         report.already_applied.len()
     );
+    let app = report.app_applied.len() + report.app_already_applied.len();
+    if app > 0 {
+        println!(
+            "application migrations: {} applied, {} already applied",
+            report.app_applied.len(),
+            report.app_already_applied.len()
+        );
+    }
 }
 
 async fn shutdown_signal() {

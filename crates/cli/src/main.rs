@@ -71,6 +71,8 @@ enum Command {
         /// the client is the socket's peer.
         #[arg(long = "trusted-proxy", env = "TENANTRY_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
         trusted_proxies: Vec<tenantry_api::limits::IpNet>,
+        #[command(flatten)]
+        migrations: MigrationsArg,
     },
     /// Serve MCP over stdin/stdout for a desktop agent, as the owner of TENANTRY_TOKEN.
     Mcp {
@@ -91,12 +93,33 @@ enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
-    /// Apply pending migrations.
-    Migrate,
+    /// Apply pending migrations: tenantry's, then the application's (--migrations).
+    Migrate {
+        #[command(flatten)]
+        migrations: MigrationsArg,
+    },
     /// Load reference and demo data (idempotent).
     Seed,
     /// Check the schema for tenant-isolation, performance and scale-out problems.
     Audit(audit::AuditArgs),
+}
+
+/// Where an application's own migrations are.
+#[derive(clap::Args, Debug)]
+struct MigrationsArg {
+    /// A directory of the application's migrations (NNNN_name.sql), applied
+    /// after tenantry's and recorded apart (docs/building-on-tenantry.md).
+    #[arg(long = "migrations", env = "TENANTRY_MIGRATIONS_DIR")]
+    dir: Option<PathBuf>,
+}
+
+impl MigrationsArg {
+    fn load(&self) -> anyhow::Result<tenantry_db::AppMigrations> {
+        match &self.dir {
+            Some(dir) => Ok(tenantry_db::AppMigrations::from_dir(dir)?),
+            None => Ok(tenantry_db::AppMigrations::none()),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -198,6 +221,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             allow_unsafe_database,
             rate_limit,
             trusted_proxies,
+            migrations,
         } => {
             let rate_limits = tenantry_api::RateLimits {
                 enabled: rate_limit == Switch::On,
@@ -213,6 +237,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 password_hashing: password_hash.parse().map_err(anyhow::Error::msg)?,
                 allow_unsafe_database,
                 rate_limits,
+                migrations: migrations.load()?,
             };
             commands::serve(&target, options).await
         }
@@ -231,7 +256,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             DbAction::Status => commands::db_status(&target),
             DbAction::Url => commands::db_url(&target),
         },
-        Command::Migrate => commands::migrate(&target).await,
+        Command::Migrate { migrations } => commands::migrate(&target, &migrations.load()?).await,
         Command::Seed => commands::seed(&target).await,
         Command::Audit(args) => audit::audit(&target, args).await,
     }

@@ -279,13 +279,17 @@ async fn apply_set(
     migrations: &[Migration],
 ) -> Result<(Vec<i32>, Vec<i32>)> {
     conn.connection()
+        // Quietly: "already exists, skipping" on every start is no news.
         .batch_execute(&format!(
-            "create table if not exists {} (
-            version integer primary key,
-            name text not null,
-            checksum text not null,
-            applied_at timestamptz not null default now()
-        )",
+            "begin;
+             set local client_min_messages = warning;
+             create table if not exists {} (
+               version integer primary key,
+               name text not null,
+               checksum text not null,
+               applied_at timestamptz not null default now()
+             );
+             commit;",
             set.table()
         ))
         .await?;

@@ -17,6 +17,7 @@ pub mod caller;
 pub mod jsonrpc;
 pub mod server;
 pub mod sessions;
+pub mod tools;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ pub use caller::{Refusal, Requested, authenticate};
 pub use jsonrpc::MAX_REQUEST_BODY_BYTES;
 pub use server::TenantryMcp;
 pub use sessions::OwnedSessions;
+pub use tools::{OrganizationTool, Tools};
 
 /// `/mcp`, with token authentication in front of the MCP service, then
 /// [`jsonrpc::guard`], which answers malformed, oversized and wrongly shaped
@@ -40,9 +42,15 @@ pub fn router(app: App) -> axum::Router {
 
 /// [`router`] keeping its sessions in `sessions`.
 pub fn router_with_sessions(app: App, sessions: Arc<OwnedSessions>) -> axum::Router {
+    router_with(app, sessions, Tools::new())
+}
+
+/// [`router`] keeping its sessions in `sessions` and serving an
+/// application's `tools` beside tenantry's.
+pub fn router_with(app: App, sessions: Arc<OwnedSessions>, tools: Tools) -> axum::Router {
     let handler_app = app.clone();
     let service = StreamableHttpService::new(
-        move || Ok(TenantryMcp::for_http(handler_app.clone())),
+        move || Ok(TenantryMcp::for_http_with(handler_app.clone(), &tools)),
         sessions.clone(),
         // The default accepts only loopback Host headers (a guard against DNS
         // rebinding); a deployment behind a proxy configures its hosts.
@@ -64,12 +72,17 @@ pub fn router_with_sessions(app: App, sessions: Arc<OwnedSessions>) -> axum::Rou
 
 /// Serve one client over stdin/stdout as the owner of `token`.
 pub async fn serve_stdio(db: Database, token: &str) -> Result<(), StdioError> {
+    serve_stdio_with(db, token, Tools::new()).await
+}
+
+/// [`serve_stdio`], with an application's `tools` beside tenantry's.
+pub async fn serve_stdio_with(db: Database, token: &str, tools: Tools) -> Result<(), StdioError> {
     let app = App::new(db, Settings::default());
     let actor = authenticate(&app, token)
         .await
         .map_err(StdioError::Refused)?;
     tracing::info!(user = %actor.user().email, "serving MCP over stdio");
-    let running = TenantryMcp::for_stdio(app, actor)
+    let running = TenantryMcp::for_stdio_with(app, actor, &tools)
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| StdioError::Transport(e.to_string()))?;

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolResult, ContentBlock, Implementation, ListResourceTemplatesResult, ListResourcesResult,
@@ -45,25 +46,60 @@ pub struct TenantryMcp {
     /// The organization chosen with `switch_organization`, for this session
     /// only, remembered with the user who chose it.
     selected: Arc<Mutex<Option<(UserId, OrganizationId)>>>,
+    /// tenantry's tools and the application's ([`crate::Tools`]).
+    tool_router: ToolRouter<TenantryMcp>,
 }
 
 impl TenantryMcp {
     /// A handler for HTTP sessions.
     pub fn for_http(app: App) -> Self {
+        Self::for_http_with(app, &crate::Tools::new())
+    }
+
+    /// A handler for HTTP sessions that also serves an application's `tools`.
+    pub fn for_http_with(app: App, tools: &crate::Tools) -> Self {
         TenantryMcp {
             app,
             stdio_actor: None,
             selected: Arc::default(),
+            tool_router: Self::all_tools(tools),
         }
     }
 
     /// A handler for one stdio client acting as `actor`.
     pub fn for_stdio(app: App, actor: Actor) -> Self {
+        Self::for_stdio_with(app, actor, &crate::Tools::new())
+    }
+
+    /// A handler for one stdio client acting as `actor`, with an
+    /// application's `tools`.
+    pub fn for_stdio_with(app: App, actor: Actor, tools: &crate::Tools) -> Self {
         TenantryMcp {
-            app,
             stdio_actor: Some(actor),
-            selected: Arc::default(),
+            ..Self::for_http_with(app, tools)
         }
+    }
+
+    fn all_tools(tools: &crate::Tools) -> ToolRouter<TenantryMcp> {
+        let mut router = Self::tool_router();
+        for route in tools.routes() {
+            router.add_route(route);
+        }
+        router
+    }
+
+    /// The names of tenantry's own tools.
+    pub(crate) fn own_tool_names() -> Vec<String> {
+        Self::tool_router()
+            .list_all()
+            .into_iter()
+            .map(|tool| tool.name.into_owned())
+            .collect()
+    }
+
+    /// The service layer, for an application's tools.
+    pub(crate) fn app(&self) -> &App {
+        &self.app
     }
 
     fn parts(ctx: &RequestContext<RoleServer>) -> Option<&axum::http::request::Parts> {
@@ -85,7 +121,7 @@ impl TenantryMcp {
     /// The caller in the organization this call acts in: the session's
     /// choice, else the request's header (resolved by the middleware), else
     /// their default. Resolved once per call.
-    async fn scoped(
+    pub(crate) async fn scoped(
         &self,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<Actor<Membership>, CallToolResult> {
@@ -126,7 +162,7 @@ impl TenantryMcp {
     }
 }
 
-fn tool_error(message: impl Into<String>) -> CallToolResult {
+pub(crate) fn tool_error(message: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.into())])
 }
 
@@ -168,7 +204,7 @@ fn serialization_error(error: serde_json::Error) -> McpError {
     McpError::internal_error(INTERNAL_ERROR, None)
 }
 
-fn respond<T: Serialize>(result: Result<T, AppError>) -> ToolResult {
+pub(crate) fn respond<T: Serialize>(result: Result<T, AppError>) -> ToolResult {
     match result {
         Ok(value) => serde_json::to_value(value)
             .map(CallToolResult::structured)
@@ -474,7 +510,7 @@ impl TenantryMcp {
     }
 }
 
-#[tool_handler]
+#[tool_handler(router = self.tool_router)]
 impl ServerHandler for TenantryMcp {
     /// Up to 2025-11-25: the versions with MCP sessions, which
     /// `switch_organization` needs ("for this session only"). Newer clients

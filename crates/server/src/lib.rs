@@ -19,6 +19,12 @@
 //! app.run_until(std::future::pending()).await
 //! # }
 //! ```
+//!
+//! An application built on tenantry hands its own migrations, routes,
+//! OpenAPI paths and MCP tools to the same builder as an [`Extension`]
+//! (docs/building-on-tenantry.md): they are migrated after tenantry's,
+//! checked by the same safety check, and served behind the same
+//! authentication, limits and error format.
 
 #![deny(missing_docs)]
 
@@ -29,12 +35,40 @@ use std::sync::Arc;
 use axum::Router;
 use axum::serve::ListenerExt;
 use tenantry_db::setup::RolePasswords;
-use tenantry_db::{Database, DbError, MigrationReport};
+use tenantry_db::{AppMigrations, Database, DbError, MigrationReport};
 use tenantry_lint::{Finding, LintConfig};
 use tenantry_mcp::OwnedSessions;
 use tokio::net::TcpListener;
 
-pub use tenantry_api::{AuthSettings, Mailer, PasswordHashing, RateLimits, TrustedProxies};
+pub use tenantry_api::{
+    ApiExtension, AppState, AuthSettings, Mailer, PasswordHashing, RateLimits, TrustedProxies,
+};
+pub use tenantry_mcp::{OrganizationTool, Tools};
+
+/// What an application built on tenantry adds to the server: its own
+/// migrations (applied after tenantry's), its HTTP routes and OpenAPI
+/// paths, and its MCP tools.
+///
+/// ```no_run
+/// # async fn example(db: tenantry_db::Database, settings: tenantry_server::Settings) -> Result<(), Box<dyn std::error::Error>> {
+/// use tenantry_server::{Extension, Tools};
+/// let extension = Extension {
+///     migrations: tenantry_db::AppMigrations::from_dir("migrations".as_ref())?,
+///     api: tenantry_server::ApiExtension::default(),
+///     mcp_tools: Tools::new(),
+/// };
+/// let app = tenantry_server::Application::build(settings.extension(extension)).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
+pub struct Extension {
+    /// The application's migrations ([`AppMigrations`]).
+    pub migrations: AppMigrations,
+    /// Its routes and their OpenAPI paths.
+    pub api: ApiExtension,
+    /// Its MCP tools.
+    pub mcp_tools: Tools,
+}
 
 /// What to do with the findings of the start-up safety check.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -80,6 +114,8 @@ pub struct Settings {
     /// Abuse limits and trusted proxies: on, with Better Auth's rules, and
     /// no proxy trusted ([`RateLimits::default`]).
     pub rate_limits: RateLimits,
+    /// What the application adds: none by default.
+    pub extension: Extension,
 }
 
 impl Settings {
@@ -97,7 +133,14 @@ impl Settings {
             mcp_sessions: Arc::default(),
             on_migrated: None,
             rate_limits: RateLimits::default(),
+            extension: Extension::default(),
         }
+    }
+
+    /// Serve the application's `extension` with tenantry.
+    pub fn extension(mut self, extension: Extension) -> Self {
+        self.extension = extension;
+        self
     }
 
     /// Apply `limits` (e.g. [`RateLimits::off`] for a test that signs up
@@ -171,11 +214,15 @@ pub enum ServerError {
     /// The safety check could not run.
     #[error("checking the database is safe to serve")]
     SafetyCheck(#[source] DbError),
+    /// Two of the application's MCP tools, or one of them and one of
+    /// tenantry's, have this name.
+    #[error("the MCP tool name {0} is taken: give the application's tool another name")]
+    ToolNameTaken(String),
     /// The safety check found these; the server refused to start.
     #[error(
-        "refusing to serve an unsafe database ({} security lint(s) failed; `tenantry audit` gives the fixes, --allow-unsafe-database overrides): {}",
+        "refusing to serve an unsafe database ({} security lint(s) failed; --allow-unsafe-database overrides):\n{}",
         findings.len(),
-        finding_list(findings)
+        findings_with_fixes(findings)
     )]
     Unsafe {
         /// Every error-level finding.
@@ -203,6 +250,23 @@ impl ServerError {
             _ => None,
         }
     }
+}
+
+/// One line per finding, naming the object (the table, the policy) and
+/// what is wrong, with its fix where one statement can fix it.
+fn findings_with_fixes(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| {
+            let fix = f
+                .fix
+                .as_deref()
+                .map(|fix| format!("\n    fix: {fix}"))
+                .unwrap_or_else(|| "\n    fix: see `tenantry audit` and docs/audit.md".into());
+            format!("  {} {}: {}{fix}", f.lint, f.object, f.message)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn finding_list(findings: &[Finding]) -> String {
@@ -235,10 +299,14 @@ impl Application {
             mcp_sessions,
             on_migrated,
             rate_limits,
+            extension,
         } = settings;
+        if let Some(name) = extension.mcp_tools.clashing_name() {
+            return Err(ServerError::ToolNameTaken(name));
+        }
         let migrated = if migrate {
             Some(
-                tenantry_db::migrate(&db)
+                tenantry_db::migrate_with(&db, &extension.migrations)
                     .await
                     .map_err(ServerError::Migrate)?,
             )
@@ -269,7 +337,7 @@ impl Application {
             .map_err(|source| ServerError::Bind { address, source })?;
         Ok(Application {
             listener,
-            router: surfaces(db, auth, mailer, mcp_sessions, rate_limits),
+            router: surfaces(db, auth, mailer, mcp_sessions, rate_limits, extension),
         })
     }
 
@@ -309,18 +377,23 @@ fn surfaces(
     mailer: Arc<dyn Mailer>,
     mcp_sessions: Arc<OwnedSessions>,
     rate_limits: RateLimits,
+    extension: Extension,
 ) -> Router {
     // One service layer behind both surfaces, so HTTP and MCP apply the
     // same rules with the same settings, and count refused credentials together.
     let trusted = Arc::new(rate_limits.trusted_proxies.clone());
     let state = tenantry_api::AppState::with_limits(db, auth, mailer, rate_limits);
     let app = state.app.clone();
-    let api = tenantry_api::router(state);
-    api.merge(tenantry_mcp::router_with_sessions(app, mcp_sessions))
-        .layer(axum::middleware::from_fn_with_state(
-            trusted,
-            tenantry_api::limits::identify_client,
-        ))
+    let api = tenantry_api::router_with(state, extension.api);
+    api.merge(tenantry_mcp::router_with(
+        app,
+        mcp_sessions,
+        extension.mcp_tools,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        trusted,
+        tenantry_api::limits::identify_client,
+    ))
 }
 
 /// The security lints of `tenantry audit`, through the tenant pool's own
