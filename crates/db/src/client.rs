@@ -49,6 +49,9 @@ pub enum BypassReason {
     /// they are, in one transaction across tenants
     /// (`organizations::delete_user_account`).
     AccountDeletion,
+    /// Work of an application built on tenantry that crosses tenants, for
+    /// the reason it names ([`crate::cross_tenant::CrossTenant`], logged).
+    Application,
     /// `tenantry serve`'s refusal to serve an unsafe database: the lints run
     /// through the tenant pool's own login, the one they check.
     SafetyCheck,
@@ -81,7 +84,8 @@ impl BypassReason {
             | BypassReason::UserScoped
             | BypassReason::OrganizationResolution
             | BypassReason::InviteeInvitations
-            | BypassReason::AccountDeletion => PoolOf::Bare,
+            | BypassReason::AccountDeletion
+            | BypassReason::Application => PoolOf::Bare,
         }
     }
 }
@@ -150,6 +154,10 @@ pub const LEGITIMATE_USES: &[(&str, &str)] = &[
     (
         "crates/db/src/organizations/account_deletion.rs",
         "AccountDeletion: a user with the organizations whose only member they are, in one transaction",
+    ),
+    (
+        "crates/db/src/cross_tenant.rs",
+        "Application: an application's cross-tenant work, for the reason it names",
     ),
     (
         "crates/db/src/users.rs",

@@ -80,6 +80,7 @@ pub mod audit;
 pub mod catalog;
 pub(crate) mod client;
 mod context;
+pub mod cross_tenant;
 mod database;
 #[cfg(feature = "testing")]
 pub mod diagnostics;
