@@ -76,13 +76,15 @@ pub struct ServeOptions {
     pub password_hashing: PasswordHashing,
     pub allow_unsafe_database: bool,
     pub rate_limits: tenantry_api::RateLimits,
-    /// The application's migrations (`--migrations`).
-    pub migrations: AppMigrations,
 }
 
 /// The run command: database up, migrated, (seeded), proven safe, then the
 /// HTTP API and /mcp until Ctrl-C or SIGTERM, finishing in-flight requests.
-pub async fn serve(target: &Target, options: ServeOptions) -> anyhow::Result<()> {
+pub async fn serve(
+    target: &Target,
+    options: ServeOptions,
+    extension: Extension,
+) -> anyhow::Result<()> {
     let ServeOptions {
         with_demo_data,
         bind,
@@ -91,7 +93,6 @@ pub async fn serve(target: &Target, options: ServeOptions) -> anyhow::Result<()>
         password_hashing,
         allow_unsafe_database,
         rate_limits,
-        migrations,
     } = options;
     if !rate_limits.enabled {
         tracing::warn!(
@@ -113,10 +114,7 @@ pub async fn serve(target: &Target, options: ServeOptions) -> anyhow::Result<()>
             SafetyCheck::Refuse
         })
         .rate_limits(rate_limits)
-        .extension(Extension {
-            migrations,
-            ..Extension::default()
-        })
+        .extension(extension)
         .on_migrated(print_migrations);
     if let Some(passwords) = target.role_passwords()? {
         settings = settings.role_passwords(passwords);
@@ -129,9 +127,13 @@ pub async fn serve(target: &Target, options: ServeOptions) -> anyhow::Result<()>
 }
 
 /// `tenantry mcp --stdio`: one agent, one token, stdin and stdout.
-pub async fn mcp_stdio(target: &Target, token: &str) -> anyhow::Result<()> {
+pub async fn mcp_stdio(
+    target: &Target,
+    token: &str,
+    tools: tenantry_mcp::Tools,
+) -> anyhow::Result<()> {
     let db = target.connect().await?;
-    tenantry_mcp::serve_stdio(db, token).await?;
+    tenantry_mcp::serve_stdio_with(db, token, tools).await?;
     Ok(())
 }
 

@@ -28,6 +28,8 @@ const LAYERS: &[&[&str]] = &[
     &["tenantry-api", "tenantry-mcp"],
     &["tenantry-server"],
     &["tenantry-cli"],
+    // Products built on tenantry, as outside teams build them: the example.
+    &["helpdesk"],
     // Test and benchmark support, outside the product: the testkit, then
     // the benchmark, whose soak drives the server with the testkit's client.
     &["tenantry-testkit"],

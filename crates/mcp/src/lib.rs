@@ -31,6 +31,11 @@ pub use server::TenantryMcp;
 pub use sessions::OwnedSessions;
 pub use tools::{OrganizationTool, Tools};
 
+/// The JSON Schema crate rmcp describes tool arguments with, for an
+/// application's own tools: `use tenantry_mcp::schemars::{self, JsonSchema};`
+/// then `#[derive(JsonSchema)]`, so both use one version of it.
+pub use rmcp::schemars;
+
 /// `/mcp`, with token authentication in front of the MCP service, then
 /// [`jsonrpc::guard`], which answers malformed, oversized and wrongly shaped
 /// JSON-RPC with a JSON-RPC error before rmcp reads it, then
