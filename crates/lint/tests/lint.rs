@@ -114,6 +114,24 @@ fn plants() -> Vec<(String, Vec<(&'static str, &'static str)>)> {
             vec![("unlisted_non_tenant_table", "public.lint_unlisted")],
         ),
         (
+            // Declared non-tenant in the database itself, with its reason:
+            // neither unlisted nor, referenced by a tenant table, a Citus
+            // problem.
+            format!(
+                "create table lint_marked (id uuid primary key);
+                 comment on table lint_marked is 'tenantry:reference-table: lint fixture, the same for every tenant';
+                 {} alter table lint_marked_ref add column lint_marked_id uuid references lint_marked (id);",
+                perfect("lint_marked_ref")
+            ),
+            vec![],
+        ),
+        (
+            "create table lint_marked_blank (id uuid primary key);
+             comment on table lint_marked_blank is 'tenantry:reference-table:  ';"
+                .into(),
+            vec![("unlisted_non_tenant_table", "public.lint_marked_blank")],
+        ),
+        (
             // On the allow-list (see `config`), with a policy but RLS off.
             "create table lint_reference (id uuid primary key);
              create policy lint_reference_read on lint_reference for select to authenticated using (true);"
@@ -410,6 +428,72 @@ async fn the_suggested_fixes_apply_cleanly() {
             "multiple_permissive_policies",
             "unlisted_non_tenant_table",
         ])
+    );
+}
+
+/// An application's non-tenant table declares itself in a table comment,
+/// since the audit reads the catalog, not the application's code; the marker
+/// counts only with a reason, and the error names the marker.
+#[tokio::test]
+async fn a_reference_table_marker_with_a_reason_declares_a_non_tenant_table() {
+    let test = TestDb::new().await;
+    test.owner()
+        .await
+        .batch_execute(&format!(
+            "create table country (id uuid primary key, code text not null);
+             comment on table country is 'tenantry:reference-table: ISO country codes, the same for every tenant';
+             create table plan_tier (id uuid primary key);
+             comment on table plan_tier is 'tenantry:reference-table:';
+             create table ledger (id uuid primary key, amount numeric not null);
+             {} alter table lint_address add column country_id uuid references country (id),
+                                         add column plan_tier_id uuid references plan_tier (id);",
+            perfect("lint_address")
+        ))
+        .await
+        .unwrap();
+    let findings = lint::audit(&test.db, &LintConfig::default()).await.unwrap();
+    let found: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f.lint, f.object.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("unlisted_non_tenant_table", "public.ledger"),
+            ("unlisted_non_tenant_table", "public.plan_tier"),
+            (
+                "citus_foreign_key_to_non_reference_table",
+                "lint_address_plan_tier_id_fkey on public.lint_address"
+            ),
+        ],
+        "{findings:#?}"
+    );
+    let message = |object: &str| {
+        findings
+            .iter()
+            .find(|f| f.object == object)
+            .map(|f| f.message.clone())
+            .unwrap()
+    };
+    assert!(
+        message("public.ledger")
+            .contains("comment on table public.ledger is 'tenantry:reference-table: <why it holds no tenant data>'"),
+        "{findings:#?}"
+    );
+    assert!(
+        message("public.plan_tier").contains("gives no reason"),
+        "{findings:#?}"
+    );
+    // The marker holds whatever list the operator passes.
+    let config = LintConfig {
+        non_tenant_tables: vec![],
+        reference_tables: vec![],
+        ..LintConfig::default()
+    };
+    let findings = lint::audit(&test.db, &config).await.unwrap();
+    assert!(
+        !findings.iter().any(|f| f.object.contains("country")),
+        "{findings:#?}"
     );
 }
 
