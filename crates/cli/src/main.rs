@@ -4,6 +4,7 @@
 mod audit;
 mod commands;
 mod database;
+mod scaffold;
 
 use std::path::PathBuf;
 
@@ -97,6 +98,8 @@ enum Command {
     Seed,
     /// Check the schema for tenant-isolation, performance and scale-out problems.
     Audit(audit::AuditArgs),
+    /// Write the application's next migration for a new table, in the tenancy shape (docs/scaffolding.md).
+    New(scaffold::NewArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -234,5 +237,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => commands::migrate(&target).await,
         Command::Seed => commands::seed(&target).await,
         Command::Audit(args) => audit::audit(&target, args).await,
+        Command::New(args) => scaffold::new(args),
     }
 }
