@@ -33,7 +33,10 @@ enum NewKind {
         #[arg(long = "column", value_name = "NAME:TYPE[:null]")]
         columns: Vec<String>,
         /// Another tenant table this one belongs to: adds TABLE_id, a foreign
-        /// key (organization_id, TABLE_id) and an index on them.
+        /// key (organization_id, TABLE_id) and an index on them. A reference
+        /// table written by `tenantry new reference-table` into the same
+        /// directory (or ai_model, ai_model_pricing) gets TABLE_id
+        /// referencing its id instead.
         #[arg(long = "references", value_name = "TABLE")]
         references: Vec<String>,
         /// A column (or comma-separated columns) unique within an organization.
@@ -90,7 +93,8 @@ pub fn new(args: NewArgs) -> anyhow::Result<()> {
             engine,
             dir,
         } => {
-            let spec = TenantTable::parse(&name, &columns, &references, &unique, engine)?;
+            let known = reference_tables_in(&dir.migrations)?;
+            let spec = TenantTable::parse(&name, &columns, &references, &unique, engine, &known)?;
             (spec.name.clone(), tenant_table_sql(&spec), dir.migrations)
         }
         NewKind::ReferenceTable {
@@ -250,6 +254,8 @@ pub struct TenantTable {
     pub columns: Vec<Column>,
     /// Tenant tables it references through `(organization_id, TABLE_id)`.
     pub references: Vec<String>,
+    /// Reference tables it references through `TABLE_id`.
+    pub reference_data: Vec<String>,
     /// Column sets unique within an organization.
     pub unique: Vec<Vec<String>>,
     /// The engine whose policy form to write.
@@ -272,10 +278,22 @@ impl TenantTable {
         references: &[String],
         unique: &[String],
         engine: Engine,
+        reference_tables: &[String],
     ) -> Result<TenantTable, SpecError> {
         let name = table_name(name)?;
         let mut refs = Vec::new();
+        let mut reference_data = Vec::new();
         for target in references {
+            // Before the identifier check, so `user` is named as tenantry's
+            // table rather than as a reserved word.
+            if !reference_tables.contains(target)
+                && (TENANTRY_NON_TENANT_TABLES.contains(&target.as_str())
+                    || target.starts_with("tenantry_"))
+            {
+                return refuse(format!(
+                    "--references {target}: {target} is neither a tenant table nor reference data; --references takes a tenant table, keyed by (organization_id, id), or a reference table (organization_id already references organization)"
+                ));
+            }
             let target = identifier("referenced table", target)
                 .map_err(|e| SpecError(format!("--references {target:?}: {e}")))?;
             if target == name {
@@ -283,19 +301,20 @@ impl TenantTable {
                     "--references {target}: a table cannot reference itself with a NOT NULL key (its first row could never be inserted)"
                 ));
             }
-            if TENANTRY_NON_TENANT_TABLES.contains(&target.as_str())
-                || target.starts_with("tenantry_")
-            {
-                return refuse(format!(
-                    "--references {target}: {target} is not a tenant table; --references takes a tenant table, keyed by (organization_id, id) (organization_id already references organization)"
-                ));
-            }
-            if refs.contains(&target) {
+            if refs.contains(&target) || reference_data.contains(&target) {
                 return refuse(format!("--references {target}: given twice"));
             }
-            refs.push(target);
+            if reference_tables.contains(&target) {
+                reference_data.push(target);
+            } else {
+                refs.push(target);
+            }
         }
-        let ref_columns: Vec<String> = refs.iter().map(|t| format!("{t}_id")).collect();
+        let ref_columns: Vec<String> = refs
+            .iter()
+            .chain(&reference_data)
+            .map(|t| format!("{t}_id"))
+            .collect();
         let columns = parse_columns(columns, &ref_columns)?;
         let mut sets = Vec::new();
         for spec in unique {
@@ -324,6 +343,7 @@ impl TenantTable {
             name,
             columns,
             references: refs,
+            reference_data,
             unique: sets,
             engine,
         };
@@ -351,7 +371,7 @@ impl TenantTable {
             format!("{}_tenant_isolation", self.name),
             format!("{}_organization_id_created_at_idx", self.name),
         ];
-        for target in &self.references {
+        for target in self.references.iter().chain(&self.reference_data) {
             names.push(self.fk_name(target));
             names.push(self.ref_index_name(target));
         }
@@ -705,7 +725,7 @@ pub fn tenant_table_sql(spec: &TenantTable) -> String {
     out.push_str(&format!(
         "\ncreate table {t} (\n  organization_id uuid not null{default}\n    references organization (id) on delete cascade,\n  id uuid not null default gen_random_uuid(),\n"
     ));
-    for target in &spec.references {
+    for target in spec.references.iter().chain(&spec.reference_data) {
         out.push_str(&format!("  {target}_id uuid not null,\n"));
     }
     for column in &spec.columns {
@@ -720,6 +740,12 @@ pub fn tenant_table_sql(spec: &TenantTable) -> String {
             spec.fk_name(target)
         ));
     }
+    for target in &spec.reference_data {
+        out.push_str(&format!(
+            ",\n  -- Reference data, the same for every tenant: a plain key to its id.\n  constraint {} foreign key ({target}_id) references {target} (id)",
+            spec.fk_name(target)
+        ));
+    }
     for set in &spec.unique {
         out.push_str(&format!(
             ",\n  constraint {} unique (organization_id, {})",
@@ -731,7 +757,7 @@ pub fn tenant_table_sql(spec: &TenantTable) -> String {
     out.push_str(&format!(
         "create index {t}_organization_id_created_at_idx on {t} (organization_id, created_at, id);\n"
     ));
-    for target in &spec.references {
+    for target in spec.references.iter().chain(&spec.reference_data) {
         out.push_str(&format!(
             "create index {} on {t} (organization_id, {target}_id);\n",
             spec.ref_index_name(target)
@@ -801,6 +827,52 @@ select create_reference_table('{t}');
         ));
     }
     out
+}
+
+/// tenantry's reference data, which tenant tables may reference by id.
+const TENANTRY_REFERENCE_TABLES: &[&str] = &["ai_model", "ai_model_pricing"];
+
+/// The reference tables a tenant table in `dir` may reference: tenantry's,
+/// and those the migrations there mark as `tenantry new reference-table`
+/// writes them (`comment on table NAME is 'tenantry:reference-table: ...'`).
+fn reference_tables_in(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut tables: Vec<String> = TENANTRY_REFERENCE_TABLES
+        .iter()
+        .map(|t| (*t).to_owned())
+        .collect();
+    if !dir.is_dir() {
+        return Ok(tables);
+    }
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry
+            .with_context(|| format!("reading {}", dir.display()))?
+            .path();
+        let is_migration = path
+            .file_name()
+            .and_then(|f| f.to_str())
+            .is_some_and(|f| migration_file(f).is_some());
+        if !is_migration {
+            continue;
+        }
+        let sql = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        tables.extend(marked_reference_tables(&sql));
+    }
+    Ok(tables)
+}
+
+/// The tables `sql` marks as reference tables, one `comment on table` line
+/// each, as [`reference_table_sql`] writes them.
+fn marked_reference_tables(sql: &str) -> Vec<String> {
+    let marker = format!(" is '{REFERENCE_TABLE_MARKER}");
+    sql.lines()
+        .filter_map(|line| {
+            let rest = line.trim().strip_prefix("comment on table ")?;
+            let (table, _) = rest.split_once(&marker)?;
+            let table = table.trim().strip_prefix("public.").unwrap_or(table.trim());
+            identifier("table", table).ok()
+        })
+        .collect()
 }
 
 /// The number after the highest `NNNN_*.sql` in `dir` (1 when there is none).
@@ -883,6 +955,7 @@ mod tests {
             &strings(refs),
             &strings(unique),
             Engine::Postgres,
+            &strings(&["ai_model", "ticket_category"]),
         )
     }
 
@@ -921,7 +994,8 @@ mod tests {
             .iter()
             .map(|t| format!("c_{0}:{0}", t.sql()))
             .collect();
-        let spec = TenantTable::parse("everything", &columns, &[], &[], Engine::Postgres).unwrap();
+        let spec =
+            TenantTable::parse("everything", &columns, &[], &[], Engine::Postgres, &[]).unwrap();
         let sql = tenant_table_sql(&spec);
         for t in ColumnType::ALL {
             assert!(
@@ -939,6 +1013,7 @@ mod tests {
             &[],
             &[],
             Engine::Citus,
+            &[],
         )
         .unwrap();
         let sql = tenant_table_sql(&spec);
@@ -1043,7 +1118,8 @@ mod tests {
             error(tenant("comment", &[], &["comment"], &[])).contains("cannot reference itself")
         );
         assert!(
-            error(tenant("comment", &[], &["organization"], &[])).contains("not a tenant table")
+            error(tenant("comment", &[], &["organization"], &[]))
+                .contains("neither a tenant table nor reference data")
         );
         assert!(error(tenant("comment", &[], &["ticket", "ticket"], &[])).contains("given twice"));
         assert!(
@@ -1056,6 +1132,31 @@ mod tests {
             tenant_table_sql(&spec)
                 .contains("constraint comment_organization_id_ticket_id_a_key unique (organization_id, ticket_id, a)")
         );
+    }
+
+    #[test]
+    fn reference_data_is_referenced_by_id() {
+        let spec = tenant("ticket", &[], &["ticket_category", "ai_model"], &[]).unwrap();
+        let sql = tenant_table_sql(&spec);
+        for part in [
+            "  ticket_category_id uuid not null,\n  ai_model_id uuid not null,\n",
+            "constraint ticket_ticket_category_id_fkey foreign key (ticket_category_id) references ticket_category (id)",
+            "constraint ticket_ai_model_id_fkey foreign key (ai_model_id) references ai_model (id)",
+            "create index ticket_organization_id_ticket_category_id_idx on ticket (organization_id, ticket_category_id);",
+        ] {
+            assert!(sql.contains(part), "missing:\n{part}\nin:\n{sql}");
+        }
+        assert!(error(tenant("ticket", &[], &["user"], &[])).contains("neither a tenant table"));
+    }
+
+    #[test]
+    fn marked_reference_tables_are_found_in_what_reference_table_writes() {
+        let spec = ReferenceTable::parse("country", "codes", &[], Engine::Postgres).unwrap();
+        let sql = format!(
+            "{}\ncomment on table public.region is 'tenantry:reference-table: regions';\ncomment on table notes is 'free text';",
+            reference_table_sql(&spec)
+        );
+        assert_eq!(marked_reference_tables(&sql), ["country", "region"]);
     }
 
     #[test]

@@ -80,8 +80,10 @@ fn generate_help_desk(dir: &Path) {
                 "subject:text",
                 "--column",
                 "status:text",
+                "--references",
+                "ticket_category",
                 "--column",
-                "category_id:uuid:null",
+                "closed_at:timestamptz:null",
                 "--unique",
                 "subject",
             ],
@@ -199,21 +201,23 @@ async fn generated_tables_audit_clean_and_isolate_tenants() {
     let owner = test.owner().await;
     let a = TestDb::insert_organization(&owner, "acme").await;
     let b = TestDb::insert_organization(&owner, "globex").await;
-    let ticket: uuid::Uuid = owner
+    let category: uuid::Uuid = owner
         .query_one(
-            "insert into ticket (organization_id, subject, status) values ($1, 'printer on fire', 'open') returning id",
-            &[&a],
+            "insert into ticket_category (name, position) values ('hardware', 1) returning id",
+            &[],
         )
         .await
         .unwrap()
         .get(0);
-    owner
-        .execute(
-            "insert into ticket_category (name, position) values ('hardware', 1)",
-            &[],
+    let ticket: uuid::Uuid = owner
+        .query_one(
+            "insert into ticket (organization_id, ticket_category_id, subject, status)
+             values ($1, $2, 'printer on fire', 'open') returning id",
+            &[&a, &category],
         )
         .await
-        .unwrap();
+        .unwrap()
+        .get(0);
     let (a, b) = (a.to_string(), b.to_string());
     let mut app = test.app_login().await;
 
@@ -225,8 +229,8 @@ async fn generated_tables_audit_clean_and_isolate_tenants() {
             .get(0);
         // organization_id defaults to the current tenant.
         tx.execute(
-            "insert into ticket (subject, status) values ('toner low', 'open')",
-            &[],
+            "insert into ticket (ticket_category_id, subject, status) values ($1, 'toner low', 'open')",
+            &[&category],
         )
         .await
         .expect("a tenant inserts its own ticket");
@@ -253,16 +257,14 @@ async fn generated_tables_audit_clean_and_isolate_tenants() {
                 .await
                 .unwrap()
                 .get(0);
+            tx.execute("savepoint s", &[]).await.unwrap();
             let foreign_insert = tx
-                .execute("savepoint s", &[])
-                .await
-                .and(
-                    tx.execute(
-                        "insert into ticket (organization_id, subject, status) values ($1::text::uuid, 'planted', 'open')",
-                        &[&a],
-                    )
-                    .await,
-                );
+                .execute(
+                    "insert into ticket (organization_id, ticket_category_id, subject, status)
+                     values ($1::text::uuid, $2, 'planted', 'open')",
+                    &[&a, &category],
+                )
+                .await;
             tx.execute("rollback to savepoint s", &[]).await.unwrap();
             let foreign_reference = tx
                 .execute(
@@ -272,7 +274,10 @@ async fn generated_tables_audit_clean_and_isolate_tenants() {
                 .await;
             tx.execute("rollback to savepoint s", &[]).await.unwrap();
             let category_write = tx
-                .execute("insert into ticket_category (name, position) values ('mine', 2)", &[])
+                .execute(
+                    "insert into ticket_category (name, position) values ('mine', 2)",
+                    &[],
+                )
                 .await;
             (tickets, foreign_insert, foreign_reference, category_write)
         })

@@ -8,9 +8,10 @@ pub(crate) const LINT: Lint = Lint {
     doc: r#"
 A foreign key from a tenant table to a non-tenant table that is neither
 `organization`, `user` nor reference data (`ai_model`, `ai_model_pricing`;
-`--reference-tables`; a table commented `tenantry:reference-table: <reason>`). Distributed, the tenant table could reference another
-distributed table on the distribution column or a reference table, but not a
-table left on the coordinator.
+`--reference-tables`; a table commented `tenantry:reference-table: <reason>`).
+Distributed, the tenant table could reference another distributed table on the
+distribution column or a reference table, but not a table left on the
+coordinator.
 
 ```sql
 alter table note add column session_id uuid references session (id);
