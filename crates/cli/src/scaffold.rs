@@ -742,7 +742,7 @@ pub fn tenant_table_sql(spec: &TenantTable) -> String {
     }
     for target in &spec.reference_data {
         out.push_str(&format!(
-            ",\n  -- Reference data, the same for every tenant: a plain key to its id.\n  constraint {} foreign key ({target}_id) references {target} (id)",
+            ",\n  -- Reference data, the same for every tenant: a plain key to its id.\n  constraint {} foreign key ({target}_id)\n    references {target} (id)",
             spec.fk_name(target)
         ));
     }
@@ -1140,8 +1140,8 @@ mod tests {
         let sql = tenant_table_sql(&spec);
         for part in [
             "  ticket_category_id uuid not null,\n  ai_model_id uuid not null,\n",
-            "constraint ticket_ticket_category_id_fkey foreign key (ticket_category_id) references ticket_category (id)",
-            "constraint ticket_ai_model_id_fkey foreign key (ai_model_id) references ai_model (id)",
+            "constraint ticket_ticket_category_id_fkey foreign key (ticket_category_id)\n    references ticket_category (id)",
+            "constraint ticket_ai_model_id_fkey foreign key (ai_model_id)\n    references ai_model (id)",
             "create index ticket_organization_id_ticket_category_id_idx on ticket (organization_id, ticket_category_id);",
         ] {
             assert!(sql.contains(part), "missing:\n{part}\nin:\n{sql}");
