@@ -126,6 +126,15 @@ fn plants() -> Vec<(String, Vec<(&'static str, &'static str)>)> {
             vec![],
         ),
         (
+            // The marker exempts nothing on a table with organization_id.
+            format!(
+                "{} comment on table lint_marked_tenant is 'tenantry:reference-table: says so';
+                 alter table lint_marked_tenant disable row level security;",
+                perfect("lint_marked_tenant")
+            ),
+            vec![("rls_disabled", "public.lint_marked_tenant")],
+        ),
+        (
             "create table lint_marked_blank (id uuid primary key);
              comment on table lint_marked_blank is 'tenantry:reference-table:  ';"
                 .into(),
