@@ -701,8 +701,8 @@ pub fn tenant_table_sql(spec: &TenantTable) -> String {
 --   * the policy calls `app.current_tenant()` directly: Citus refuses a
 --     subquery in a policy on a distributed table (\"Subqueries are not
 --     supported in policies on distributed tables\"). On a single PostgreSQL
---     this form runs once per row, which `tenantry audit` reports as the
---     warning policy_per_row_tenant_call;
+--     this form runs once per row, which `tenantry audit` reports there
+--     (not on a distributed table) as the warning policy_per_row_tenant_call;
 --   * organization_id has no default: Citus evaluates the default on the
 --     coordinator before routing and refuses a NULL distribution column, so
 --     inserts name the tenant, which also sends them to one shard;

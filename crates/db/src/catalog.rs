@@ -59,6 +59,11 @@ pub struct Table {
     /// The table's comment (`comment on table`), if any: where a reference
     /// table gives its reason ([`REFERENCE_TABLE_MARKER`]).
     pub comment: Option<String>,
+    /// Citus distributes it (a row of `pg_dist_partition` other than a
+    /// reference table's): its policies must call the tenant function
+    /// without a subquery, which Citus refuses there. Always false without
+    /// Citus.
+    pub citus_distributed: bool,
 }
 
 /// How a table declares in the database itself that it holds no tenant data:
@@ -305,6 +310,29 @@ pub async fn read<C: GenericClient + Sync>(client: &C, scope: &CatalogScope) -> 
         .await?
         .map(|row| row.get(0));
 
+    // pg_dist_partition exists only where the citus extension is installed,
+    // so it is looked for before it is read.
+    let citus_distributed: Vec<u32> = if client
+        .query_one(
+            "select to_regclass('pg_catalog.pg_dist_partition') is not null",
+            &[],
+        )
+        .await?
+        .get(0)
+    {
+        client
+            .query(
+                "select logicalrelid::oid from pg_catalog.pg_dist_partition where partmethod <> 'n'",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    } else {
+        Vec::new()
+    };
+
     let tables = client
         .query(
             concat!(
@@ -342,6 +370,7 @@ pub async fn read<C: GenericClient + Sync>(client: &C, scope: &CatalogScope) -> 
             tenant_attnum: r.get(8),
             has_id: r.get(9),
             comment: r.get(10),
+            citus_distributed: citus_distributed.contains(&r.get(0)),
         })
         .collect();
 

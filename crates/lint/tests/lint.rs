@@ -506,6 +506,48 @@ async fn a_reference_table_marker_with_a_reason_declares_a_non_tenant_table() {
     );
 }
 
+/// On a table Citus distributes, the bare tenant call is the form Citus
+/// accepts, so the initPlan warning is not raised there. The test cluster
+/// has no Citus: the snapshot is read from the database, then the table is
+/// flagged as the catalog flags it from `pg_dist_partition`.
+#[tokio::test]
+async fn the_per_row_tenant_call_is_the_required_form_on_citus_distributed_tables() {
+    let test = TestDb::new().await;
+    let owner = test.owner().await;
+    owner
+        .batch_execute(&format!(
+            "{} drop policy lint_citus_tenant on lint_citus;
+             create policy lint_citus_tenant on lint_citus for all to authenticated
+               using (organization_id = app.current_tenant())
+               with check (organization_id = app.current_tenant());",
+            perfect("lint_citus")
+        ))
+        .await
+        .unwrap();
+    let config = LintConfig::default();
+    let mut snapshot = tenantry_db::catalog::read(&owner, &config.scope())
+        .await
+        .unwrap();
+    let per_row = |snapshot: &lint::Snapshot| -> Vec<String> {
+        lint::check(snapshot, &config)
+            .into_iter()
+            .map(|f| format!("{} {}", f.lint, f.object))
+            .collect()
+    };
+    assert_eq!(
+        per_row(&snapshot),
+        ["policy_per_row_tenant_call lint_citus_tenant on public.lint_citus"]
+    );
+    let table = snapshot
+        .tables
+        .iter_mut()
+        .find(|t| t.name == "lint_citus")
+        .unwrap();
+    assert!(!table.citus_distributed, "no Citus here");
+    table.citus_distributed = true;
+    assert_eq!(per_row(&snapshot), Vec::<String>::new());
+}
+
 #[tokio::test]
 async fn the_server_refuses_a_database_whose_tenant_tables_are_not_forced() {
     let test = TestDb::new().await;
