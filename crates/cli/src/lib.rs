@@ -19,6 +19,7 @@
 mod audit;
 mod commands;
 mod database;
+mod scaffold;
 
 use std::path::PathBuf;
 
@@ -118,6 +119,8 @@ enum Command {
     Seed,
     /// Check the schema for tenant-isolation, performance and scale-out problems.
     Audit(audit::AuditArgs),
+    /// Write the application's next migration for a new table, in the tenancy shape (docs/scaffolding.md).
+    New(scaffold::NewArgs),
 }
 
 /// Where an application's own migrations are.
@@ -295,5 +298,6 @@ async fn run(cli: Cli, extension: Extension) -> anyhow::Result<()> {
         }
         Command::Seed => commands::seed(&target).await,
         Command::Audit(args) => audit::audit(&target, args).await,
+        Command::New(args) => scaffold::new(args),
     }
 }

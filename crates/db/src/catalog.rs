@@ -56,13 +56,50 @@ pub struct Table {
     pub tenant_attnum: Option<i16>,
     /// It has a column named `id`.
     pub has_id: bool,
+    /// The table's comment (`comment on table`), if any: where a reference
+    /// table gives its reason ([`REFERENCE_TABLE_MARKER`]).
+    pub comment: Option<String>,
+    /// Citus distributes it (a row of `pg_dist_partition` other than a
+    /// reference table's): its policies must call the tenant function
+    /// without a subquery, which Citus refuses there. Always false without
+    /// Citus.
+    pub citus_distributed: bool,
 }
+
+/// How a table declares in the database itself that it holds no tenant data:
+/// a comment `tenantry:reference-table: <reason>`. `tenantry audit` cannot
+/// read an application's code, only its catalog, so the declaration and its
+/// reason live where the audit sees them and where review of the migration
+/// sees them.
+pub const REFERENCE_TABLE_MARKER: &str = "tenantry:reference-table:";
 
 impl Table {
     /// A tenant table is one with an `organization_id` column.
     pub fn is_tenant(&self) -> bool {
         self.tenant_attnum.is_some()
     }
+
+    /// The reason given by a [`REFERENCE_TABLE_MARKER`] comment, when the
+    /// comment starts with the marker and the reason is not blank.
+    pub fn reference_table_reason(&self) -> Option<&str> {
+        reference_table_reason(self.comment.as_deref()?)
+    }
+
+    /// The comment starts with [`REFERENCE_TABLE_MARKER`], whether or not
+    /// it gives a reason.
+    pub fn has_reference_table_marker(&self) -> bool {
+        self.comment
+            .as_deref()
+            .is_some_and(|c| c.starts_with(REFERENCE_TABLE_MARKER))
+    }
+}
+
+/// The reason in a table comment that starts with
+/// [`REFERENCE_TABLE_MARKER`]; `None` without the marker or with a blank
+/// reason, which declares nothing.
+pub fn reference_table_reason(comment: &str) -> Option<&str> {
+    let reason = comment.strip_prefix(REFERENCE_TABLE_MARKER)?.trim();
+    (!reason.is_empty()).then_some(reason)
 }
 
 /// A row of `pg_policy`.
@@ -273,6 +310,29 @@ pub async fn read<C: GenericClient + Sync>(client: &C, scope: &CatalogScope) -> 
         .await?
         .map(|row| row.get(0));
 
+    // pg_dist_partition exists only where the citus extension is installed,
+    // so it is looked for before it is read.
+    let citus_distributed: Vec<u32> = if client
+        .query_one(
+            "select to_regclass('pg_catalog.pg_dist_partition') is not null",
+            &[],
+        )
+        .await?
+        .get(0)
+    {
+        client
+            .query(
+                "select logicalrelid::oid from pg_catalog.pg_dist_partition where partmethod <> 'n'",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    } else {
+        Vec::new()
+    };
+
     let tables = client
         .query(
             concat!(
@@ -286,7 +346,8 @@ pub async fn read<C: GenericClient + Sync>(client: &C, scope: &CatalogScope) -> 
                            and not a.attisdropped),
                         exists (select 1 from pg_catalog.pg_attribute a
                                 where a.attrelid = c.oid and a.attname = 'id'
-                                  and not a.attisdropped)
+                                  and not a.attisdropped),
+                        pg_catalog.obj_description(c.oid, 'pg_class')
                  from pg_catalog.pg_class c
                  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
                  where c.relkind in ('r', 'p') and n.nspname = any($1) and ",
@@ -308,6 +369,8 @@ pub async fn read<C: GenericClient + Sync>(client: &C, scope: &CatalogScope) -> 
             schema_owner: r.get(7),
             tenant_attnum: r.get(8),
             has_id: r.get(9),
+            comment: r.get(10),
+            citus_distributed: citus_distributed.contains(&r.get(0)),
         })
         .collect();
 
@@ -573,4 +636,26 @@ pub async fn read<C: GenericClient + Sync>(client: &C, scope: &CatalogScope) -> 
         database: temp.get(0),
         temp_roles: temp.get(1),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reference_table_reason;
+
+    #[test]
+    fn a_reference_table_marker_counts_only_with_a_reason() {
+        assert_eq!(
+            reference_table_reason(
+                "tenantry:reference-table: country codes, the same for everyone"
+            ),
+            Some("country codes, the same for everyone")
+        );
+        assert_eq!(reference_table_reason("tenantry:reference-table:"), None);
+        assert_eq!(reference_table_reason("tenantry:reference-table:   "), None);
+        assert_eq!(reference_table_reason("country codes"), None);
+        assert_eq!(
+            reference_table_reason("see tenantry:reference-table: not at the start"),
+            None
+        );
+    }
 }

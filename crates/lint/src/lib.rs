@@ -236,6 +236,22 @@ impl Default for LintConfig {
 }
 
 impl LintConfig {
+    /// `table` may lack `organization_id`: it is on
+    /// [`LintConfig::non_tenant_tables`], or declares itself a reference
+    /// table with a reason
+    /// ([`REFERENCE_TABLE_MARKER`](tenantry_db::catalog::REFERENCE_TABLE_MARKER)),
+    /// as an application's own non-tenant tables do.
+    pub fn is_non_tenant_table(&self, table: &catalog::Table) -> bool {
+        self.non_tenant_tables.contains(&table.name) || table.reference_table_reason().is_some()
+    }
+
+    /// `table` is reference data tenant tables may reference (and a Citus
+    /// reference table): on [`LintConfig::reference_tables`], or marked
+    /// with a reason as [`LintConfig::is_non_tenant_table`] describes.
+    pub fn is_reference_table(&self, table: &catalog::Table) -> bool {
+        self.reference_tables.contains(&table.name) || table.reference_table_reason().is_some()
+    }
+
     /// What of the catalog the lints need read.
     pub fn scope(&self) -> CatalogScope {
         CatalogScope {

@@ -114,6 +114,33 @@ fn plants() -> Vec<(String, Vec<(&'static str, &'static str)>)> {
             vec![("unlisted_non_tenant_table", "public.lint_unlisted")],
         ),
         (
+            // Declared non-tenant in the database itself, with its reason:
+            // neither unlisted nor, referenced by a tenant table, a Citus
+            // problem.
+            format!(
+                "create table lint_marked (id uuid primary key);
+                 comment on table lint_marked is 'tenantry:reference-table: lint fixture, the same for every tenant';
+                 {} alter table lint_marked_ref add column lint_marked_id uuid references lint_marked (id);",
+                perfect("lint_marked_ref")
+            ),
+            vec![],
+        ),
+        (
+            // The marker exempts nothing on a table with organization_id.
+            format!(
+                "{} comment on table lint_marked_tenant is 'tenantry:reference-table: says so';
+                 alter table lint_marked_tenant disable row level security;",
+                perfect("lint_marked_tenant")
+            ),
+            vec![("rls_disabled", "public.lint_marked_tenant")],
+        ),
+        (
+            "create table lint_marked_blank (id uuid primary key);
+             comment on table lint_marked_blank is 'tenantry:reference-table:  ';"
+                .into(),
+            vec![("unlisted_non_tenant_table", "public.lint_marked_blank")],
+        ),
+        (
             // On the allow-list (see `config`), with a policy but RLS off.
             "create table lint_reference (id uuid primary key);
              create policy lint_reference_read on lint_reference for select to authenticated using (true);"
@@ -411,6 +438,114 @@ async fn the_suggested_fixes_apply_cleanly() {
             "unlisted_non_tenant_table",
         ])
     );
+}
+
+/// An application's non-tenant table declares itself in a table comment,
+/// since the audit reads the catalog, not the application's code; the marker
+/// counts only with a reason, and the error names the marker.
+#[tokio::test]
+async fn a_reference_table_marker_with_a_reason_declares_a_non_tenant_table() {
+    let test = TestDb::new().await;
+    test.owner()
+        .await
+        .batch_execute(&format!(
+            "create table country (id uuid primary key, code text not null);
+             comment on table country is 'tenantry:reference-table: ISO country codes, the same for every tenant';
+             create table plan_tier (id uuid primary key);
+             comment on table plan_tier is 'tenantry:reference-table:';
+             create table ledger (id uuid primary key, amount numeric not null);
+             {} alter table lint_address add column country_id uuid references country (id),
+                                         add column plan_tier_id uuid references plan_tier (id);",
+            perfect("lint_address")
+        ))
+        .await
+        .unwrap();
+    let findings = lint::audit(&test.db, &LintConfig::default()).await.unwrap();
+    let found: Vec<(&str, &str)> = findings
+        .iter()
+        .map(|f| (f.lint, f.object.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("unlisted_non_tenant_table", "public.ledger"),
+            ("unlisted_non_tenant_table", "public.plan_tier"),
+            (
+                "citus_foreign_key_to_non_reference_table",
+                "lint_address_plan_tier_id_fkey on public.lint_address"
+            ),
+        ],
+        "{findings:#?}"
+    );
+    let message = |object: &str| {
+        findings
+            .iter()
+            .find(|f| f.object == object)
+            .map(|f| f.message.clone())
+            .unwrap()
+    };
+    assert!(
+        message("public.ledger")
+            .contains("comment on table public.ledger is 'tenantry:reference-table: <why it holds no tenant data>'"),
+        "{findings:#?}"
+    );
+    assert!(
+        message("public.plan_tier").contains("gives no reason"),
+        "{findings:#?}"
+    );
+    // The marker holds whatever list the operator passes.
+    let config = LintConfig {
+        non_tenant_tables: vec![],
+        reference_tables: vec![],
+        ..LintConfig::default()
+    };
+    let findings = lint::audit(&test.db, &config).await.unwrap();
+    assert!(
+        !findings.iter().any(|f| f.object.contains("country")),
+        "{findings:#?}"
+    );
+}
+
+/// On a table Citus distributes, the bare tenant call is the form Citus
+/// accepts, so the initPlan warning is not raised there. The test cluster
+/// has no Citus: the snapshot is read from the database, then the table is
+/// flagged as the catalog flags it from `pg_dist_partition`.
+#[tokio::test]
+async fn the_per_row_tenant_call_is_the_required_form_on_citus_distributed_tables() {
+    let test = TestDb::new().await;
+    let owner = test.owner().await;
+    owner
+        .batch_execute(&format!(
+            "{} drop policy lint_citus_tenant on lint_citus;
+             create policy lint_citus_tenant on lint_citus for all to authenticated
+               using (organization_id = app.current_tenant())
+               with check (organization_id = app.current_tenant());",
+            perfect("lint_citus")
+        ))
+        .await
+        .unwrap();
+    let config = LintConfig::default();
+    let mut snapshot = tenantry_db::catalog::read(&owner, &config.scope())
+        .await
+        .unwrap();
+    let per_row = |snapshot: &lint::Snapshot| -> Vec<String> {
+        lint::check(snapshot, &config)
+            .into_iter()
+            .map(|f| format!("{} {}", f.lint, f.object))
+            .collect()
+    };
+    assert_eq!(
+        per_row(&snapshot),
+        ["policy_per_row_tenant_call lint_citus_tenant on public.lint_citus"]
+    );
+    let table = snapshot
+        .tables
+        .iter_mut()
+        .find(|t| t.name == "lint_citus")
+        .unwrap();
+    assert!(!table.citus_distributed, "no Citus here");
+    table.citus_distributed = true;
+    assert_eq!(per_row(&snapshot), Vec::<String>::new());
 }
 
 #[tokio::test]

@@ -8,9 +8,10 @@ pub(crate) const LINT: Lint = Lint {
     doc: r#"
 A foreign key from a tenant table to a non-tenant table that is neither
 `organization`, `user` nor reference data (`ai_model`, `ai_model_pricing`;
-`--reference-tables`). Distributed, the tenant table could reference another
-distributed table on the distribution column or a reference table, but not a
-table left on the coordinator.
+`--reference-tables`; a table commented `tenantry:reference-table: <reason>`).
+Distributed, the tenant table could reference another distributed table on the
+distribution column or a reference table, but not a table left on the
+coordinator.
 
 ```sql
 alter table note add column session_id uuid references session (id);
@@ -18,7 +19,8 @@ alter table note add column session_id uuid references session (id);
 
 Fix (no single statement): reference a tenant table or reference data instead;
 or make the target a reference table (`select create_reference_table('...')`)
-and list it in `--reference-tables`.
+and mark it (`comment on table public.x is 'tenantry:reference-table: <reason>'`)
+or list it in `--reference-tables`.
 "#,
     check,
 };
@@ -34,14 +36,14 @@ fn check(s: &Snapshot, config: &LintConfig, out: &mut Vec<Finding>) {
         let Some(referenced) = con.referenced.and_then(|oid| s.table(oid)) else {
             continue;
         };
-        if referenced.is_tenant() || config.reference_tables.contains(&referenced.name) {
+        if referenced.is_tenant() || config.is_reference_table(referenced) {
             continue;
         }
         out.push(Finding::new(
             &LINT,
             on_table(&con.name, table),
             format!(
-                "references {}, which is neither a tenant table nor reference data: under Citus it would stay on the coordinator, where a distributed table cannot reference it; make it a reference table (and list it with --reference-tables) or drop the foreign key",
+                "references {}, which is neither a tenant table nor reference data: under Citus it would stay on the coordinator, where a distributed table cannot reference it; make it a reference table (and mark it with comment on table ... is 'tenantry:reference-table: <reason>', or list it with --reference-tables) or drop the foreign key",
                 referenced.qualified
             ),
         ));
