@@ -1,6 +1,33 @@
--- A support ticket, one organization's (a tenant table).
+-- ticket: a tenant table, written by `tenantry new tenant-table --engine postgres`.
+-- Edit it before it is first applied; after that, change the table with a
+-- new migration.
+--
+-- Each part of the shape is checked by `tenantry audit` (docs/audit.md):
+--   * organization_id leads the primary key, every index, every unique key
+--     and every foreign key to another tenant table: constraint checks
+--     bypass RLS, so a key without it would tell one tenant what another
+--     holds (unique_without_tenant, foreign_key_without_tenant,
+--     no_tenant_leading_index);
+--   * RLS is enabled and forced, so even the owner's queries are filtered
+--     (rls_disabled, rls_not_forced);
+--   * one policy for all commands, to authenticated only, pins
+--     organization_id to the current tenant in USING and in WITH CHECK, so a
+--     tenant can neither read nor write another's rows, and a connection
+--     with no tenant sees and writes nothing (policy_missing_with_check,
+--     policy_not_pinned_to_tenant, policy_to_public, policy_fails_open,
+--     multiple_permissive_policies);
+--   * the policy calls the tenant function as `(select app.current_tenant())`,
+--     an initPlan run once per statement that lets the planner use the
+--     indexes on organization_id (policy_per_row_tenant_call);
+--   * organization_id defaults to the current tenant, so an insert inside a
+--     tenant transaction need not name it.
+--
+-- updated_at is not maintained by a trigger (tenantry has none): set it in
+-- the UPDATE statement.
+
 create table ticket (
-  organization_id uuid not null default app.current_tenant() references organization (id) on delete cascade,
+  organization_id uuid not null default app.current_tenant()
+    references organization (id) on delete cascade,
   id uuid not null default gen_random_uuid(),
   subject text not null,
   body text not null,
@@ -10,14 +37,14 @@ create table ticket (
   updated_at timestamptz not null default now(),
   primary key (organization_id, id)
 );
-
+-- Edited after `tenantry new`: the status's default and check, created_by's
+-- foreign key to the (non-tenant) user, and the index the status filter uses.
 create index ticket_organization_id_status_idx on ticket (organization_id, status, created_at);
+create index ticket_organization_id_created_at_idx on ticket (organization_id, created_at, id);
 
 alter table ticket enable row level security;
 alter table ticket force row level security;
-
-create policy ticket_tenant_isolation on ticket
-  for all to authenticated
+create policy ticket_tenant_isolation on ticket for all to authenticated
   using (organization_id = (select app.current_tenant()))
   with check (organization_id = (select app.current_tenant()));
 
