@@ -22,11 +22,11 @@
 //!   owner ([`TestDb::owner`]) seeds data; then your statements run on a
 //!   `tenantry_app` login, in a transaction, as `authenticated`, with the
 //!   tenant set transaction-locally, and are rolled back.
-//! - `isolation::TenantTable` (next commit): the ready-made isolation check of a tenant
+//! - [`isolation::TenantTable`]: the ready-made isolation check of a tenant
 //!   table (reads, WITH CHECK, foreign updates and deletes, the empty
 //!   context, the unique-value and foreign-key oracles).
 //!
-//! ```ignore
+//! ```no_run
 //! use tenantry_testkit::isolation::TenantTable;
 //! use tenantry_testkit::{AppMigrations, Migration, TestDb};
 //!
@@ -96,6 +96,7 @@ pub use tenantry_db::{Database, DatabaseConfig, OrganizationId};
 pub use tokio_postgres;
 
 pub mod http_client;
+pub mod isolation;
 pub mod pgbouncer;
 mod proxy;
 pub use proxy::RoundTripProxy;

@@ -3,6 +3,7 @@
 //! is its own database, and a different set of migrations is a different
 //! template.
 
+use tenantry_testkit::isolation::TenantTable;
 use tenantry_testkit::{AppMigrations, Migration, OrganizationId, TestDb, as_authenticated_tenant};
 
 const WIDGET: &str = "
@@ -79,6 +80,11 @@ async fn clones_hold_the_applications_tables_and_not_each_others_rows() {
         })
         .await;
     assert_eq!(seen, 1);
+    TenantTable::new("widget")
+        .insert("insert into widget (organization_id, label) values ($1, $2)")
+        .unique_column("label")
+        .assert_isolated(&first)
+        .await;
 }
 
 #[tokio::test]
