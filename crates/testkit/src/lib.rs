@@ -156,8 +156,11 @@ pub struct TestDb {
 #[must_use = "a builder does nothing until `build` is awaited"]
 pub struct TestDbBuilder<'a> {
     app: Option<AppMigrations>,
-    adjust: Vec<Box<dyn FnOnce(&mut DatabaseConfig) + Send + 'a>>,
+    adjust: Vec<Adjust<'a>>,
 }
+
+/// One configuration adjustment of a [`TestDbBuilder`].
+type Adjust<'a> = Box<dyn FnOnce(&mut DatabaseConfig) + Send + 'a>;
 
 impl<'a> TestDbBuilder<'a> {
     /// Clone from a template that holds `app`'s migrations too, applied
