@@ -4,7 +4,8 @@
 //! # Using it from your own crate
 //!
 //! Add it as a dev-dependency, next to `tokio` for `#[tokio::test]`; it
-//! re-exports nothing else you need for an isolation test:
+//! re-exports the rest an isolation test names ([`AppMigrations`],
+//! [`Migration`], [`OrganizationId`], [`tokio_postgres`]):
 //!
 //! ```toml
 //! [dev-dependencies]
@@ -12,8 +13,9 @@
 //! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
 //! ```
 //!
-//! The machine needs PostgreSQL's server binaries (`initdb`, `pg_ctl`) on
-//! the `PATH` or in the usual install locations, as `tenantry serve` does.
+//! The machine needs PostgreSQL's server binaries (`initdb`, `pg_ctl`), on
+//! the `PATH` or under `/usr/lib/postgresql/<version>/bin`; nothing is
+//! downloaded.
 //!
 //! - [`TestDb`]: a fresh database per test, cloned from a template migrated
 //!   once with tenantry's migrations and, through [`TestDb::builder`], your
@@ -59,11 +61,12 @@
 //! is dropped when the [`TestDb`] is.
 //!
 //! The cluster lives in `tenantry-test-cluster` under the calling package's
-//! target directory: `CARGO_TARGET_DIR` when set, else the directory
-//! holding the running test executable's profile directory (a test binary
-//! runs from `<target>/debug/deps`), else `target` in the current directory
-//! or the nearest parent that has one. So a downstream workspace gets its
-//! own cluster in its own `target/`, and `cargo clean` removes it.
+//! target directory: `CARGO_TARGET_DIR` when set, else the nearest
+//! directory above the running test executable (which cargo puts in
+//! `<target>/debug/deps`) that cargo marked with `CACHEDIR.TAG` or that is
+//! named `target`, else the nearest `target` above the current directory.
+//! So a downstream workspace gets its own cluster in its own `target/`,
+//! shared by all its test binaries.
 //!
 //! - `TENANTRY_TEST_CLUSTER=DIR` puts the cluster in `DIR` instead.
 //! - `TEST_LOG=1` shows the crates' logs (filtered by `RUST_LOG`).
