@@ -99,6 +99,7 @@ async fn broken_with(replacements: &[(&str, &str)], expected: Property) -> Vec<P
 #[tokio::test]
 async fn a_correct_tenant_table_passes_every_property() {
     let test = schema("", "").await;
+    assert_eq!(audit_findings(&test).await, [], "the audit agrees");
     let report = ticket().assert_isolated(&test).await;
     assert_eq!(
         report.checked,
@@ -273,6 +274,21 @@ async fn a_foreign_key_without_organization_id_fails_the_foreign_key_oracle() {
 async fn rls_not_forced_is_invisible_to_authenticated_and_left_to_the_audit() {
     let test = schema("alter table ticket force row level security;", "").await;
     ticket().assert_isolated(&test).await;
+    assert_eq!(
+        audit_findings(&test).await,
+        [("rls_not_forced", "public.ticket".to_owned())]
+    );
+}
+
+/// What `tenantry audit` reports about the two test tables: (lint, object).
+async fn audit_findings(test: &TestDb) -> Vec<(&'static str, String)> {
+    tenantry_lint::audit(&test.db, &tenantry_lint::LintConfig::default())
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|f| f.object.contains("ticket"))
+        .map(|f| (f.lint, f.object))
+        .collect()
 }
 
 /// PostgreSQL applies a `for all` policy's USING as its WITH CHECK when it
@@ -287,6 +303,13 @@ async fn a_for_all_policy_without_with_check_still_checks_new_rows() {
     )
     .await;
     ticket().assert_isolated(&test).await;
+    let findings = audit_findings(&test).await;
+    assert!(
+        findings
+            .iter()
+            .any(|(lint, _)| *lint == "policy_missing_with_check"),
+        "{findings:?}"
+    );
 }
 
 #[tokio::test]
