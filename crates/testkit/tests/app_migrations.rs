@@ -130,3 +130,15 @@ async fn the_template_name_carries_a_hash_of_each_set_of_migrations() {
         Some(&tenantry_testkit::tokio_postgres::error::SqlState::UNDEFINED_TABLE)
     );
 }
+
+#[tokio::test]
+#[should_panic(expected = "0001_broken.sql")]
+async fn a_failing_application_migration_fails_the_test_naming_its_file() {
+    let broken = AppMigrations::new(vec![Migration::new(
+        1,
+        "0001_broken.sql",
+        "create table half (id int); select no_such_function();",
+    )])
+    .unwrap();
+    TestDb::with_app_migrations(&broken).await;
+}
