@@ -1,29 +1,105 @@
-//! Test support for tenantry: every test gets its own database.
+//! Test support for tenantry and for products built on it: every test gets
+//! its own database, and a tenant table's isolation is checked in a few lines.
 //!
-//! The first test in a run starts (or reuses) a private cluster under
-//! `target/tenantry-test-cluster` and builds a template database, migrated
-//! once, whose name carries a hash of the migrations. Each test then clones
-//! the template with `CREATE DATABASE ... TEMPLATE`, which takes milliseconds,
-//! so tests run in parallel without seeing each other's rows. The database is
-//! dropped when the [`TestDb`] is.
+//! # Using it from your own crate
 //!
-//! Set `TENANTRY_TEST_CLUSTER` to put the cluster elsewhere, `TEST_LOG=1`
-//! to see the crates' logs, and `TENANTRY_TEST_PGBOUNCER=1` to run the
-//! application logins through PgBouncer in transaction mode ([`pgbouncer`]).
+//! Add it as a dev-dependency, next to `tokio` for `#[tokio::test]`; it
+//! re-exports the rest an isolation test names ([`AppMigrations`],
+//! [`Migration`], [`OrganizationId`], [`tokio_postgres`]):
+//!
+//! ```toml
+//! [dev-dependencies]
+//! tenantry-testkit = "0.1"
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! ```
+//!
+//! The machine needs PostgreSQL's server binaries (`initdb`, `pg_ctl`), on
+//! the `PATH` or under `/usr/lib/postgresql/<version>/bin`; nothing is
+//! downloaded.
+//!
+//! - [`TestDb`]: a fresh database per test, cloned from a template migrated
+//!   once with tenantry's migrations and, through [`TestDb::builder`], your
+//!   application's own ([`AppMigrations`]).
+//! - [`as_authenticated_tenant`]: the seed's `asAuthenticatedTenant`. The
+//!   owner ([`TestDb::owner`]) seeds data; then your statements run on a
+//!   `tenantry_app` login, in a transaction, as `authenticated`, with the
+//!   tenant set transaction-locally, and are rolled back.
+//! - [`isolation::TenantTable`]: the ready-made isolation check of a tenant
+//!   table (reads, WITH CHECK, foreign updates and deletes, the empty
+//!   context, the unique-value and foreign-key oracles).
+//!
+//! ```no_run
+//! use tenantry_testkit::isolation::TenantTable;
+//! use tenantry_testkit::{AppMigrations, Migration, TestDb};
+//!
+//! const MIGRATIONS: &[Migration] = &[Migration::new(
+//!     1,
+//!     "0001_ticket.sql",
+//!     "create table ticket (...)", // include_str!("../migrations/0001_ticket.sql")
+//! )];
+//!
+//! #[tokio::test]
+//! async fn tickets_are_isolated() {
+//!     let app = AppMigrations::embedded(MIGRATIONS).unwrap();
+//!     let test = TestDb::builder().app_migrations(&app).build().await;
+//!     TenantTable::new("ticket")
+//!         .insert("insert into ticket (organization_id, subject) values ($1, $2)")
+//!         .unique_column("subject")
+//!         .assert_isolated(&test)
+//!         .await;
+//! }
+//! ```
+//!
+//! # Where the cluster lives, and what it reads from the environment
+//!
+//! The first test in a run starts (or reuses) a private PostgreSQL cluster
+//! and builds a template database, migrated once, whose name carries a hash
+//! of the migrations (tenantry's and, when given, the application's), so
+//! editing a migration builds a new template. Each test then clones the
+//! template with `CREATE DATABASE ... TEMPLATE`, which takes milliseconds,
+//! so tests run in parallel without seeing each other's rows. The database
+//! is dropped when the [`TestDb`] is.
+//!
+//! The cluster lives in `tenantry-test-cluster` under the calling package's
+//! target directory: `CARGO_TARGET_DIR` when set, else the nearest
+//! directory above the running test executable (which cargo puts in
+//! `<target>/debug/deps`) that cargo marked with `CACHEDIR.TAG` or that is
+//! named `target`, else the nearest `target` above the current directory.
+//! So a downstream workspace gets its own cluster in its own `target/`,
+//! shared by all its test binaries.
+//!
+//! - `TENANTRY_TEST_CLUSTER=DIR` puts the cluster in `DIR` instead.
+//! - `TEST_LOG=1` shows the crates' logs (filtered by `RUST_LOG`).
+//! - `TENANTRY_TEST_PGBOUNCER=1` runs the application logins through
+//!   PgBouncer in transaction mode ([`pgbouncer`]).
 //!
 //! The isolation property tests share [`sequence`], their operation-sequence
 //! strategy; [`http_client`] drives a running server's API as a user does.
 
+#![deny(missing_docs)]
+
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use tenantry_cluster::Cluster;
+use tenantry_db::migrate;
 use tenantry_db::setup::{self, RolePasswords};
-use tenantry_db::{Database, DatabaseConfig, migrate};
 use tokio::sync::OnceCell;
 use tokio_postgres::{Client, NoTls};
 
+/// What a test names besides the helpers: the application's migrations,
+/// the typed organization id, and the database handle.
+pub use tenantry_db::migrate::{AppMigrations, Migration};
+pub use tenantry_db::{Database, DatabaseConfig, OrganizationId};
+/// The PostgreSQL client the helpers hand out ([`Client`],
+/// [`Transaction`](tokio_postgres::Transaction)), so a test needs no
+/// dependency of its own to name them.
+pub use tokio_postgres;
+
 pub mod http_client;
+pub mod isolation;
 pub mod pgbouncer;
 mod proxy;
 pub use proxy::RoundTripProxy;
@@ -37,7 +113,11 @@ pub mod sequence;
 struct Shared {
     cluster_root: PathBuf,
     passwords: RolePasswords,
+    /// The template with tenantry's migrations alone.
     template: String,
+    /// Templates that also hold an application's migrations, by the hash
+    /// of those migrations, each built at most once per process.
+    app_templates: Mutex<HashMap<u64, Arc<OnceCell<String>>>>,
     /// PgBouncer's port when the run goes through it.
     pgbouncer_port: Option<u16>,
 }
@@ -45,16 +125,77 @@ struct Shared {
 static SHARED: OnceCell<Shared> = OnceCell::const_new();
 
 /// A fresh database for one test, migrated, with the three pools ready.
+///
+/// ```no_run
+/// use tenantry_testkit::{AppMigrations, Migration, TestDb};
+///
+/// # async fn example() {
+/// // tenantry's migrations alone:
+/// let test = TestDb::new().await;
+///
+/// // ...and the application's after them, with a smaller tenant pool:
+/// const MIGRATIONS: &[Migration] = &[Migration::new(1, "0001_ticket.sql", "create table ticket (...)")];
+/// let app = AppMigrations::embedded(MIGRATIONS).expect("numbered migrations");
+/// let test = TestDb::builder()
+///     .app_migrations(&app)
+///     .config(|c| c.app_pool_size = 2)
+///     .build()
+///     .await;
+/// let owner = test.owner().await; // a superuser connection, for fixtures
+/// let acme = TestDb::insert_organization(&owner, "acme").await;
+/// # }
+/// ```
 pub struct TestDb {
     /// The database handle under test (tenant pool, bare pool, owner).
     pub db: Database,
     name: String,
+    template: String,
     owner_url: String,
     maintenance_url: String,
 }
 
+/// How to make a [`TestDb`]: which migrations its template holds, and how to
+/// adjust its configuration. From [`TestDb::builder`].
+#[must_use = "a builder does nothing until `build` is awaited"]
+pub struct TestDbBuilder<'a> {
+    app: Option<AppMigrations>,
+    adjust: Vec<Adjust<'a>>,
+}
+
+/// One configuration adjustment of a [`TestDbBuilder`].
+type Adjust<'a> = Box<dyn FnOnce(&mut DatabaseConfig) + Send + 'a>;
+
+impl<'a> TestDbBuilder<'a> {
+    /// Clone from a template that holds `app`'s migrations too, applied
+    /// after tenantry's with [`tenantry_db::migrate_with`]. The template is
+    /// built once per cluster for each distinct set of migrations.
+    pub fn app_migrations(mut self, app: &AppMigrations) -> Self {
+        self.app = Some(app.clone());
+        self
+    }
+
+    /// Adjust the configuration before the pools are made (pool sizes,
+    /// timeouts); several calls apply in order.
+    pub fn config(mut self, adjust: impl FnOnce(&mut DatabaseConfig) + Send + 'a) -> Self {
+        self.adjust.push(Box::new(adjust));
+        self
+    }
+
+    /// The new database.
+    pub async fn build(self) -> TestDb {
+        let adjust = self.adjust;
+        TestDb::create(self.app.as_ref(), move |config| {
+            for adjust in adjust {
+                adjust(config);
+            }
+        })
+        .await
+    }
+}
+
 impl TestDb {
-    /// A new database cloned from the migrated template.
+    /// A new database cloned from the template migrated with tenantry's
+    /// migrations.
     pub async fn new() -> TestDb {
         Self::with_config(|_| {}).await
     }
@@ -62,12 +203,39 @@ impl TestDb {
     /// Like [`TestDb::new`], adjusting the configuration first (pool sizes,
     /// timeouts).
     pub async fn with_config(adjust: impl FnOnce(&mut DatabaseConfig)) -> TestDb {
+        Self::create(None, adjust).await
+    }
+
+    /// A new database whose template also holds `app`'s migrations:
+    /// `TestDb::builder().app_migrations(app).build()`.
+    pub async fn with_app_migrations(app: &AppMigrations) -> TestDb {
+        Self::builder().app_migrations(app).build().await
+    }
+
+    /// A builder, for application migrations and configuration together.
+    pub fn builder<'a>() -> TestDbBuilder<'a> {
+        TestDbBuilder {
+            app: None,
+            adjust: Vec::new(),
+        }
+    }
+
+    async fn create(
+        app: Option<&AppMigrations>,
+        adjust: impl FnOnce(&mut DatabaseConfig),
+    ) -> TestDb {
         let shared = shared().await;
         let cluster = Cluster::new(&shared.cluster_root);
-        let name = format!("tenantry_test_{}", uuid::Uuid::new_v4().simple());
         let maintenance_url = cluster.owner_url("postgres").expect("cluster URL");
+        let template = match app {
+            Some(app) if !app.is_empty() => {
+                app_template(shared, &cluster, &maintenance_url, app).await
+            }
+            _ => shared.template.clone(),
+        };
+        let name = format!("tenantry_test_{}", uuid::Uuid::new_v4().simple());
         let maintenance = connect(&maintenance_url).await;
-        create_database_from_template(&maintenance, &name, &shared.template).await;
+        create_database_from_template(&maintenance, &name, &template).await;
         let owner_url = cluster.owner_url(&name).expect("cluster URL");
         // A clone starts with PostgreSQL's default database privileges, not
         // the template's; `migrate` would restore them, so do what it does.
@@ -90,6 +258,7 @@ impl TestDb {
         TestDb {
             db,
             name,
+            template,
             owner_url,
             maintenance_url,
         }
@@ -98,6 +267,12 @@ impl TestDb {
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The template it was cloned from: `tenantry_template_<hash>`, and
+    /// `_<hash>` of the application's migrations when it has them.
+    pub fn template(&self) -> &str {
+        &self.template
     }
 
     /// The owner (superuser) URL of this database: for seeding test data.
@@ -129,8 +304,9 @@ impl TestDb {
         connect(&self.owner_url).await
     }
 
-    /// A fixture organization named and slugged `slug`, inserted by the
-    /// owner (`owner`, from [`TestDb::owner`]); its id.
+    /// A fixture organization named and slugged `slug` (unique in the
+    /// database), inserted by the owner (`owner`, from [`TestDb::owner`]);
+    /// its id. [`OrganizationId::from_uuid`] types it.
     pub async fn insert_organization(owner: &Client, slug: &str) -> uuid::Uuid {
         owner
             .query_one(
@@ -156,6 +332,29 @@ impl TestDb {
         let url = setup::url_with_login(&self.owner_url, setup::APP_ROLE, &shared.passwords.app)
             .expect("url");
         connect(&url).await
+    }
+
+    /// [`as_authenticated_tenant`] on a new [`TestDb::app_login`]
+    /// connection: for a test that checks one thing. Keep one login and
+    /// call the free function when there are many.
+    ///
+    /// ```no_run
+    /// # use tenantry_testkit::{OrganizationId, TestDb};
+    /// # async fn example(test: TestDb, acme: OrganizationId) {
+    /// let projects: i64 = test
+    ///     .as_authenticated_tenant(acme, async |tx| {
+    ///         tx.query_one("select count(*) from project", &[]).await.unwrap().get(0)
+    ///     })
+    ///     .await;
+    /// # }
+    /// ```
+    pub async fn as_authenticated_tenant<T>(
+        &self,
+        tenant: impl Into<TenantContext>,
+        work: impl AsyncFnOnce(&tokio_postgres::Transaction<'_>) -> T,
+    ) -> T {
+        let mut app = self.app_login().await;
+        as_authenticated_tenant(&mut app, tenant, work).await
     }
 }
 
@@ -193,28 +392,126 @@ impl Drop for TestDb {
     }
 }
 
-/// Run `work` the way the seed's `asAuthenticatedTenant` does, on a
-/// `tenantry_app` connection: in a transaction, `SET LOCAL ROLE
-/// authenticated` and, unless `tenant` is `None`, the tenant set
-/// transaction-locally. The transaction is always rolled back afterwards:
-/// tests look, they do not keep.
+/// The tenant an [`as_authenticated_tenant`] transaction acts as: what it
+/// sets `app.tenant_id` to, transaction-locally.
+///
+/// An [`OrganizationId`], a [`Uuid`](uuid::Uuid) or text convert into it,
+/// and so do their `Option`s (`None` being [`TenantContext::NoTenant`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TenantContext {
+    /// Nothing set: the empty context, which must see and write no tenant
+    /// row.
+    NoTenant,
+    /// This organization.
+    Organization(uuid::Uuid),
+    /// This text, as it is: an empty or malformed setting, to check that it
+    /// fails closed too.
+    Raw(String),
+}
+
+impl TenantContext {
+    /// The value for `app.tenant_id`, `None` when nothing is set.
+    fn setting(&self) -> Option<String> {
+        match self {
+            TenantContext::NoTenant => None,
+            TenantContext::Organization(id) => Some(id.to_string()),
+            TenantContext::Raw(text) => Some(text.clone()),
+        }
+    }
+}
+
+impl From<OrganizationId> for TenantContext {
+    fn from(id: OrganizationId) -> Self {
+        TenantContext::Organization(id.as_uuid())
+    }
+}
+
+impl From<uuid::Uuid> for TenantContext {
+    fn from(id: uuid::Uuid) -> Self {
+        TenantContext::Organization(id)
+    }
+}
+
+impl From<&str> for TenantContext {
+    fn from(text: &str) -> Self {
+        TenantContext::Raw(text.to_owned())
+    }
+}
+
+impl<T: Into<TenantContext>> From<Option<T>> for TenantContext {
+    fn from(tenant: Option<T>) -> Self {
+        tenant.map_or(TenantContext::NoTenant, Into::into)
+    }
+}
+
+/// Run `work` the way the seed's `asAuthenticatedTenant` does: on `client`,
+/// a `tenantry_app` login ([`TestDb::app_login`]), in a transaction that
+/// first runs `SET LOCAL ROLE authenticated` and sets `app.tenant_id`
+/// transaction-locally to `tenant` (nothing for
+/// [`TenantContext::NoTenant`]), so every statement of `work` is under the
+/// tenant tables' policies, as in production. The transaction is always
+/// rolled back afterwards, whether `work` succeeded or not: tests look,
+/// they do not keep. Seed data beforehand as the owner ([`TestDb::owner`]),
+/// which bypasses RLS.
+///
+/// `work` returns whatever it likes; a statement's `Result` is the usual
+/// choice, so a test can assert that it was refused. Panics when the
+/// transaction cannot be opened or the role and tenant cannot be set.
+///
+/// ```no_run
+/// use tenantry_testkit::{OrganizationId, TenantContext, TestDb, as_authenticated_tenant};
+///
+/// # async fn example() {
+/// let test = TestDb::new().await;
+/// let owner = test.owner().await;
+/// let acme = TestDb::insert_organization(&owner, "acme").await;
+/// let globex = TestDb::insert_organization(&owner, "globex").await;
+/// owner
+///     .execute("insert into project (organization_id, name) values ($1, 'Globex only')", &[&globex])
+///     .await
+///     .unwrap();
+///
+/// let mut app = test.app_login().await;
+/// let seen: i64 = as_authenticated_tenant(&mut app, OrganizationId::from_uuid(acme), async |tx| {
+///     tx.query_one("select count(*) from project", &[]).await.unwrap().get(0)
+/// })
+/// .await;
+/// assert_eq!(seen, 0, "Acme sees none of Globex's projects");
+///
+/// let refused = as_authenticated_tenant(&mut app, TenantContext::NoTenant, async |tx| {
+///     tx.execute("insert into project (organization_id, name) values ($1, 'x')", &[&acme]).await
+/// })
+/// .await;
+/// assert!(refused.is_err(), "no tenant, no writes");
+/// # }
+/// ```
 pub async fn as_authenticated_tenant<T>(
     client: &mut Client,
-    tenant: Option<&str>,
+    tenant: impl Into<TenantContext>,
     work: impl AsyncFnOnce(&tokio_postgres::Transaction<'_>) -> T,
 ) -> T {
+    let tx = begin_as_authenticated(client, &tenant.into()).await;
+    let result = work(&tx).await;
+    tx.rollback().await.expect("rollback");
+    result
+}
+
+/// A transaction on `client` as `authenticated`, `tenant` set
+/// transaction-locally.
+pub(crate) async fn begin_as_authenticated<'c>(
+    client: &'c mut Client,
+    tenant: &TenantContext,
+) -> tokio_postgres::Transaction<'c> {
     let tx = client.transaction().await.expect("begin");
     tx.batch_execute("set local role authenticated")
         .await
         .expect("set role");
-    if let Some(tenant) = tenant {
+    if let Some(tenant) = tenant.setting() {
         tx.execute("select set_config('app.tenant_id', $1, true)", &[&tenant])
             .await
             .expect("set tenant");
     }
-    let result = work(&tx).await;
-    tx.rollback().await.expect("rollback");
-    result
+    tx
 }
 
 /// A port on 127.0.0.1 that nothing listens on (it was free a moment ago):
@@ -269,7 +566,14 @@ async fn init_shared() -> Shared {
     };
     let maintenance_url = cluster.owner_url("postgres").expect("cluster URL");
     let template = format!("tenantry_template_{:016x}", migrations_hash());
-    build_template_once(&cluster, &maintenance_url, &template, &passwords).await;
+    build_template_once(
+        &cluster,
+        &maintenance_url,
+        &template,
+        &passwords,
+        &AppMigrations::none(),
+    )
+    .await;
     let pgbouncer_port = if pgbouncer::enabled() {
         let (root, pw) = (cluster_root.clone(), passwords.clone());
         let port = cluster.port().expect("cluster port");
@@ -285,8 +589,36 @@ async fn init_shared() -> Shared {
         cluster_root,
         passwords,
         template,
+        app_templates: Mutex::new(HashMap::new()),
         pgbouncer_port,
     }
+}
+
+/// The template holding tenantry's migrations and `app`'s, built on first
+/// use (once per process here, once per cluster under the template lock).
+async fn app_template(
+    shared: &Shared,
+    cluster: &Cluster,
+    maintenance_url: &str,
+    app: &AppMigrations,
+) -> String {
+    let hash = app_migrations_hash(app);
+    let cell = shared
+        .app_templates
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .entry(hash)
+        .or_default()
+        .clone();
+    cell.get_or_init(async || {
+        // 18 + 16 + 1 + 16 characters, and `_building` while it is built:
+        // within PostgreSQL's 63, which would otherwise truncate silently.
+        let template = format!("{}_{hash:016x}", shared.template);
+        build_template_once(cluster, maintenance_url, &template, &shared.passwords, app).await;
+        template
+    })
+    .await
+    .clone()
 }
 
 /// The `ip:port` of a connection URL (`postgres://user:pw@ip:port/db`).
@@ -304,16 +636,60 @@ fn cluster_root() -> PathBuf {
     if let Some(root) = std::env::var_os("TENANTRY_TEST_CLUSTER") {
         return root.into();
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
-    target.join("tenantry-test-cluster")
+    let exe = std::env::current_exe().ok();
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    target_dir(
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from),
+        exe.as_deref(),
+        &cwd,
+    )
+    .join("tenantry-test-cluster")
+}
+
+/// The calling package's target directory. Not this crate's manifest
+/// directory: for a downstream crate that is a registry or path dependency,
+/// far from the caller's `target`.
+fn target_dir(cargo_target_dir: Option<PathBuf>, exe: Option<&Path>, cwd: &Path) -> PathBuf {
+    if let Some(dir) = cargo_target_dir {
+        return if dir.is_absolute() {
+            dir
+        } else {
+            cwd.join(dir)
+        };
+    }
+    // A test binary runs from <target>/<profile>/deps (or with a target
+    // triple in between); cargo marks the target directory with CACHEDIR.TAG
+    // when it creates it, and names it `target` unless told otherwise.
+    let is_target = |dir: &Path| {
+        dir.join("CACHEDIR.TAG").is_file() || dir.file_name().is_some_and(|n| n == "target")
+    };
+    if let Some(dir) = exe.and_then(|exe| exe.ancestors().skip(1).find(|dir| is_target(dir))) {
+        return dir.to_path_buf();
+    }
+    // Doctests run from a temporary directory, with the package's directory
+    // as the current one: the nearest `target` above it.
+    cwd.ancestors()
+        .map(|dir| dir.join("target"))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| cwd.join("target"))
 }
 
 fn migrations_hash() -> u64 {
     let mut hasher = DefaultHasher::new();
     for migration in migrate::MIGRATIONS {
         migration.version.hash(&mut hasher);
+        migration.sql.hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+/// The names are hashed too: they are recorded, so a renamed file is a
+/// different history.
+fn app_migrations_hash(app: &AppMigrations) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    for migration in app.iter() {
+        migration.version.hash(&mut hasher);
+        migration.name.hash(&mut hasher);
         migration.sql.hash(&mut hasher);
     }
     hasher.finish()
@@ -327,6 +703,7 @@ async fn build_template_once(
     maintenance_url: &str,
     template: &str,
     passwords: &RolePasswords,
+    app: &AppMigrations,
 ) {
     let maintenance = connect(maintenance_url).await;
     maintenance
@@ -350,7 +727,9 @@ async fn build_template_once(
         let owner_url = cluster.owner_url(&building).expect("cluster URL");
         let config = setup::config_from_owner_url(&owner_url, passwords).expect("config");
         let db = Database::connect(config).expect("pools");
-        migrate(&db).await.expect("migrate template");
+        tenantry_db::migrate_with(&db, app)
+            .await
+            .unwrap_or_else(|e| panic!("migrate the template {template}: {e}"));
         drop(db);
         maintenance
             .execute(
@@ -397,5 +776,46 @@ async fn create_database_from_template(maintenance: &Client, name: &str, templat
             }
             Err(e) => panic!("create test database: {e}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_target_directory_is_the_callers_not_this_crates() {
+        let scratch = std::env::temp_dir().join(format!("testkit-{}", uuid::Uuid::new_v4()));
+        let downstream = scratch.join("helpdesk");
+        let deps = downstream.join("build-out/debug/deps");
+        std::fs::create_dir_all(&deps).unwrap();
+        let exe = deps.join("isolation-0123");
+        let cwd = downstream.join("crates/tickets");
+
+        // CARGO_TARGET_DIR wins, relative to the current directory.
+        assert_eq!(
+            target_dir(Some("out".into()), Some(&exe), &cwd),
+            cwd.join("out")
+        );
+        // A target directory named otherwise, marked by cargo.
+        std::fs::write(downstream.join("build-out/CACHEDIR.TAG"), "").unwrap();
+        assert_eq!(
+            target_dir(None, Some(&exe), &cwd),
+            downstream.join("build-out")
+        );
+        // The usual `target`, unmarked (copied build artifacts).
+        let deps = downstream.join("target/debug/deps");
+        std::fs::create_dir_all(&deps).unwrap();
+        assert_eq!(
+            target_dir(None, Some(&deps.join("t")), &cwd),
+            downstream.join("target")
+        );
+        // No executable under a target (a doctest): the nearest `target` above.
+        std::fs::create_dir_all(&cwd).unwrap();
+        assert_eq!(
+            target_dir(None, Some(&scratch.join("rust_out")), &cwd),
+            downstream.join("target")
+        );
+        std::fs::remove_dir_all(&scratch).unwrap();
     }
 }
