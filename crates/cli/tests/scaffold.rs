@@ -221,7 +221,7 @@ async fn generated_tables_audit_clean_and_isolate_tenants() {
     let (a, b) = (a.to_string(), b.to_string());
     let mut app = test.app_login().await;
 
-    let seen_by_a = as_authenticated_tenant(&mut app, Some(&a), async |tx| {
+    let seen_by_a = as_authenticated_tenant(&mut app, Some(a.as_str()), async |tx| {
         let tickets: i64 = tx
             .query_one("select count(*) from ticket", &[])
             .await
@@ -251,7 +251,7 @@ async fn generated_tables_audit_clean_and_isolate_tenants() {
     assert_eq!(seen_by_a, (1, 1));
 
     let (tickets, foreign_insert, foreign_reference, category_write) =
-        as_authenticated_tenant(&mut app, Some(&b), async |tx| {
+        as_authenticated_tenant(&mut app, Some(b.as_str()), async |tx| {
             let tickets: i64 = tx
                 .query_one("select count(*) from ticket", &[])
                 .await
@@ -305,12 +305,16 @@ async fn generated_tables_audit_clean_and_isolate_tenants() {
         "reference data is read-only for tenants"
     );
 
-    let nothing: i64 = as_authenticated_tenant(&mut app, None, async |tx| {
-        tx.query_one("select count(*) from ticket", &[])
-            .await
-            .unwrap()
-            .get(0)
-    })
+    let nothing: i64 = as_authenticated_tenant(
+        &mut app,
+        tenantry_testkit::TenantContext::NoTenant,
+        async |tx| {
+            tx.query_one("select count(*) from ticket", &[])
+                .await
+                .unwrap()
+                .get(0)
+        },
+    )
     .await;
     assert_eq!(nothing, 0, "no tenant, no rows");
 
@@ -423,7 +427,7 @@ async fn the_citus_form_differs_only_in_its_per_row_tenant_call() {
         .await
         .to_string();
     let mut app = test.app_login().await;
-    let inserted = as_authenticated_tenant(&mut app, Some(&a), async |tx| {
+    let inserted = as_authenticated_tenant(&mut app, Some(a.as_str()), async |tx| {
         // No default on the distribution column: the insert names the tenant.
         tx.execute(
             "insert into ticket (organization_id, subject) values ($1::text::uuid, 'x')",
@@ -438,7 +442,7 @@ async fn the_citus_form_differs_only_in_its_per_row_tenant_call() {
     })
     .await;
     assert_eq!(inserted.unwrap(), 1);
-    let refused = as_authenticated_tenant(&mut app, Some(&b), async |tx| {
+    let refused = as_authenticated_tenant(&mut app, Some(b.as_str()), async |tx| {
         tx.execute(
             "insert into ticket (organization_id, subject) values ($1::text::uuid, 'x')",
             &[&a],

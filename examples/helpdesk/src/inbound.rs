@@ -6,6 +6,30 @@
 //! goes through tenantry's named bypass ([`tenantry_db::cross_tenant`]),
 //! reads only the two columns migration 0003 grants, and hands the rest to
 //! tenant context: the comment itself is written as any other, under RLS.
+//!
+//! The bypass rule holds here as inside tenantry: code of the help desk that
+//! wants a connection outside tenant context must name its reason. Without
+//! one it does not compile,
+//!
+//! ```compile_fail,E0061
+//! # async fn route(db: tenantry_db::Database) {
+//! let client = tenantry_db::cross_tenant::connect(&db).await;
+//! # }
+//! ```
+//!
+//! nor with an empty one,
+//!
+//! ```compile_fail,E0080
+//! const ANYTHING: tenantry_db::cross_tenant::CrossTenant =
+//!     tenantry_db::cross_tenant::CrossTenant::new("anything", " ");
+//! # fn main() { let _ = &ANYTHING; }
+//! ```
+//!
+//! and tenantry's own bare client is out of reach altogether:
+//!
+//! ```compile_fail,E0603
+//! use tenantry_db::client::bare;
+//! ```
 
 use tenantry_db::cross_tenant::{self, CrossTenant};
 use tenantry_db::prelude::*;

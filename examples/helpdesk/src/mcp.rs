@@ -1,7 +1,7 @@
 //! The help desk's MCP tools, beside tenantry's at `/mcp`: each acts in the
 //! caller's organization, chosen and checked as for tenantry's own tools.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tenantry_app::{Actor, App, AppError, Membership};
 use tenantry_mcp::schemars::{self, JsonSchema};
 use tenantry_mcp::{OrganizationTool, Tools};
@@ -38,12 +38,19 @@ struct ListTickets {
     limit: Option<i64>,
 }
 
+/// What `list_tickets` answers: an object, as MCP's structured content is.
+#[derive(Serialize)]
+struct TicketList {
+    tickets: Vec<Ticket>,
+}
+
 async fn list_tickets(
     app: App,
     actor: Actor<Membership>,
     args: ListTickets,
-) -> Result<Vec<Ticket>, AppError> {
-    tickets::list_tickets(&app, &actor, args.status, args.limit).await
+) -> Result<TicketList, AppError> {
+    let tickets = tickets::list_tickets(&app, &actor, args.status, args.limit).await?;
+    Ok(TicketList { tickets })
 }
 
 /// Arguments of `create_ticket`.

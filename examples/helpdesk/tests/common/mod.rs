@@ -23,8 +23,15 @@ pub struct Customer {
     pub pat: String,
 }
 
+/// A fresh database cloned from a template migrated with tenantry's and
+/// the help desk's migrations.
+pub async fn database() -> TestDb {
+    let migrations = tenantry_db::AppMigrations::embedded(helpdesk::MIGRATIONS).unwrap();
+    TestDb::with_app_migrations(&migrations).await
+}
+
 pub async fn start() -> Helpdesk {
-    let test = TestDb::new().await;
+    let test = database().await;
     let auth = AuthSettings::new(b"helpdesk-test-secret-of-32-characters".to_vec());
     let settings = Settings::new(test.db.clone(), auth)
         // Many sign-ups from 127.0.0.1.
