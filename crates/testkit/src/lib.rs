@@ -102,6 +102,7 @@ pub mod http_client;
 pub mod isolation;
 pub mod pgbouncer;
 mod proxy;
+pub mod server;
 pub use proxy::RoundTripProxy;
 
 /// A fixed-length operation sequence for proptest whose shrinking removes

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 type Client = RunningService<RoleClient, ClientConfig>;
 
 async fn connect(desk: &common::Helpdesk, token: &str) -> Client {
-    let url = format!("http://{}/mcp", desk.addr);
+    let url = desk.server.mcp_url();
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(url).auth_header(token),
     );
