@@ -18,7 +18,8 @@
 //! # Ok(()) }
 //! ```
 
-use reqwest::Method;
+/// The HTTP method type [`ApiClient::call`] takes.
+pub use reqwest::Method;
 use serde_json::{Value, json};
 
 /// An answer: its status and its body as JSON (`Null` when empty, a JSON
