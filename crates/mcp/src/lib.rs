@@ -12,6 +12,16 @@
 //! `tenantry mcp --stdio` with `TENANTRY_TOKEN`. Over HTTP an MCP session
 //! belongs to the token that opened it ([`sessions`]); any other credential
 //! is told it does not exist.
+//!
+//! ```no_run
+//! use tenantry_app::{App, Settings};
+//! # fn example(db: tenantry_app::Database) -> axum::Router {
+//! // `/mcp`, to merge beside the HTTP API (tenantry-server does).
+//! tenantry_mcp::router(App::new(db, Settings::default()))
+//! # }
+//! ```
+
+#![deny(missing_docs)]
 
 pub mod caller;
 pub mod jsonrpc;
@@ -34,6 +44,17 @@ pub use sessions::OwnedSessions;
 /// JSON-RPC with a JSON-RPC error before rmcp reads it, then
 /// [`sessions::require_owner`], which lets only the token that opened a
 /// session into it.
+///
+/// # Examples
+///
+/// ```no_run
+/// use tenantry_app::{App, Settings};
+/// # fn example(db: tenantry_app::Database) -> axum::Router {
+/// let app = App::new(db, Settings::default());
+/// // Beside the HTTP API, pass its `AppState::app` instead.
+/// tenantry_mcp::router(app)
+/// # }
+/// ```
 pub fn router(app: App) -> axum::Router {
     router_with_sessions(app, Arc::default())
 }
@@ -63,6 +84,15 @@ pub fn router_with_sessions(app: App, sessions: Arc<OwnedSessions>) -> axum::Rou
 }
 
 /// Serve one client over stdin/stdout as the owner of `token`.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn example(db: tenantry_app::Database) -> Result<(), tenantry_mcp::StdioError> {
+/// let token = std::env::var("TENANTRY_TOKEN").expect("a personal access token");
+/// tenantry_mcp::serve_stdio(db, &token).await
+/// # }
+/// ```
 pub async fn serve_stdio(db: Database, token: &str) -> Result<(), StdioError> {
     let app = App::new(db, Settings::default());
     let actor = authenticate(&app, token)
