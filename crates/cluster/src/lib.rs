@@ -70,3 +70,8 @@ pub const DEFAULT_DATABASE: &str = "tenantry";
 
 /// The cluster's superuser, created by `initdb`.
 pub const OWNER_ROLE: &str = "tenantry_owner";
+
+/// The README's examples, compiled and run as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;
