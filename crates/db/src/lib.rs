@@ -88,7 +88,8 @@
 //! tokio-postgres = { git = "https://github.com/tenantry/tenantry" }
 //! ```
 //!
-//! Without it the build stops here with ``no method named `query_after` ``.
+//! Without it the build stops here (``no `PipelineStatement` in the root``,
+//! ``no method named `query_after` ``).
 #![deny(missing_docs)]
 
 pub mod audit;
