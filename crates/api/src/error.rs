@@ -72,6 +72,7 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// Every error response's body: Better Auth's `{code, message}` at the top level, and the same under `error`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// The error.
@@ -82,6 +83,7 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// The `error` member of an [`ErrorBody`].
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable.

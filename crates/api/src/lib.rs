@@ -11,6 +11,32 @@
 //! Binding and serving belong to `tenantry-server`, which composes
 //! [`router`] with the MCP server; this crate offers the routes and their
 //! state.
+//!
+//! An application's own route gets the caller and their organization from
+//! the same extractors tenantry's routes use, and answers errors in the same
+//! format ([`ApiError`]):
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use axum::{Json, Router, routing::get};
+//! use tenantry_api::extract::Scoped;
+//! use tenantry_api::{ApiError, AppState, AuthSettings, LogMailer};
+//!
+//! /// Which organization the request acts in (a 401 or 403 before this runs
+//! /// when the credential or the organization is wrong).
+//! async fn current_organization(Scoped(actor): Scoped) -> Result<Json<String>, ApiError> {
+//!     Ok(Json(actor.tenant().organization_id().to_string()))
+//! }
+//!
+//! fn app(db: tenantry_app::Database) -> Router {
+//!     let auth = AuthSettings::new(b"a secret of at least 32 characters".to_vec());
+//!     let state = AppState::new(db, auth, Arc::new(LogMailer));
+//!     let own: Router<AppState> = Router::new().route("/api/current-organization", get(current_organization));
+//!     tenantry_api::router(state.clone()).merge(own.with_state(state))
+//! }
+//! ```
+
+#![deny(missing_docs)]
 
 pub mod error;
 pub mod extract;
@@ -66,6 +92,17 @@ pub struct ApiExtension {
 }
 
 /// Every route, with shared state, limits and error fallbacks.
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use tenantry_api::{AppState, AuthSettings, LogMailer};
+/// # fn example(db: tenantry_app::Database) -> axum::Router {
+/// let state = AppState::new(db, AuthSettings::new(b"a secret of at least 32 characters".to_vec()), Arc::new(LogMailer));
+/// tenantry_api::router(state) // serve with axum::serve, or through tenantry-server
+/// # }
+/// ```
 pub fn router(state: AppState) -> Router {
     router_with(state, ApiExtension::default())
 }

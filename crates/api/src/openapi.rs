@@ -7,6 +7,9 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 
 use crate::routes;
 
+/// The OpenAPI 3.1 document of every route, served at `/openapi.json`:
+/// `ApiDoc::openapi()` (trait [`utoipa::OpenApi`]) builds it, with bearer
+/// authentication and the error responses every operation can give.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "tenantry", description = "Multi-tenant SaaS backend on PostgreSQL row-level security."),

@@ -127,6 +127,20 @@ impl AppState {
     /// service layer is made here from `auth`, so the cookies the API signs
     /// and the sessions the service layer verifies use the same settings;
     /// a surface that serves beside the API shares [`AppState::app`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use tenantry_api::{AppState, AuthSettings, LogMailer};
+    /// # fn example(db: tenantry_app::Database) {
+    /// let mut auth = AuthSettings::new(b"a secret of at least 32 characters".to_vec());
+    /// auth.secure_cookies = true; // served over TLS
+    /// let state = AppState::new(db, auth, Arc::new(LogMailer));
+    /// // A surface beside the API (MCP) takes the same service layer.
+    /// let _service_layer: tenantry_app::App = state.app.clone();
+    /// # }
+    /// ```
     pub fn new(db: Database, auth: AuthSettings, mailer: Arc<dyn Mailer>) -> Self {
         AppState::with_limits(db, auth, mailer, RateLimits::default())
     }

@@ -115,6 +115,22 @@ pub struct App {
 
 impl App {
     /// Services over `db` with `settings`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use tenantry_app::{App, AppError, Settings};
+    /// # async fn example(db: tenantry_db::Database, token: &str) -> Result<(), AppError> {
+    /// let app = App::new(db, Settings::default());
+    /// // Identity (a PAT here), then the organization it acts in, then the work.
+    /// let Some(actor) = app.verify_pat(token).await? else {
+    ///     return Ok(()); // unknown, revoked or expired: a 401 on the HTTP API
+    /// };
+    /// let actor = app.resolve(actor, None).await?;
+    /// let page = app.list_projects(&actor, Some(20), None).await?;
+    /// println!("{} projects in {}", page.items.len(), actor.tenant().organization_id());
+    /// # Ok(()) }
+    /// ```
     pub fn new(db: Database, settings: Settings) -> Self {
         let capacity = if settings.failed_credentials.is_some() {
             limits::DEFAULT_CAPACITY
@@ -152,3 +168,8 @@ impl App {
         &self.db
     }
 }
+
+/// The README's examples, compiled and run as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

@@ -26,6 +26,15 @@ pub struct Email(String);
 
 impl Email {
     /// Trims, lowercases and checks `input`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tenantry_auth::Email;
+    ///
+    /// assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+    /// assert!(Email::parse("not an email").is_err());
+    /// ```
     pub fn parse(input: &str) -> Result<Email, AuthError> {
         let email = input.trim().to_lowercase();
         let invalid = |reason: &str| Err(AuthError::InvalidEmail(reason.to_owned()));

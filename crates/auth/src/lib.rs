@@ -55,3 +55,8 @@ pub use password::{
 };
 pub use pat::{MintedPat, ParsedPat, mint_pat, parse_pat};
 pub use token::{random_token, sign_cookie_value, verify_signed_cookie_value};
+
+/// The README's examples, compiled and run as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

@@ -53,6 +53,22 @@ const SCRYPT_KEY_BYTES: usize = 64;
 const SCRYPT_SALT_BYTES: usize = 16;
 
 /// The format new password hashes are written in.
+///
+/// # Examples
+///
+/// ```
+/// use tenantry_auth::PasswordHashing;
+/// use tenantry_auth::password::PasswordCheck;
+///
+/// // A database shared with a Better Auth application.
+/// let hashing: PasswordHashing = "scrypt".parse().unwrap();
+/// hashing.validate_new("correct horse battery staple").unwrap();
+/// let stored = hashing.hash("correct horse battery staple").unwrap();
+/// assert_eq!(
+///     hashing.verify("correct horse battery staple", &stored).unwrap(),
+///     PasswordCheck::Valid { needs_rehash: false }
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PasswordHashing {
     /// argon2id PHC strings ([`hash_password`]). The default: Better Auth
@@ -178,6 +194,16 @@ impl PasswordCheck {
 /// Call it where a password is chosen (sign-up, change, reset), not at
 /// sign-in: a password that was accepted under an older policy must still
 /// verify.
+///
+/// # Examples
+///
+/// ```
+/// use tenantry_auth::validate_password;
+///
+/// assert!(validate_password("correct horse battery staple").is_ok());
+/// let too_short = validate_password("short").unwrap_err();
+/// assert!(too_short.to_string().contains("password"));
+/// ```
 pub fn validate_password(password: &str) -> Result<(), AuthError> {
     // Lazy: a huge input is not normalised further than needed to reject it.
     let chars = password.nfkc().take(MAX_PASSWORD_CHARS + 1).count();
@@ -209,6 +235,19 @@ pub fn exceeds_max_length(password: &str) -> bool {
 ///
 /// The password is NFKC-normalised first. The policy is not checked here (see
 /// [`validate_password`]), so that a legacy hash can always be upgraded.
+///
+/// # Examples
+///
+/// ```
+/// use tenantry_auth::{PasswordCheck, hash_password, verify_password};
+///
+/// let stored = hash_password("correct horse battery staple").unwrap();
+/// assert!(stored.starts_with("$argon2id$"));
+/// assert_eq!(
+///     verify_password("correct horse battery staple", &stored).unwrap(),
+///     PasswordCheck::Valid { needs_rehash: false }
+/// );
+/// ```
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn hash_password(password: &str) -> Result<String, AuthError> {
     return_hash_memory_to_the_os();
@@ -233,6 +272,25 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 /// uses today. A stored value in any other
 /// format is [`AuthError::UnsupportedHash`] (an internal error: the stored
 /// data is wrong, not the password).
+///
+/// # Examples
+///
+/// ```
+/// use tenantry_auth::password::hash_password_scrypt_better_auth;
+/// use tenantry_auth::{PasswordCheck, verify_password};
+///
+/// // A hash Better Auth wrote verifies, and asks to be rewritten as argon2id.
+/// let from_better_auth = hash_password_scrypt_better_auth("correct horse battery staple");
+/// assert_eq!(
+///     verify_password("correct horse battery staple", &from_better_auth).unwrap(),
+///     PasswordCheck::Valid { needs_rehash: true }
+/// );
+/// assert_eq!(
+///     verify_password("wrong", &from_better_auth).unwrap(),
+///     PasswordCheck::Invalid
+/// );
+/// assert!(verify_password("x", "plain text").is_err());
+/// ```
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn verify_password(password: &str, stored: &str) -> Result<PasswordCheck, AuthError> {
     return_hash_memory_to_the_os();

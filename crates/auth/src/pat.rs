@@ -63,6 +63,18 @@ impl fmt::Debug for MintedPat {
 }
 
 /// Mints a new token from the thread-local, OS-seeded generator.
+///
+/// # Examples
+///
+/// ```
+/// use tenantry_auth::mint_pat;
+///
+/// let minted = mint_pat();
+/// assert!(minted.token.starts_with("tnty_"));
+/// // Store `lookup_prefix` and `hash`; show `token` once and forget it.
+/// assert!(minted.token.starts_with(&minted.lookup_prefix));
+/// assert_ne!(minted.token, mint_pat().token);
+/// ```
 pub fn mint_pat() -> MintedPat {
     let mut token = String::with_capacity(PAT_LEN);
     token.push_str(PAT_PREFIX);
@@ -116,6 +128,24 @@ impl fmt::Debug for ParsedPat<'_> {
 /// [`AuthError::MalformedToken`] when it does not look like one of our tokens
 /// at all; [`AuthError::BadChecksum`] when it does but a character is wrong.
 /// Leading or trailing whitespace is not trimmed: it is malformed.
+///
+/// # Examples
+///
+/// ```
+/// use tenantry_auth::{AuthError, mint_pat, parse_pat, pat::hash_matches};
+///
+/// let minted = mint_pat();
+/// let presented = parse_pat(&minted.token).unwrap();
+/// assert_eq!(presented.lookup_prefix(), minted.lookup_prefix);
+/// assert!(hash_matches(&presented.hash(), &minted.hash));
+///
+/// assert!(matches!(parse_pat("tnty_nope"), Err(AuthError::MalformedToken)));
+/// // One character changed: the checksum catches it before any lookup.
+/// let mut typo = minted.token.clone().into_bytes();
+/// typo[10] = if typo[10] == b'a' { b'b' } else { b'a' };
+/// let typo = String::from_utf8(typo).unwrap();
+/// assert!(matches!(parse_pat(&typo), Err(AuthError::BadChecksum)));
+/// ```
 pub fn parse_pat(token: &str) -> Result<ParsedPat<'_>, AuthError> {
     if token.len() != PAT_LEN || !token.starts_with(PAT_PREFIX) {
         return Err(AuthError::MalformedToken);

@@ -50,6 +50,19 @@ pub fn cookie_signature(value: &str, secret: &[u8]) -> String {
 /// Signs a cookie value as Better Auth does (better-call's `signCookieValue`):
 /// `encodeURIComponent(value + "." + cookie_signature(value, secret))`. The
 /// result goes into `Set-Cookie` as it is, with no further encoding.
+///
+/// # Examples
+///
+/// ```
+/// use tenantry_auth::token::{SESSION_TOKEN_LEN, random_token, sign_cookie_value,
+///     verify_signed_cookie_value};
+///
+/// let secret = b"a secret of at least 32 characters";
+/// let session = random_token(SESSION_TOKEN_LEN);
+/// let cookie = sign_cookie_value(&session, secret);
+/// assert_eq!(verify_signed_cookie_value(&cookie, secret), Some(session));
+/// assert_eq!(verify_signed_cookie_value(&cookie, b"another secret, 32 characters.."), None);
+/// ```
 pub fn sign_cookie_value(value: &str, secret: &[u8]) -> String {
     encode_uri_component(&format!("{value}.{}", cookie_signature(value, secret)))
 }

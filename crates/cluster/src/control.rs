@@ -39,8 +39,18 @@ impl Cluster {
     ///
     /// Runs `initdb` if needed, starts the server if it is not running (picking a new port if
     /// the configured one was taken by something else meanwhile, and recovering from a killed
-    /// server), and creates [`DEFAULT_DATABASE`] if missing. Idempotent, and safe when several
+    /// server), and creates [`DEFAULT_DATABASE`](crate::DEFAULT_DATABASE) if missing. Idempotent, and safe when several
     /// processes call it at once (they are serialized by `<root>/cluster.lock`).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), tenantry_cluster::Error> {
+    /// let cluster = tenantry_cluster::Cluster::new("./.tenantry");
+    /// cluster.start()?;
+    /// println!("PostgreSQL on 127.0.0.1:{}", cluster.port()?);
+    /// # Ok(()) }
+    /// ```
     pub fn start(&self) -> Result<(), Error> {
         let bin = find_bin_dir()?;
         self.run_as()?; // fail before creating anything if the cluster user cannot get there

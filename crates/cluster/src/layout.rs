@@ -14,6 +14,17 @@ use crate::settings::SETTINGS_FILE;
 /// A private PostgreSQL cluster rooted at a directory (e.g. `./.tenantry`).
 ///
 /// Cheap to create: nothing happens on disk until [`Cluster::start`].
+///
+/// # Examples
+///
+/// ```
+/// use tenantry_cluster::{Cluster, Status};
+///
+/// let root = std::env::temp_dir().join("tenantry-doc-example-not-created");
+/// let cluster = Cluster::new(&root);
+/// assert_eq!(cluster.data_dir(), root.join("pgdata"));
+/// assert_eq!(cluster.status().unwrap(), Status::NotInitialized);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cluster {
     root: PathBuf,
@@ -64,7 +75,7 @@ impl Cluster {
         self.data_dir().join("PG_VERSION").is_file() && self.password_path().is_file()
     }
 
-    /// The password of [`OWNER_ROLE`].
+    /// The password of [`OWNER_ROLE`](crate::OWNER_ROLE).
     pub fn owner_password(&self) -> Result<String, Error> {
         let path = self.password_path();
         match std::fs::read_to_string(&path) {

@@ -30,9 +30,23 @@
 //!
 //! The API is synchronous (it spawns processes and waits); call it from async code through
 //! `spawn_blocking`, or at startup.
+//!
+//! ```no_run
+//! use tenantry_cluster::{Cluster, DEFAULT_DATABASE, Status};
+//!
+//! # fn main() -> Result<(), tenantry_cluster::Error> {
+//! let cluster = Cluster::new("./.tenantry");
+//! cluster.start()?; // initdb on first use; idempotent
+//! assert!(matches!(cluster.status()?, Status::Running { .. }));
+//! // The superuser's URL, e.g. for migrations (`tenantry_db::DatabaseConfig::with_owner`).
+//! let owner_url = cluster.owner_url(DEFAULT_DATABASE)?;
+//! # let _ = owner_url;
+//! cluster.stop()?;
+//! # Ok(()) }
+//! ```
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod bin_dir;
 mod control;
@@ -56,3 +70,8 @@ pub const DEFAULT_DATABASE: &str = "tenantry";
 
 /// The cluster's superuser, created by `initdb`.
 pub const OWNER_ROLE: &str = "tenantry_owner";
+
+/// The README's examples, compiled and run as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

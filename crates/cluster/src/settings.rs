@@ -50,6 +50,18 @@ fn parse_port(conf: &str) -> Option<u16> {
 impl Cluster {
     /// Superuser connection URL for database `dbname`, with password:
     /// `postgresql://tenantry_owner:<password>@127.0.0.1:<port>/<dbname>`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), tenantry_cluster::Error> {
+    /// use tenantry_cluster::{Cluster, DEFAULT_DATABASE};
+    /// let cluster = Cluster::new("./.tenantry");
+    /// cluster.start()?;
+    /// let url = cluster.owner_url(DEFAULT_DATABASE)?;
+    /// std::process::Command::new("psql").arg(&url).status().ok();
+    /// # Ok(()) }
+    /// ```
     pub fn owner_url(&self, dbname: &str) -> Result<String, Error> {
         let password = self.owner_password()?;
         let port = self.port()?;

@@ -188,7 +188,7 @@ impl BareClient {
     /// The connection itself, for what migrations and seeds need
     /// (`batch_execute`, `transaction`). A method rather than `Deref`: with
     /// `Deref`, a `conn.query(..)` in a module that forgot to import
-    /// [`BareStatements`] would still compile, as tokio-postgres's own
+    /// [`Query`](crate::Query) would still compile, as tokio-postgres's own
     /// `query`, and skip the statement mode.
     pub fn connection(&self) -> &Object {
         &self.conn

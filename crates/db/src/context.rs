@@ -150,6 +150,8 @@ async fn setup_then(
 /// [`DatabaseConfig::slow_transaction_warning`](crate::DatabaseConfig) are logged.
 /// A single statement is cheaper through [`autocommit`].
 ///
+/// # Examples
+///
 /// ```no_run
 /// use tenantry_db::prelude::*;
 /// # async fn example(db: &tenantry_db::Database, tenant: tenantry_db::Tenant) -> Result<(), tenantry_db::DbError> {
@@ -196,6 +198,8 @@ where
 /// no BEGIN/COMMIT, about what a bare statement costs. The statement is
 /// atomic on its own; two calls are two transactions, so work that must
 /// commit together belongs in [`with_tenant_context`].
+///
+/// # Examples
 ///
 /// ```no_run
 /// use tenantry_db::prelude::*;

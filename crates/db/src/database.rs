@@ -11,6 +11,23 @@ use crate::error::{DbError, Result};
 use crate::statements::{StatementMode, Statements};
 
 /// Where and how to connect. Build one with [`DatabaseConfig::new`] and adjust fields.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tenantry_db::{DatabaseConfig, StatementMode};
+///
+/// let mut config = DatabaseConfig::new(
+///     "postgresql://tenantry_app:secret@127.0.0.1:5432/tenantry",
+///     "postgresql://tenantry_bare:secret@127.0.0.1:5432/tenantry",
+/// )
+/// .with_owner("postgresql://tenantry_owner:secret@127.0.0.1:5432/tenantry");
+/// config.statement_timeout = Some(Duration::from_secs(5));
+/// // Behind PgBouncer in transaction mode:
+/// config.statement_mode = StatementMode::Unnamed;
+/// assert_eq!(config.app_pool_size, 16);
+/// ```
 #[derive(Clone, Debug)]
 pub struct DatabaseConfig {
     /// The pooled application login (`tenantry_app`): tenant work only.
@@ -63,6 +80,24 @@ impl DatabaseConfig {
 /// Tenant work goes through [`crate::with_tenant_context`]; non-tenant work
 /// through the named functions at the crate root. The pools themselves stay
 /// private to the crate.
+///
+/// # Examples
+///
+/// ```no_run
+/// use tenantry_db::{Database, DatabaseConfig};
+/// # async fn example() -> tenantry_db::Result<()> {
+/// let db = Database::connect(
+///     DatabaseConfig::new(
+///         std::env::var("TENANTRY_APP_URL").unwrap(),
+///         std::env::var("TENANTRY_BARE_URL").unwrap(),
+///     )
+///     .with_owner(std::env::var("DATABASE_URL").unwrap()),
+/// )?; // no connection is opened yet
+/// tenantry_db::migrate(&db).await?;
+/// let took = tenantry_db::check_database(&db).await?;
+/// println!("database answered in {took:?}");
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Database {
     pub(crate) app: Pool,
@@ -73,7 +108,9 @@ pub struct Database {
 }
 
 impl Database {
-    /// Create the pools. Connections open lazily, on first use.
+    /// Create the pools. Connections open lazily, on first use, so this
+    /// fails only on a malformed URL ([`DbError::Config`]); see the example
+    /// on [`Database`].
     pub fn connect(config: DatabaseConfig) -> Result<Self> {
         let mut app_config = pg_config(&config.app_url)?;
         if let (StatementMode::Prepared, Some(timeout)) =

@@ -13,6 +13,17 @@ pub const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Run `SELECT 1` through the bare client (reason `HealthCheck`) and return
 /// how long it took. Never hangs: past [`HEALTH_CHECK_TIMEOUT`] it fails with
 /// [`DbError::Timeout`].
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn example(db: tenantry_db::Database) {
+/// match tenantry_db::check_database(&db).await {
+///     Ok(took) => println!("up ({took:?})"),
+///     Err(error) => eprintln!("down: {error}"),
+/// }
+/// # }
+/// ```
 pub async fn check_database(db: &Database) -> Result<Duration> {
     let started = Instant::now();
     let probe = async {

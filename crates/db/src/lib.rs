@@ -72,8 +72,24 @@
 //!
 //! - `openapi`: OpenAPI schemas for the types the HTTP API returns.
 //! - `testing`: what this crate's own tests need and production must never
-//!   have ([`testing`], [`diagnostics`]). Only test builds enable it, through
+//!   have (the `testing` and `diagnostics` modules). Only test builds enable it, through
 //!   `tenantry-testkit`.
+//!
+//! ## tokio-postgres, patched
+//!
+//! The one-round-trip tenant statement needs `Client::query_after` and
+//! `Client::describe`, which tokio-postgres 0.7 on crates.io does not have:
+//! tenantry's repository carries them as a patch (`vendor/tokio-postgres`).
+//! A project that depends on this crate applies the patch to its whole build,
+//! so that deadpool-postgres's pooled clients are the patched ones too:
+//!
+//! ```toml
+//! [patch.crates-io]
+//! tokio-postgres = { git = "https://github.com/tenantry/tenantry" }
+//! ```
+//!
+//! Without it the build stops here (``no `PipelineStatement` in the root``,
+//! ``no method named `query_after` ``).
 #![deny(missing_docs)]
 
 pub mod audit;
@@ -117,3 +133,8 @@ pub use tenantry_domain::BoundedName;
 /// Re-exported so callers can name row and parameter types without depending
 /// on tokio-postgres themselves.
 pub use tokio_postgres::{Row, types::ToSql};
+
+/// The README's examples, compiled and run as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

@@ -120,6 +120,24 @@ impl std::fmt::Display for MigrationSet {
 /// An application's own migrations, applied after tenantry's by
 /// [`migrate_with`]: numbered from 1 without gaps, each file named
 /// `NNNN_what_it_does.sql` after its number.
+///
+/// # Examples
+///
+/// ```
+/// use tenantry_db::migrate::{AppMigrations, Migration};
+///
+/// // In the application's crate: `include_str!("../migrations/0001_ticket.sql")`.
+/// const MIGRATIONS: &[Migration] = &[
+///     Migration::new(1, "0001_ticket.sql", "create table ticket (id uuid);"),
+///     Migration::new(2, "0002_comment.sql", "create table comment (id uuid);"),
+/// ];
+/// let app = AppMigrations::embedded(MIGRATIONS).unwrap();
+/// assert_eq!(app.len(), 2);
+///
+/// // A gap is refused, naming the file.
+/// let gap = AppMigrations::embedded(&[Migration::new(2, "0002_comment.sql", "select 1;")]);
+/// assert!(gap.unwrap_err().to_string().contains("0002_comment.sql"));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AppMigrations {
     migrations: Vec<Migration>,
@@ -245,12 +263,33 @@ pub struct MigrationReport {
 
 /// Apply every tenantry migration not yet applied, as the owner (reason
 /// `Migration`): [`migrate_with`] and no application migrations.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn example(db: tenantry_db::Database) -> tenantry_db::Result<()> {
+/// let report = tenantry_db::migrate(&db).await?;
+/// println!("applied {:?}, already there {:?}", report.applied, report.already_applied);
+/// # Ok(()) }
+/// ```
 pub async fn migrate(db: &Database) -> Result<MigrationReport> {
     migrate_with(db, &AppMigrations::none()).await
 }
 
 /// Apply tenantry's migrations, then `app`'s, each not yet applied, as the
 /// owner (reason `Migration`).
+///
+/// # Examples
+///
+/// ```no_run
+/// use std::path::Path;
+/// use tenantry_db::{AppMigrations, migrate_with};
+/// # async fn example(db: tenantry_db::Database) -> tenantry_db::Result<()> {
+/// let app = AppMigrations::from_dir(Path::new("migrations"))?;
+/// let report = migrate_with(&db, &app).await?;
+/// println!("the application's: applied {:?}", report.app_applied);
+/// # Ok(()) }
+/// ```
 #[tracing::instrument(skip_all, fields(app_migrations = app.len()))]
 pub async fn migrate_with(db: &Database, app: &AppMigrations) -> Result<MigrationReport> {
     let mut conn = client::bare(db, BypassReason::Migration).await?;

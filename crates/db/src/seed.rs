@@ -133,6 +133,16 @@ const MODELS: &[Model] = &[
 ];
 
 /// Load reference data and demo data. Idempotent.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn example(db: tenantry_db::Database) -> tenantry_db::Result<()> {
+/// tenantry_db::migrate(&db).await?;
+/// let report = tenantry_db::seed(&db).await?;
+/// println!("{} rows inserted", report.inserted); // 0 on a second run
+/// # Ok(()) }
+/// ```
 #[tracing::instrument(skip(db))]
 pub async fn seed(db: &Database) -> Result<SeedReport> {
     let mut conn = client::bare(db, BypassReason::Seed).await?;

@@ -193,9 +193,9 @@ pub trait Run: Sync {
     ) -> impl Future<Output = Result<Outcome>> + Send;
 }
 
-/// The four ways to run a statement, written once over [`Run`]: the methods
+/// The four ways to run a statement, written once over the private `Run`: the methods
 /// of every statement handle, tenant ([`TenantStatements`](crate::TenantStatements))
-/// or bare. Sealed like [`Run`]: other crates call it, none implements it.
+/// or bare. Sealed through `Run`: other crates call it, none implements it.
 pub trait Query: Run {
     /// Run a statement and return its rows.
     fn query(

@@ -32,3 +32,8 @@ pub use error::InvalidInput;
 pub use ids::{InvitationId, MemberId, OrganizationId, PatId, ProjectId, UserId};
 pub use name::BoundedName;
 pub use role::MemberRole;
+
+/// The README's examples, compiled and run as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

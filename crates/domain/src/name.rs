@@ -27,6 +27,19 @@ pub struct BoundedName(String);
 impl BoundedName {
     /// Check `text` as the value of `field`, at most `max_chars` characters
     /// once trimmed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tenantry_domain::BoundedName;
+    ///
+    /// let name = BoundedName::parse("name", "  Ticket triage ", 200).unwrap();
+    /// assert_eq!(name.as_str(), "Ticket triage");
+    /// // The error names the field, for a 400 that says what to fix.
+    /// let empty = BoundedName::parse("subject", "   ", 200).unwrap_err();
+    /// assert!(empty.to_string().contains("subject"));
+    /// assert!(BoundedName::parse("name", "tab\there", 200).is_err());
+    /// ```
     pub fn parse(field: &'static str, text: &str, max_chars: usize) -> Result<Self, InvalidInput> {
         let name = text.trim();
         if name.is_empty() || name.chars().count() > max_chars {

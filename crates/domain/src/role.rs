@@ -7,6 +7,18 @@ use serde::{Deserialize, Serialize};
 use crate::error::InvalidInput;
 
 /// A member's role in an organization.
+///
+/// # Examples
+///
+/// ```
+/// use tenantry_domain::MemberRole;
+///
+/// let admin = MemberRole::parse("admin").unwrap();
+/// assert!(admin.can_manage_members());
+/// assert!(admin.can_manage_role(MemberRole::Member));
+/// assert!(!admin.can_manage_role(MemberRole::Owner)); // only owners grant ownership
+/// assert!(MemberRole::parse("superuser").is_err());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]

@@ -290,6 +290,19 @@ pub async fn run_lints<C: GenericClient + Sync>(
 
 /// `tenantry audit`: run every lint over the catalog as the schema owner
 /// sees it ([`catalog::read_as_owner`]).
+///
+/// # Examples
+///
+/// ```no_run
+/// use tenantry_lint::{LintConfig, has_errors, to_json};
+/// # async fn example(db: tenantry_db::Database) -> tenantry_db::Result<()> {
+/// let findings = tenantry_lint::audit(&db, &LintConfig::default()).await?;
+/// println!("{}", to_json(&findings)); // or each finding's Display, as text
+/// if has_errors(&findings) {
+///     std::process::exit(1);
+/// }
+/// # Ok(()) }
+/// ```
 #[tracing::instrument(skip_all)]
 pub async fn audit(db: &Database, config: &LintConfig) -> Result<Vec<Finding>> {
     let snapshot = catalog::read_as_owner(db, &config.scope()).await?;
@@ -354,3 +367,8 @@ mod tests {
         );
     }
 }
+
+/// The README's examples, compiled and run as doc tests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

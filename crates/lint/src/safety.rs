@@ -16,6 +16,19 @@ use crate::{Finding, Level, LintConfig};
 ///
 /// `config.app_role` is ignored: the application login is read from the
 /// tenant pool's connection.
+///
+/// # Examples
+///
+/// ```no_run
+/// use tenantry_lint::{LintConfig, check_safe_to_serve};
+/// # async fn example(db: tenantry_db::Database) -> tenantry_db::Result<()> {
+/// let errors = check_safe_to_serve(&db, &LintConfig::default()).await?;
+/// for error in &errors {
+///     eprintln!("refusing to serve: {error}"); // names the table and the fix
+/// }
+/// assert!(errors.is_empty());
+/// # Ok(()) }
+/// ```
 pub async fn check_safe_to_serve(db: &Database, config: &LintConfig) -> Result<Vec<Finding>> {
     let snapshot = catalog::read_as_app_login(db, &config.scope()).await?;
     let mut findings = crate::check(&snapshot, config);

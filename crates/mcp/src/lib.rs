@@ -12,6 +12,16 @@
 //! `tenantry mcp --stdio` with `TENANTRY_TOKEN`. Over HTTP an MCP session
 //! belongs to the token that opened it ([`sessions`]); any other credential
 //! is told it does not exist.
+//!
+//! ```no_run
+//! use tenantry_app::{App, Settings};
+//! # fn example(db: tenantry_app::Database) -> axum::Router {
+//! // `/mcp`, to merge beside the HTTP API (tenantry-server does).
+//! tenantry_mcp::router(App::new(db, Settings::default()))
+//! # }
+//! ```
+
+#![deny(missing_docs)]
 
 pub mod caller;
 pub mod jsonrpc;
@@ -41,6 +51,17 @@ pub use rmcp::schemars;
 /// JSON-RPC with a JSON-RPC error before rmcp reads it, then
 /// [`sessions::require_owner`], which lets only the token that opened a
 /// session into it.
+///
+/// # Examples
+///
+/// ```no_run
+/// use tenantry_app::{App, Settings};
+/// # fn example(db: tenantry_app::Database) -> axum::Router {
+/// let app = App::new(db, Settings::default());
+/// // Beside the HTTP API, pass its `AppState::app` instead.
+/// tenantry_mcp::router(app)
+/// # }
+/// ```
 pub fn router(app: App) -> axum::Router {
     router_with_sessions(app, Arc::default())
 }
@@ -76,6 +97,15 @@ pub fn router_with(app: App, sessions: Arc<OwnedSessions>, tools: Tools) -> axum
 }
 
 /// Serve one client over stdin/stdout as the owner of `token`.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn example(db: tenantry_app::Database) -> Result<(), tenantry_mcp::StdioError> {
+/// let token = std::env::var("TENANTRY_TOKEN").expect("a personal access token");
+/// tenantry_mcp::serve_stdio(db, &token).await
+/// # }
+/// ```
 pub async fn serve_stdio(db: Database, token: &str) -> Result<(), StdioError> {
     serve_stdio_with(db, token, Tools::new()).await
 }

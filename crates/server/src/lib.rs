@@ -120,6 +120,16 @@ pub struct Settings {
 
 impl Settings {
     /// Serve `database` with `auth` on `127.0.0.1:0`, migrated and checked.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use tenantry_server::{AuthSettings, Settings};
+    /// # fn example(db: tenantry_db::Database) {
+    /// let mut settings = Settings::new(db, AuthSettings::new(b"a secret of at least 32 characters".to_vec()));
+    /// settings.demo_data = true; // Acme, Globex and Initech
+    /// # }
+    /// ```
     pub fn new(database: Database, auth: AuthSettings) -> Self {
         Settings {
             database,
@@ -286,6 +296,20 @@ pub struct Application {
 
 impl Application {
     /// Ready the database, bind, and compose the routes (see the crate docs).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use tenantry_server::{Application, AuthSettings, SafetyCheck, Settings};
+    /// # async fn example(db: tenantry_db::Database) -> Result<(), tenantry_server::ServerError> {
+    /// let mut settings = Settings::new(db, AuthSettings::new(b"a secret of at least 32 characters".to_vec()));
+    /// settings.address = "127.0.0.1:8080".parse().unwrap();
+    /// settings.safety_check = SafetyCheck::Refuse; // the default: an unsafe table stops start-up
+    /// let app = Application::build(settings).await?;
+    /// let stop = async { tokio::signal::ctrl_c().await.ok(); };
+    /// app.run_until(stop).await
+    /// # }
+    /// ```
     pub async fn build(settings: Settings) -> Result<Application, ServerError> {
         let Settings {
             database: db,

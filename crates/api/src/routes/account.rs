@@ -26,6 +26,7 @@ use crate::mailer::Message;
 use crate::routes::auth::{LINK_VALIDITY, hash_blocking, mail_after_response, with_hashing_permit};
 use crate::state::AppState;
 
+/// The signed-in user's sessions and account: `list-sessions`, `revoke-session(s)`, `revoke-other-sessions`, `update-user`, `change-password`, `change-email`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/auth/list-sessions", get(list_sessions))
@@ -57,6 +58,7 @@ pub(crate) async fn list_sessions(
     Ok(Json(state.app.list_sessions(&actor).await?))
 }
 
+/// The body of `POST /api/auth/revoke-session`.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct RevokeSessionBody {
     /// The token of one of the caller's sessions, as `list-sessions` shows it.
@@ -107,6 +109,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     T::deserialize(d).map(Some)
 }
 
+/// The body of `POST /api/auth/update-user`: the fields to change.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct UpdateUserBody {
     /// New display name, 1 to 200 characters.
@@ -145,6 +148,7 @@ pub(crate) async fn update_user(
     Ok(status_true())
 }
 
+/// The body of `POST /api/auth/change-password`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePasswordBody {
@@ -159,6 +163,7 @@ pub struct ChangePasswordBody {
     revoke_other_sessions: bool,
 }
 
+/// The answer to `POST /api/auth/change-password`: the user, and a fresh session token when the other sessions were revoked.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ChangePasswordResponse {
     /// The fresh session token when `revokeOtherSessions` ended the old one
@@ -206,6 +211,7 @@ pub(crate) async fn change_password(
         .into_response())
 }
 
+/// The body of `POST /api/auth/change-email`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangeEmailBody {

@@ -28,6 +28,7 @@ use crate::state::AppState;
 /// How long password-reset and verification links stay valid.
 pub(crate) const LINK_VALIDITY: chrono::Duration = chrono::Duration::hours(1);
 
+/// Better Auth's email and password routes: sign-up, sign-in, sign-out, `get-session`, password reset and email verification.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/auth/sign-up/email", post(sign_up))
@@ -46,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/verify-email", get(verify_email))
 }
 
+/// The body of `POST /api/auth/sign-up/email`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignUpBody {
@@ -70,6 +72,7 @@ pub struct SignUpBody {
     remember_me: Option<bool>,
 }
 
+/// The answer to `POST /api/auth/sign-up/email`: the new session's token and the user.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SignUpResponse {
     /// The session token (also set as a cookie and in `set-auth-token`).
@@ -110,6 +113,7 @@ pub(crate) async fn sign_up(
         .into_response())
 }
 
+/// The body of `POST /api/auth/sign-in/email`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SignInBody {
@@ -122,6 +126,7 @@ pub struct SignInBody {
     remember_me: Option<bool>,
 }
 
+/// The answer to `POST /api/auth/sign-in/email`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SignInResponse {
     /// Always false: no redirect for email sign-in.
@@ -249,6 +254,7 @@ pub(crate) async fn sign_out(
         .into_response())
 }
 
+/// The answer to `GET /api/auth/get-session`: the session and its user (`null` without one).
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionResponse {
     session: Session,
@@ -352,6 +358,7 @@ pub(crate) fn mail_after_response<F>(
     );
 }
 
+/// The body of `POST /api/auth/request-password-reset`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PasswordResetRequest {
@@ -391,6 +398,7 @@ pub(crate) async fn request_password_reset(
     Ok(Json(json!({ "status": true })))
 }
 
+/// The body of `POST /api/auth/reset-password`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResetPasswordBody {
@@ -419,6 +427,7 @@ pub(crate) async fn reset_password(
     Ok(Json(json!({ "status": true })))
 }
 
+/// The body of `POST /api/auth/send-verification-email`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerificationRequest {
@@ -466,6 +475,7 @@ pub(crate) async fn send_verification_email(
     Ok(Json(json!({ "status": true })))
 }
 
+/// The query of `GET /api/auth/verify-email`, the link a verification email carries.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct VerifyEmailQuery {
     /// The token from the emailed link.

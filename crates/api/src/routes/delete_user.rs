@@ -14,10 +14,12 @@ use crate::identity;
 use crate::routes::account::confirm_password;
 use crate::state::AppState;
 
+/// `POST /api/auth/delete-user`.
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/auth/delete-user", post(delete_user))
 }
 
+/// The body of `POST /api/auth/delete-user`.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct DeleteUserBody {
     /// The account's current password (required: tenantry has no
@@ -25,6 +27,7 @@ pub struct DeleteUserBody {
     password: Option<String>,
 }
 
+/// The answer to `POST /api/auth/delete-user`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct DeleteUserResponse {
     /// Always `true`.

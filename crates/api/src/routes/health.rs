@@ -8,10 +8,12 @@ use serde::Serialize;
 
 use crate::state::AppState;
 
+/// `GET /health`, for load balancers and orchestrators.
 pub fn router() -> Router<AppState> {
     Router::new().route("/health", get(health))
 }
 
+/// The answer to `GET /health`.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {

@@ -11,6 +11,7 @@ use crate::extract::Scoped;
 use crate::params::ApiQuery;
 use crate::state::AppState;
 
+/// The active organization's members and audit log: `GET /api/members`, `GET /api/audit-log`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/members", get(members))
@@ -27,6 +28,7 @@ pub(crate) async fn members(
     Ok(Json(state.app.list_members(&actor).await?))
 }
 
+/// The query of `GET /api/audit-log`.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct AuditQuery {
     /// 1 to 100 (default 20).

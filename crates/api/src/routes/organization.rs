@@ -23,6 +23,7 @@ use crate::extract::{ApiJson, Authenticated};
 use crate::params::ApiQuery;
 use crate::state::AppState;
 
+/// Better Auth's organization plugin under `/api/auth/organization/`: organizations, members, invitations and permissions.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/auth/organization/create", post(create))
@@ -89,6 +90,7 @@ async fn scoped(
     Ok(state.app.resolve(actor, requested).await?)
 }
 
+/// The body of `POST /api/auth/organization/create`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateBody {
@@ -135,6 +137,7 @@ pub(crate) async fn list(
     Ok(Json(state.app.list_organizations(&actor).await?))
 }
 
+/// The body of `POST /api/auth/organization/set-active`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SetActiveBody {
@@ -163,6 +166,7 @@ pub(crate) async fn set_active(
     ))
 }
 
+/// The query of `GET /api/auth/organization/get-full-organization` and `list-invitations`: which organization, else the active one.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationQuery {
@@ -184,6 +188,7 @@ pub(crate) async fn get_full_organization(
     Ok(Json(state.app.full_organization(&actor).await?))
 }
 
+/// The body of `POST /api/auth/organization/invite-member`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InviteBody {
@@ -222,6 +227,7 @@ pub(crate) async fn invite_member(
     Ok(Json(invitation))
 }
 
+/// The body of `POST /api/auth/organization/accept-invitation` and `reject-invitation`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AcceptBody {
@@ -229,6 +235,7 @@ pub struct AcceptBody {
     invitation_id: String,
 }
 
+/// The answer to `POST /api/auth/organization/accept-invitation`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct AcceptResponse {
     invitation: Invitation,
@@ -257,6 +264,7 @@ pub(crate) async fn accept_invitation(
     Ok(Json(AcceptResponse { invitation, member }))
 }
 
+/// The body of `POST /api/auth/organization/remove-member`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RemoveBody {
@@ -266,6 +274,7 @@ pub struct RemoveBody {
     organization_id: Option<String>,
 }
 
+/// The answer to `POST /api/auth/organization/remove-member`: the member removed.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct MemberResponse {
     member: Member,
@@ -287,6 +296,7 @@ pub(crate) async fn remove_member(
     Ok(Json(MemberResponse { member }))
 }
 
+/// The body of `POST /api/auth/organization/update-member-role`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateRoleBody {
@@ -335,6 +345,7 @@ fn required<'a>(field: &'static str, text: Option<&'a str>) -> Result<&'a str, A
     text.ok_or_else(|| ApiError::invalid(field, "is required"))
 }
 
+/// The fields `POST /api/auth/organization/update` changes.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateData {
@@ -353,6 +364,7 @@ pub struct UpdateData {
     metadata: Option<serde_json::Value>,
 }
 
+/// The body of `POST /api/auth/organization/update`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateBody {
@@ -388,6 +400,7 @@ pub(crate) async fn update(
     Ok(Json(state.app.update_organization(&actor, update).await?))
 }
 
+/// The body of `POST /api/auth/organization/delete` and `leave`: which organization.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationIdBody {
@@ -428,12 +441,14 @@ pub(crate) async fn leave(
     Ok(Json(state.app.leave_organization(&actor).await?))
 }
 
+/// The body of `POST /api/auth/organization/check-slug`.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct CheckSlugBody {
     #[schema(pattern = "^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$")]
     slug: String,
 }
 
+/// The answer to `POST /api/auth/organization/check-slug`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SlugStatus {
     /// Always `true`: a taken slug is a 400.
@@ -456,6 +471,7 @@ pub(crate) async fn check_slug(
 /// Largest `limit` list-members accepts.
 const MAX_MEMBERS_PAGE: i64 = 1000;
 
+/// The query of `GET /api/auth/organization/list-members`: paging, sorting and filtering.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
 pub struct ListMembersQuery {
@@ -579,6 +595,7 @@ pub(crate) async fn get_active_member(
     Ok(Json(state.app.active_member(&actor).await?))
 }
 
+/// The body of `POST /api/auth/organization/has-permission`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HasPermissionBody {
@@ -590,6 +607,7 @@ pub struct HasPermissionBody {
     organization_id: Option<String>,
 }
 
+/// The answer to `POST /api/auth/organization/has-permission`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PermissionAnswer {
     /// Always `null`.
@@ -643,6 +661,7 @@ pub(crate) async fn list_invitations(
     Ok(Json(state.app.list_invitations(&actor).await?))
 }
 
+/// The query of `GET /api/auth/organization/list-user-invitations`.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct UserInvitationsQuery {
     /// Not accepted from clients (Better Auth takes it only from its own server).
@@ -670,6 +689,7 @@ pub(crate) async fn list_user_invitations(
     Ok(Json(state.app.list_user_invitations(&actor).await?))
 }
 
+/// The query of `GET /api/auth/organization/get-invitation`.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct InvitationQuery {
     /// The invitation's id.
@@ -696,6 +716,7 @@ pub(crate) async fn get_invitation(
     Ok(Json(state.app.invitation_view(&actor, invitation).await?))
 }
 
+/// The answer to `POST /api/auth/organization/reject-invitation`: the invitation, and `member: null`.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RejectResponse {
     invitation: Invitation,

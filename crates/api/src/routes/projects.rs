@@ -12,12 +12,14 @@ use crate::extract::{ApiJson, Scoped};
 use crate::params::{ApiQuery, PathId};
 use crate::state::AppState;
 
+/// The active organization's projects: `/api/projects` and `/api/projects/{id}`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/projects", get(list).post(create))
         .route("/api/projects/{id}", get(show).patch(update).delete(remove))
 }
 
+/// The query of `GET /api/projects`: cursor paging.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
     /// 1 to 100 (default 20).
@@ -53,6 +55,7 @@ pub(crate) async fn show(
     Ok(Json(state.app.get_project(&actor, id).await?))
 }
 
+/// The body of `POST /api/projects`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
@@ -79,6 +82,7 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(project)))
 }
 
+/// The body of `PATCH /api/projects/{id}`: the fields to change.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBody {

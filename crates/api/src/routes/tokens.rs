@@ -13,6 +13,7 @@ use crate::extract::{ApiJson, Authenticated};
 use crate::params::PathId;
 use crate::state::AppState;
 
+/// The caller's personal access tokens: `/api/tokens` and `/api/tokens/{id}`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/tokens", get(list).post(create))
@@ -29,6 +30,7 @@ pub(crate) async fn list(
     Ok(Json(state.app.list_tokens(&actor).await?))
 }
 
+/// The body of `POST /api/tokens`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateBody {
@@ -40,6 +42,7 @@ pub struct CreateBody {
     expires_in_days: Option<i64>,
 }
 
+/// The answer to `POST /api/tokens`: the token, shown this once, and its record.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     /// The token. Shown this once; only its hash is stored.

@@ -13,12 +13,14 @@ use crate::extract::{ApiJson, Scoped};
 use crate::params::ApiQuery;
 use crate::state::AppState;
 
+/// The active organization's usage: `POST /api/usage`, `GET /api/usage/report`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/usage", post(record))
         .route("/api/usage/report", get(report))
 }
 
+/// The body of `POST /api/usage`: one model call's token counts.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RecordBody {
@@ -55,6 +57,7 @@ pub(crate) async fn record(
     Ok((StatusCode::CREATED, Json(event)))
 }
 
+/// The query of `GET /api/usage/report`: the time window.
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct ReportQuery {
     /// Start, inclusive (RFC 3339).
