@@ -9,7 +9,7 @@
 //! or [`AppError`] is mapped as tenantry's own are.
 //!
 //! ```
-//! use rmcp::schemars::JsonSchema;
+//! use tenantry_mcp::schemars::{self, JsonSchema};
 //! use serde::Deserialize;
 //! use tenantry_app::{Actor, App, AppError, Membership};
 //! use tenantry_mcp::{OrganizationTool, Tools};

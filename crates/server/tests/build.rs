@@ -101,8 +101,14 @@ async fn an_unsafe_database_is_refused_unless_allowed() {
     );
     let message = refused.to_string();
     assert!(
-        message.starts_with("refusing to serve an unsafe database (1 security lint(s) failed; `tenantry audit` gives the fixes, --allow-unsafe-database overrides): rls_not_forced (public.project)"),
+        message.starts_with(
+            "refusing to serve an unsafe database (1 security lint(s) failed; --allow-unsafe-database overrides):\n  rls_not_forced public.project: "
+        ),
         "{message}"
+    );
+    assert!(
+        message.ends_with("\n    fix: alter table public.project force row level security;"),
+        "the refusal gives the fix: {message}"
     );
 
     let base = spawn(
