@@ -246,6 +246,10 @@ pub struct Snapshot {
     pub temp_roles: Vec<String>,
     /// `server_version_num`: role inheritance changed in PostgreSQL 16.
     pub server_version: i32,
+    /// Tables (qualified) in schemas the scope does not audit, other than
+    /// PostgreSQL's own and those extensions own: nothing reads their
+    /// policies, so each is a finding of its own.
+    pub unaudited_tables: Vec<String>,
 }
 
 impl Snapshot {
@@ -621,6 +625,24 @@ pub async fn read<C: GenericClient + Sync>(client: &C, scope: &CatalogScope) -> 
         .await?
         .get(0);
 
+    let unaudited_tables = client
+        .query(
+            concat!(
+                "select quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+                 from pg_catalog.pg_class c
+                 join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+                 where c.relkind in ('r', 'p') and n.nspname <> all($1)
+                   and n.nspname <> 'information_schema' and n.nspname not like 'pg\\_%' and ",
+                not_from_extension!("pg_class", "c.oid"),
+                " order by 1"
+            ),
+            &[schemas],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+
     Ok(Snapshot {
         server_version,
         app_login: scope.app_role.clone(),
@@ -635,6 +657,7 @@ pub async fn read<C: GenericClient + Sync>(client: &C, scope: &CatalogScope) -> 
         secrets,
         database: temp.get(0),
         temp_roles: temp.get(1),
+        unaudited_tables,
     })
 }
 

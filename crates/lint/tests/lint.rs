@@ -57,6 +57,14 @@ fn plants() -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         ),
         // Security.
         (
+            // A tenant table outside the audited schemas is read by no
+            // other lint, however it is shaped.
+            "create schema lint_elsewhere;
+             create table lint_elsewhere.ticket (organization_id uuid not null, id uuid not null);"
+                .into(),
+            vec![("table_outside_audited_schemas", "lint_elsewhere.ticket")],
+        ),
+        (
             format!("{} alter table lint_rls_off disable row level security;", perfect("lint_rls_off")),
             vec![("rls_disabled", "public.lint_rls_off")],
         ),
@@ -435,6 +443,7 @@ async fn the_suggested_fixes_apply_cleanly() {
         BTreeSet::from([
             "citus_foreign_key_to_non_reference_table",
             "multiple_permissive_policies",
+            "table_outside_audited_schemas",
             "unlisted_non_tenant_table",
         ])
     );

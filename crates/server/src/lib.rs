@@ -56,6 +56,7 @@ pub use tenantry_mcp::{OrganizationTool, Tools};
 ///     migrations: tenantry_db::AppMigrations::from_dir("migrations".as_ref())?,
 ///     api: tenantry_server::ApiExtension::default(),
 ///     mcp_tools: Tools::new(),
+///     schemas: Vec::new(),
 /// };
 /// let app = tenantry_server::Application::build(settings.extension(extension)).await?;
 /// # Ok(()) }
@@ -68,6 +69,10 @@ pub struct Extension {
     pub api: ApiExtension,
     /// Its MCP tools.
     pub mcp_tools: Tools,
+    /// Schemas besides `public` and `app` that hold its tables, for the
+    /// start-up safety check to read (a table in a schema it does not read
+    /// is refused: lint `table_outside_audited_schemas`).
+    pub schemas: Vec<String>,
 }
 
 /// What to do with the findings of the start-up safety check.
@@ -349,7 +354,7 @@ impl Application {
             let report = tenantry_db::seed(&db).await.map_err(ServerError::Seed)?;
             tracing::info!(inserted = report.inserted, "demo data loaded");
         }
-        check_safety(&db, safety_check).await?;
+        check_safety(&db, safety_check, &extension.schemas).await?;
         let mailer = mailer.unwrap_or_else(|| {
             tracing::warn!(
                 "reset and verification links go to the log (the default mailer); plug in a Mailer for production"
@@ -422,11 +427,17 @@ fn surfaces(
 
 /// The security lints of `tenantry audit`, through the tenant pool's own
 /// login (docs/architecture.md invariant 9).
-async fn check_safety(db: &Database, check: SafetyCheck) -> Result<(), ServerError> {
+async fn check_safety(
+    db: &Database,
+    check: SafetyCheck,
+    schemas: &[String],
+) -> Result<(), ServerError> {
     if check == SafetyCheck::Skip {
         return Ok(());
     }
-    let findings = tenantry_lint::check_safe_to_serve(db, &LintConfig::default())
+    let mut config = LintConfig::default();
+    config.schemas.extend(schemas.iter().cloned());
+    let findings = tenantry_lint::check_safe_to_serve(db, &config)
         .await
         .map_err(ServerError::SafetyCheck)?;
     match check {

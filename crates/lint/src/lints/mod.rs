@@ -25,6 +25,7 @@ pub(crate) mod rls_enabled_without_policy;
 pub(crate) mod rls_not_forced;
 pub(crate) mod secrets_table_privilege;
 pub(crate) mod security_definer_reads_tenant_table;
+pub(crate) mod table_outside_audited_schemas;
 pub(crate) mod temp_tables_allowed;
 pub(crate) mod unique_without_tenant;
 pub(crate) mod unlisted_non_tenant_table;
@@ -42,6 +43,7 @@ pub const LINTS: &[Lint] = &[
     policy_to_public::LINT,
     policy_fails_open::LINT,
     unlisted_non_tenant_table::LINT,
+    table_outside_audited_schemas::LINT,
     rls_enabled_without_policy::LINT,
     policies_on_rls_disabled_table::LINT,
     unique_without_tenant::LINT,
