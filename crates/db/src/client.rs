@@ -207,6 +207,33 @@ impl Run for BareClient {
     }
 }
 
+impl BareClient {
+    /// `setup`, then `sql`, under one Sync: one implicit transaction, so a
+    /// transaction-local setting `setup` makes (a role, say) holds for `sql`
+    /// alone and is gone when it commits or fails, even if the caller's
+    /// future is dropped between the two.
+    pub(crate) async fn run_after(
+        &self,
+        setup: &str,
+        setup_params: &[&(dyn ToSql + Sync)],
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Outcome> {
+        let setup = self.statements.resolve(&self.conn, setup).await?;
+        let statement = self.statements.resolve(&self.conn, sql).await?;
+        let rows = self
+            .conn
+            .query_after(
+                setup.as_pipeline(),
+                setup_params,
+                statement.as_pipeline(),
+                params,
+            )
+            .await?;
+        Outcome::collect(rows).await
+    }
+}
+
 // The bare client has the statement methods ([`Query`]) but is no
 // [`TenantStatements`](crate::TenantStatements): a bare connection can never
 // be passed where a tenant's statements are expected.

@@ -7,12 +7,13 @@
 //! tenant context can be set; an operator's nightly report sums every
 //! organization. Such code declares its reason once, as a constant, and
 //! takes a [`CrossTenantClient`] for it; the reason is logged, at `info`,
-//! with every connection taken. The connection is the `tenantry_bare`
-//! login's, which has BYPASSRLS and only the privileges migrations grant
-//! it: an application grants it, in its own migration, exactly the columns
-//! the cross-tenant work reads (`grant select (organization_id, id) on
-//! ticket to tenantry_bare;`), so the reason and the reach are both in
-//! review.
+//! with every connection taken. Its statements run as the role
+//! [`CROSS_TENANT_ROLE`] (`tenantry_cross_tenant`), which bypasses RLS and
+//! holds no privilege at all but what the application's own migrations
+//! grant it: exactly the columns the cross-tenant work reads (`grant select
+//! (organization_id, id) on ticket to tenantry_cross_tenant;`), so the
+//! reason and the reach are both in review. tenantry's own tables (users,
+//! sessions, credentials, tokens, members) are out of its reach.
 //!
 //! ```no_run
 //! use tenantry_db::cross_tenant::{self, CrossTenant};
@@ -128,9 +129,21 @@ pub struct CrossTenantClient {
     bare: BareClient,
 }
 
+/// The role an application's cross-tenant statements run as (migration
+/// 0010): BYPASSRLS, and no privilege but those the application's own
+/// migrations grant it, so that the bare login's reach into users,
+/// sessions, credentials and tokens is not the application's.
+pub const CROSS_TENANT_ROLE: &str = "tenantry_cross_tenant";
+
+/// Each statement runs in its own implicit transaction as
+/// [`CROSS_TENANT_ROLE`], set transaction-locally in the same round trip.
+const AS_CROSS_TENANT_ROLE: &str = "select set_config('role', 'tenantry_cross_tenant', true)";
+
 impl Run for CrossTenantClient {
     async fn run(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Outcome> {
-        self.bare.run(sql, params).await
+        self.bare
+            .run_after(AS_CROSS_TENANT_ROLE, &[], sql, params)
+            .await
     }
 }
 

@@ -80,6 +80,7 @@ pub const MIGRATIONS: &[Migration] = &[
         9,
         "0009_organization_updated_and_deleted_in_its_own_context.sql"
     ),
+    migration!(10, "0010_cross_tenant_role.sql"),
 ];
 
 /// The bookkeeping table of tenantry's own migrations, the one table outside
@@ -501,6 +502,10 @@ mod tests {
         (
             9,
             "f7b3d42c9dcbf2bc42ed2d8b35e1366981c267570e2583b41c2a668f318a5ffc",
+        ),
+        (
+            10,
+            "746ecc7758d1aa8720b1347a05dde7d979501e69072f6b373cf0bfe78946acb2",
         ),
     ];
 

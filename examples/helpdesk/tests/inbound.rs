@@ -30,23 +30,23 @@ async fn a_tickets_organization_is_found_across_tenants_and_nothing_else_is_read
         .unwrap();
     assert_eq!(unknown, None);
 
-    // The bare login reads those two columns and nothing else of a ticket.
+    // Its role reads those two columns and nothing else of a ticket.
     let subject: bool = owner
         .query_one(
-            "select has_column_privilege('tenantry_bare', 'ticket', 'subject', 'SELECT')",
+            "select has_column_privilege('tenantry_cross_tenant', 'ticket', 'subject', 'SELECT')",
             &[],
         )
         .await
         .unwrap()
         .get(0);
-    assert!(!subject, "tenantry_bare may read ticket subjects");
+    assert!(!subject, "the cross-tenant role may read ticket subjects");
     let comments: bool = owner
         .query_one(
-            "select has_table_privilege('tenantry_bare', 'ticket_comment', 'SELECT')",
+            "select has_table_privilege('tenantry_cross_tenant', 'ticket_comment', 'SELECT')",
             &[],
         )
         .await
         .unwrap()
         .get(0);
-    assert!(!comments, "tenantry_bare may read comments");
+    assert!(!comments, "the cross-tenant role may read comments");
 }
