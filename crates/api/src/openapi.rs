@@ -247,6 +247,23 @@ pub fn document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
+/// The schema names of `extension` that tenantry's document already uses
+/// for a different schema. Merging keeps tenantry's, so each of these would
+/// silently describe the application's operation with tenantry's type:
+/// `tenantry_server::Application::build` refuses to start with one.
+pub fn clashing_schemas(extension: &utoipa::openapi::OpenApi) -> Vec<String> {
+    let own = ApiDoc::openapi();
+    let (Some(own), Some(theirs)) = (own.components, extension.components.as_ref()) else {
+        return Vec::new();
+    };
+    theirs
+        .schemas
+        .iter()
+        .filter(|(name, schema)| own.schemas.get(*name).is_some_and(|mine| mine != *schema))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 /// tenantry's document with an application's paths and schemas merged in
 /// (see [`crate::ApiExtension`]). The application's operations get the
 /// error statuses every tenant route has, and tenantry's bearer security;

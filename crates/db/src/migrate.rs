@@ -322,6 +322,7 @@ async fn apply_set(
         // Quietly: "already exists, skipping" on every start is no news.
         .batch_execute(&format!(
             "begin;
+             select pg_advisory_xact_lock({MIGRATION_LOCK_KEY});
              set local client_min_messages = warning;
              create table if not exists {} (
                version integer primary key,

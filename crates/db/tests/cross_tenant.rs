@@ -48,7 +48,14 @@ async fn it_reads_across_tenants_what_was_granted_and_nothing_of_tenantrys() {
         .get(0);
     assert_eq!(role, cross_tenant::CROSS_TENANT_ROLE);
 
-    for table in ["account", "session", "personal_access_token", "\"user\"", "member", "project"] {
+    for table in [
+        "account",
+        "session",
+        "personal_access_token",
+        "\"user\"",
+        "member",
+        "project",
+    ] {
         let refused = client
             .query_one(&format!("select count(*) from {table}"), &[])
             .await

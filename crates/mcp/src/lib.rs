@@ -112,6 +112,11 @@ pub async fn serve_stdio(db: Database, token: &str) -> Result<(), StdioError> {
 
 /// [`serve_stdio`], with an application's `tools` beside tenantry's.
 pub async fn serve_stdio_with(db: Database, token: &str, tools: Tools) -> Result<(), StdioError> {
+    if let Some(name) = tools.clashing_name() {
+        return Err(StdioError::Transport(format!(
+            "the MCP tool name {name} is taken: give the application's tool another name"
+        )));
+    }
     let app = App::new(db, Settings::default());
     let actor = authenticate(&app, token)
         .await

@@ -80,9 +80,21 @@ impl TenantryMcp {
         }
     }
 
+    /// tenantry's tools, then the application's; an application's tool
+    /// never replaces one already there (whatever the entry point, a name
+    /// taken keeps its first meaning; `Application::build` and
+    /// `serve_stdio_with` refuse to start with one, see
+    /// [`crate::Tools::clashing_name`]).
     fn all_tools(tools: &crate::Tools) -> ToolRouter<TenantryMcp> {
         let mut router = Self::tool_router();
         for route in tools.routes() {
+            if router.has_route(route.name()) {
+                tracing::error!(
+                    tool = route.name(),
+                    "an application's MCP tool reuses a name that is taken; it is not served"
+                );
+                continue;
+            }
             router.add_route(route);
         }
         router

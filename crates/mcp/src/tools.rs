@@ -141,3 +141,34 @@ impl Tools {
         self.tools.iter().map(|tool| tool.route.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rmcp::schemars;
+
+    #[derive(serde::Deserialize, JsonSchema)]
+    struct Nothing {}
+
+    async fn nothing(_: App, _: Actor<Membership>, _: Nothing) -> Result<(), AppError> {
+        Ok(())
+    }
+
+    #[test]
+    fn a_name_of_tenantrys_or_a_name_given_twice_clashes() {
+        let tool = |name| OrganizationTool::new(name, "test", nothing);
+        assert_eq!(Tools::new().with(tool("mine")).clashing_name(), None);
+        assert_eq!(
+            Tools::new().with(tool("whoami")).clashing_name().as_deref(),
+            Some("whoami")
+        );
+        assert_eq!(
+            Tools::new()
+                .with(tool("mine"))
+                .with(tool("mine"))
+                .clashing_name()
+                .as_deref(),
+            Some("mine")
+        );
+    }
+}

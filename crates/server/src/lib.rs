@@ -233,6 +233,12 @@ pub enum ServerError {
     /// tenantry's, have this name.
     #[error("the MCP tool name {0} is taken: give the application's tool another name")]
     ToolNameTaken(String),
+    /// An OpenAPI schema of the application has the name of a different
+    /// one of tenantry's (rename it, e.g. `#[schema(as = NewTicket)]`).
+    #[error(
+        "the OpenAPI schema name {0} is taken by one of tenantry's: give the application's type another name (e.g. #[schema(as = ...)])"
+    )]
+    SchemaNameTaken(String),
     /// The safety check found these; the server refused to start.
     #[error(
         "refusing to serve an unsafe database ({} security lint(s) failed; --allow-unsafe-database overrides):\n{}",
@@ -332,6 +338,12 @@ impl Application {
         } = settings;
         if let Some(name) = extension.mcp_tools.clashing_name() {
             return Err(ServerError::ToolNameTaken(name));
+        }
+        if let Some(name) = tenantry_api::openapi::clashing_schemas(&extension.api.openapi)
+            .into_iter()
+            .next()
+        {
+            return Err(ServerError::SchemaNameTaken(name));
         }
         let migrated = if migrate {
             Some(

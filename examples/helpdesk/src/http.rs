@@ -49,7 +49,7 @@ struct HelpdeskApi;
 /// Query of `GET /api/tickets`.
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
+pub struct TicketQuery {
     /// Only tickets in this status.
     status: Option<Status>,
     /// 1 to 100 (default 20).
@@ -58,12 +58,12 @@ pub struct ListQuery {
 }
 
 /// The organization's tickets, newest first.
-#[utoipa::path(get, path = "/api/tickets", tag = "tickets", params(ListQuery),
+#[utoipa::path(get, path = "/api/tickets", tag = "tickets", params(TicketQuery),
     responses((status = 200, body = Vec<Ticket>), (status = 401, body = ErrorBody)))]
 async fn list(
     State(state): State<AppState>,
     Scoped(actor): Scoped,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<TicketQuery>,
 ) -> Result<Json<Vec<Ticket>>, ApiError> {
     Ok(Json(
         tickets::list_tickets(&state.app, &actor, query.status, query.limit).await?,
@@ -73,7 +73,7 @@ async fn list(
 /// Body of `POST /api/tickets`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateBody {
+pub struct NewTicket {
     /// 1 to 200 characters.
     #[schema(min_length = 1, max_length = 200)]
     subject: String,
@@ -83,12 +83,12 @@ pub struct CreateBody {
 }
 
 /// Open a ticket.
-#[utoipa::path(post, path = "/api/tickets", tag = "tickets", request_body = CreateBody,
+#[utoipa::path(post, path = "/api/tickets", tag = "tickets", request_body = NewTicket,
     responses((status = 201, body = Ticket)))]
 async fn create(
     State(state): State<AppState>,
     Scoped(actor): Scoped,
-    ApiJson(body): ApiJson<CreateBody>,
+    ApiJson(body): ApiJson<NewTicket>,
 ) -> Result<(StatusCode, Json<Ticket>), ApiError> {
     let ticket = tickets::create_ticket(&state.app, &actor, &body.subject, &body.body).await?;
     Ok((StatusCode::CREATED, Json(ticket)))
@@ -109,7 +109,7 @@ async fn show(
 /// Body of `PATCH /api/tickets/{id}`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateBody {
+pub struct TicketUpdate {
     /// The new status.
     status: Status,
 }
@@ -117,12 +117,12 @@ pub struct UpdateBody {
 /// Move a ticket to another status.
 #[utoipa::path(patch, path = "/api/tickets/{id}", tag = "tickets",
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
-    request_body = UpdateBody, responses((status = 200, body = Ticket)))]
+    request_body = TicketUpdate, responses((status = 200, body = Ticket)))]
 async fn update(
     State(state): State<AppState>,
     Scoped(actor): Scoped,
     PathId(id): PathId<TicketId>,
-    ApiJson(body): ApiJson<UpdateBody>,
+    ApiJson(body): ApiJson<TicketUpdate>,
 ) -> Result<Json<Ticket>, ApiError> {
     Ok(Json(
         tickets::set_status(&state.app, &actor, id, body.status).await?,
@@ -144,7 +144,7 @@ async fn list_comments(
 /// Body of `POST /api/tickets/{id}/comments`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CommentBody {
+pub struct NewComment {
     /// 1 to 10,000 characters.
     #[schema(min_length = 1, max_length = 10000)]
     body: String,
@@ -153,12 +153,12 @@ pub struct CommentBody {
 /// Comment on a ticket.
 #[utoipa::path(post, path = "/api/tickets/{id}/comments", tag = "tickets",
     params(("id" = uuid::Uuid, Path, description = "The ticket's id")),
-    request_body = CommentBody, responses((status = 201, body = Comment)))]
+    request_body = NewComment, responses((status = 201, body = Comment)))]
 async fn add_comment(
     State(state): State<AppState>,
     Scoped(actor): Scoped,
     PathId(id): PathId<TicketId>,
-    ApiJson(body): ApiJson<CommentBody>,
+    ApiJson(body): ApiJson<NewComment>,
 ) -> Result<(StatusCode, Json<Comment>), ApiError> {
     let comment = tickets::add_comment(&state.app, &actor, id, &body.body).await?;
     Ok((StatusCode::CREATED, Json(comment)))

@@ -213,3 +213,45 @@ async fn without_a_credential_the_routes_answer_401_and_are_in_the_openapi_docum
     }
     assert!(document["components"]["schemas"].get("Ticket").is_some());
 }
+
+#[tokio::test]
+async fn the_help_desks_schemas_are_its_own_and_a_name_tenantry_uses_is_refused() {
+    let desk = common::start().await;
+    let document = desk
+        .api
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .unwrap()
+        .body;
+    let body = &document["paths"]["/api/tickets"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(body, "#/components/schemas/NewTicket");
+    let schema = &document["components"]["schemas"]["NewTicket"];
+    assert!(schema["properties"].get("subject").is_some(), "{schema}");
+
+    // An extension whose schema is named like one of tenantry's, with
+    // another shape, would be documented as tenantry's: refused at start.
+    use utoipa::openapi::{ComponentsBuilder, ObjectBuilder, OpenApiBuilder};
+    let clashing = OpenApiBuilder::new()
+        .components(Some(
+            ComponentsBuilder::new()
+                .schema("CreateBody", ObjectBuilder::new().build())
+                .build(),
+        ))
+        .build();
+    let mut extension = helpdesk::extension();
+    extension.api.openapi = clashing;
+    let settings = tenantry_server::Settings::new(
+        desk.test.db.clone(),
+        tenantry_server::AuthSettings::new(b"helpdesk-test-secret-of-32-characters".to_vec()),
+    )
+    .extension(extension);
+    let refused = tenantry_server::Application::build(settings)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(&refused, tenantry_server::ServerError::SchemaNameTaken(name) if name == "CreateBody"),
+        "{refused}"
+    );
+}
