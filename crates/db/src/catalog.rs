@@ -64,6 +64,9 @@ pub struct Table {
     /// without a subquery, which Citus refuses there. Always false without
     /// Citus.
     pub citus_distributed: bool,
+    /// What `authenticated` may write here (`INSERT`, `UPDATE` on any
+    /// column, `DELETE`, `TRUNCATE`), through its grants or PUBLIC's.
+    pub tenant_role_writes: Vec<String>,
 }
 
 /// How a table declares in the database itself that it holds no tenant data:
@@ -351,14 +354,20 @@ pub async fn read<C: GenericClient + Sync>(client: &C, scope: &CatalogScope) -> 
                         exists (select 1 from pg_catalog.pg_attribute a
                                 where a.attrelid = c.oid and a.attname = 'id'
                                   and not a.attisdropped),
-                        pg_catalog.obj_description(c.oid, 'pg_class')
+                        pg_catalog.obj_description(c.oid, 'pg_class'),
+                        case when $2::oid is null then '{}'::text[] else
+                          array(select p from unnest(array['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE']) p
+                                where case when p in ('INSERT', 'UPDATE')
+                                           then has_any_column_privilege($2::oid, c.oid, p)
+                                           else has_table_privilege($2::oid, c.oid, p) end)
+                        end
                  from pg_catalog.pg_class c
                  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
                  where c.relkind in ('r', 'p') and n.nspname = any($1) and ",
                 not_from_extension!("pg_class", "c.oid"),
                 " order by 3"
             ),
-            &[schemas],
+            &[schemas, &tenant_role],
         )
         .await?
         .iter()
@@ -375,6 +384,7 @@ pub async fn read<C: GenericClient + Sync>(client: &C, scope: &CatalogScope) -> 
             has_id: r.get(9),
             comment: r.get(10),
             citus_distributed: citus_distributed.contains(&r.get(0)),
+            tenant_role_writes: r.get(11),
         })
         .collect();
 

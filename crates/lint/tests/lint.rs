@@ -65,6 +65,30 @@ fn plants() -> Vec<(String, Vec<(&'static str, &'static str)>)> {
             vec![("table_outside_audited_schemas", "lint_elsewhere.ticket")],
         ),
         (
+            // Marked as reference data, yet writable by tenants (the
+            // default privileges grant every write) and pointing at an
+            // organization.
+            "create table lint_shared_files (id uuid primary key, org uuid references organization (id), body bytea);
+             comment on table lint_shared_files is 'tenantry:reference-table: shared files';"
+                .into(),
+            vec![
+                ("reference_table_not_read_only", "public.lint_shared_files"),
+                (
+                    "reference_table_not_read_only",
+                    "lint_shared_files_org_fkey on public.lint_shared_files",
+                ),
+            ],
+        ),
+        (
+            // The same, read-only and pointing at nothing: a reference table.
+            "create table lint_shared_codes (id uuid primary key, code text not null);
+             comment on table lint_shared_codes is 'tenantry:reference-table: codes every organization reads';
+             revoke all on lint_shared_codes from public, authenticated;
+             grant select on lint_shared_codes to authenticated;"
+                .into(),
+            vec![],
+        ),
+        (
             format!("{} alter table lint_rls_off disable row level security;", perfect("lint_rls_off")),
             vec![("rls_disabled", "public.lint_rls_off")],
         ),
@@ -128,6 +152,7 @@ fn plants() -> Vec<(String, Vec<(&'static str, &'static str)>)> {
             format!(
                 "create table lint_marked (id uuid primary key);
                  comment on table lint_marked is 'tenantry:reference-table: lint fixture, the same for every tenant';
+                 revoke insert, update, delete, truncate on lint_marked from public, authenticated;
                  {} alter table lint_marked_ref add column lint_marked_id uuid references lint_marked (id);",
                 perfect("lint_marked_ref")
             ),
@@ -443,6 +468,7 @@ async fn the_suggested_fixes_apply_cleanly() {
         BTreeSet::from([
             "citus_foreign_key_to_non_reference_table",
             "multiple_permissive_policies",
+            "reference_table_not_read_only",
             "table_outside_audited_schemas",
             "unlisted_non_tenant_table",
         ])
@@ -460,6 +486,7 @@ async fn a_reference_table_marker_with_a_reason_declares_a_non_tenant_table() {
         .batch_execute(&format!(
             "create table country (id uuid primary key, code text not null);
              comment on table country is 'tenantry:reference-table: ISO country codes, the same for every tenant';
+             revoke insert, update, delete, truncate on country from public, authenticated;
              create table plan_tier (id uuid primary key);
              comment on table plan_tier is 'tenantry:reference-table:';
              create table ledger (id uuid primary key, amount numeric not null);

@@ -20,6 +20,7 @@ pub(crate) mod policy_missing_with_check;
 pub(crate) mod policy_not_pinned_to_tenant;
 pub(crate) mod policy_per_row_tenant_call;
 pub(crate) mod policy_to_public;
+pub(crate) mod reference_table_not_read_only;
 pub(crate) mod rls_disabled;
 pub(crate) mod rls_enabled_without_policy;
 pub(crate) mod rls_not_forced;
@@ -44,6 +45,7 @@ pub const LINTS: &[Lint] = &[
     policy_fails_open::LINT,
     unlisted_non_tenant_table::LINT,
     table_outside_audited_schemas::LINT,
+    reference_table_not_read_only::LINT,
     rls_enabled_without_policy::LINT,
     policies_on_rls_disabled_table::LINT,
     unique_without_tenant::LINT,
