@@ -23,7 +23,8 @@ pub struct AuditArgs {
     /// The application's login role [default: tenantry_app].
     #[arg(long)]
     app_role: Option<String>,
-    /// Tables allowed to lack organization_id (comma-separated; replaces the default list).
+    /// Tables allowed to lack organization_id (comma-separated; replaces the
+    /// default list): a bare name for a table in public, schema.table elsewhere.
     #[arg(long, value_delimiter = ',')]
     non_tenant_tables: Option<Vec<String>>,
     /// Non-tenant tables tenant tables may reference, reference tables under

@@ -300,6 +300,7 @@ pub async fn migrate_with(db: &Database, app: &AppMigrations) -> Result<Migratio
     if !app.is_empty() {
         (report.app_applied, report.app_already_applied) =
             apply_set(&mut conn, MigrationSet::Application, &app.migrations).await?;
+        warn_of_newer_application_migrations(&conn, app.len()).await?;
     }
     // Under the migration lock: instances starting together would otherwise
     // update the database's row at once, and one would fail.
@@ -309,6 +310,32 @@ pub async fn migrate_with(db: &Database, app: &AppMigrations) -> Result<Migratio
     restrict_database_privileges(&*tx).await?;
     tx.commit().await?;
     Ok(report)
+}
+
+/// A database migrated by a newer build of the application (a rollback, or
+/// a binary started without `--migrations`) holds migrations this one does
+/// not know. Serving on is the operator's call, as with tenantry's own, but
+/// it should not pass unsaid.
+async fn warn_of_newer_application_migrations(
+    conn: &client::BareClient,
+    known: usize,
+) -> Result<()> {
+    let newest: Option<i32> = conn
+        .connection()
+        .query_one(
+            &format!("select max(version) from {APP_MIGRATION_TABLE}"),
+            &[],
+        )
+        .await?
+        .get(0);
+    if let Some(newest) = newest.filter(|&v| v as usize > known) {
+        tracing::warn!(
+            newest,
+            known,
+            "the database holds application migrations this build does not have: it was migrated by a newer build"
+        );
+    }
+    Ok(())
 }
 
 /// Apply each of `migrations` not yet recorded in `set`'s table: the

@@ -242,14 +242,14 @@ impl LintConfig {
     /// ([`REFERENCE_TABLE_MARKER`](tenantry_db::catalog::REFERENCE_TABLE_MARKER)),
     /// as an application's own non-tenant tables do.
     pub fn is_non_tenant_table(&self, table: &catalog::Table) -> bool {
-        self.non_tenant_tables.contains(&table.name) || table.reference_table_reason().is_some()
+        listed(&self.non_tenant_tables, table) || table.reference_table_reason().is_some()
     }
 
     /// `table` is reference data tenant tables may reference (and a Citus
     /// reference table): on [`LintConfig::reference_tables`], or marked
     /// with a reason as [`LintConfig::is_non_tenant_table`] describes.
     pub fn is_reference_table(&self, table: &catalog::Table) -> bool {
-        self.reference_tables.contains(&table.name) || table.reference_table_reason().is_some()
+        listed(&self.reference_tables, table) || table.reference_table_reason().is_some()
     }
 
     /// What of the catalog the lints need read.
@@ -260,6 +260,17 @@ impl LintConfig {
             secret_tables: self.secret_tables.clone(),
         }
     }
+}
+
+/// `table` is on `list`: by its qualified name (`crm.organization`), or by
+/// its bare name when it is in `public`, where tenantry's own tables are.
+/// Matching a bare name in any schema would let an application's
+/// `crm.organization` (its customers' companies, per tenant) pass as
+/// tenantry's `organization`.
+fn listed(list: &[String], table: &catalog::Table) -> bool {
+    list.iter().any(|entry| {
+        *entry == table.qualified || (*entry == table.name && table.schema == "public")
+    })
 }
 
 /// Run every lint over `snapshot`. Findings come back sorted: errors first,

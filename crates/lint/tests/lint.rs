@@ -692,3 +692,34 @@ async fn serve_refusals(test: &TestDb) -> Vec<Finding> {
         .await
         .unwrap()
 }
+
+/// The allow-lists name tenantry's tables, which live in `public`: a table
+/// of the same name in an application's own schema is not exempt.
+#[tokio::test]
+async fn a_listed_name_in_another_schema_is_not_tenantrys_table() {
+    let test = TestDb::new().await;
+    test.owner()
+        .await
+        .batch_execute(
+            "create schema crm;
+             create table crm.organization (id uuid primary key, name text not null);",
+        )
+        .await
+        .unwrap();
+    let mut config = LintConfig::default();
+    config.schemas.push("crm".into());
+    let findings = lint::audit(&test.db, &config).await.unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.lint == "unlisted_non_tenant_table" && f.object == "crm.organization"),
+        "{findings:#?}"
+    );
+    // Named by its qualified name, it is listed.
+    config.non_tenant_tables.push("crm.organization".into());
+    let findings = lint::audit(&test.db, &config).await.unwrap();
+    assert!(
+        !findings.iter().any(|f| f.object == "crm.organization"),
+        "{findings:#?}"
+    );
+}

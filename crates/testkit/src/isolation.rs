@@ -500,6 +500,24 @@ impl Run<'_> {
 
     async fn insert_with_check(&mut self, app: &mut Client, a: &Org, b: &Org) {
         let insert = self.insert_sql();
+        // The control: A may insert its own row, so a refusal of B's below
+        // is row-level security at work, not a privilege the insert lacks.
+        let own = format!("{}-own-{}", self.spec.table, Uuid::new_v4().simple());
+        let control = as_authenticated_tenant(app, a.id, async |tx| {
+            execute_with(tx, &insert, &[&a.id, &own]).await
+        })
+        .await;
+        if !matches!(control, Ok(1)) {
+            self.violation(
+                Property::InsertWithCheck,
+                format!(
+                    "as A, `{insert}` with A's own id ($1 = {}, $2 = '{own}') should insert one                      row, or nothing shows that B's is refused by row-level security: {}",
+                    a.id,
+                    outcome_text(&control)
+                ),
+            );
+            return;
+        }
         let value = format!("{}-with-check-{}", self.spec.table, Uuid::new_v4().simple());
         let outcome = as_authenticated_tenant(app, a.id, async |tx| {
             execute_with(tx, &insert, &[&b.id, &value]).await
@@ -897,6 +915,9 @@ fn is_code(outcome: &Result<u64, tokio_postgres::Error>, code: &SqlState) -> boo
 
 /// Refused by a policy, or for want of the privilege at all (an append-only
 /// table): either way the row was not written.
+/// 42501: a row-level security refusal, or a privilege the role lacks
+/// (an append-only table's UPDATE). Either keeps the row where it is; that
+/// the insert itself is allowed, the control of `insert_with_check` shows.
 fn is_rls_refusal(outcome: &Result<u64, tokio_postgres::Error>) -> bool {
     is_code(outcome, &SqlState::INSUFFICIENT_PRIVILEGE)
 }

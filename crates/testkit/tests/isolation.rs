@@ -391,3 +391,28 @@ async fn tenantrys_own_tenant_tables_pass() {
         .assert_isolated(&test)
         .await;
 }
+
+/// An insert the role may not run at all (a column without the privilege)
+/// is refused with 42501 too: without the control it would pass for
+/// row-level security refusing B's row, hiding a missing WITH CHECK.
+#[tokio::test]
+async fn an_insert_authenticated_may_not_run_at_all_is_no_proof_of_with_check() {
+    broken_with(
+        &[
+            (
+                POLICY,
+                "create policy ticket_tenant_isolation on ticket for all to authenticated
+  using (organization_id = (select app.current_tenant()))
+  with check (true);",
+            ),
+            (
+                "grant select, insert, update, delete on ticket to authenticated;",
+                "revoke insert on ticket from authenticated;
+grant select, update, delete on ticket to authenticated;
+grant insert (organization_id, id) on ticket to authenticated;",
+            ),
+        ],
+        Property::InsertWithCheck,
+    )
+    .await;
+}
