@@ -208,10 +208,8 @@ impl Run for BareClient {
 }
 
 impl BareClient {
-    /// `setup`, then `sql`, under one Sync: one implicit transaction, so a
-    /// transaction-local setting `setup` makes (a role, say) holds for `sql`
-    /// alone and is gone when it commits or fails, even if the caller's
-    /// future is dropped between the two.
+    /// `setup`, then `sql`, in one implicit transaction
+    /// ([`Statements::run_after`]).
     pub(crate) async fn run_after(
         &self,
         setup: &str,
@@ -219,18 +217,9 @@ impl BareClient {
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Outcome> {
-        let setup = self.statements.resolve(&self.conn, setup).await?;
-        let statement = self.statements.resolve(&self.conn, sql).await?;
-        let rows = self
-            .conn
-            .query_after(
-                setup.as_pipeline(),
-                setup_params,
-                statement.as_pipeline(),
-                params,
-            )
-            .await?;
-        Outcome::collect(rows).await
+        self.statements
+            .run_after(&self.conn, setup, setup_params, sql, params)
+            .await
     }
 }
 

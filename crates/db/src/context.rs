@@ -113,8 +113,6 @@ async fn setup_then(
     sql: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Outcome> {
-    let setup_statement = statements.resolve(conn, setup.sql()).await?;
-    let statement = statements.resolve(conn, sql).await?;
     let organization_id = as_str(&setup.organization_id);
     let user_id = setup.user_id.as_ref().map_or("", as_str);
     let with_timeout: [&(dyn ToSql + Sync); 3];
@@ -129,15 +127,9 @@ async fn setup_then(
             &without_timeout
         }
     };
-    let rows = conn
-        .query_after(
-            setup_statement.as_pipeline(),
-            setup_params,
-            statement.as_pipeline(),
-            params,
-        )
-        .await?;
-    Outcome::collect(rows).await
+    statements
+        .run_after(conn, setup.sql(), setup_params, sql, params)
+        .await
 }
 
 /// Run `work` inside one transaction as the tenant `tenant`.

@@ -78,6 +78,32 @@ impl Statements {
         self.mode == StatementMode::Prepared
     }
 
+    /// `setup`, then `sql`, on `conn` under one Sync: one implicit
+    /// transaction and one round trip, so what `setup` sets
+    /// transaction-locally (a tenant, a role) holds for `sql` alone and is
+    /// gone when it commits or fails, even if the caller's future is
+    /// dropped between the two.
+    pub(crate) async fn run_after(
+        &self,
+        conn: &deadpool_postgres::Object,
+        setup: &str,
+        setup_params: &[&(dyn ToSql + Sync)],
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Outcome> {
+        let setup = self.resolve(conn, setup).await?;
+        let statement = self.resolve(conn, sql).await?;
+        let rows = conn
+            .query_after(
+                setup.as_pipeline(),
+                setup_params,
+                statement.as_pipeline(),
+                params,
+            )
+            .await?;
+        Outcome::collect(rows).await
+    }
+
     /// Get `sql` ready to run on `conn`: a round trip the first time a
     /// connection (prepared) or the process (unnamed) sees it, free after.
     pub(crate) async fn resolve<'a>(

@@ -51,6 +51,31 @@ async fn another_organizations_ticket_is_not_found_on_every_route() {
     let globex = desk.customer("globex").await;
     let theirs = desk.open_ticket(&globex.pat, "Globex's secret").await;
 
+    // Globex's ticket answers exactly as a ticket that does not exist.
+    let missing = uuid::Uuid::new_v4().to_string();
+    for path in ["/api/tickets/ID", "/api/tickets/ID/comments"] {
+        let foreign = desk.get(&acme.pat, &path.replace("ID", &theirs)).await;
+        let absent = desk.get(&acme.pat, &path.replace("ID", &missing)).await;
+        assert_eq!(foreign.status, 404, "{path}");
+        assert_eq!(
+            (foreign.status, &foreign.body),
+            (absent.status, &absent.body),
+            "{path}"
+        );
+    }
+    for id in [&theirs, &missing] {
+        let reply = desk
+            .send(
+                Method::POST,
+                &acme.pat,
+                &format!("/api/tickets/{id}/comments"),
+                json!({ "body": "sneaky" }),
+            )
+            .await;
+        assert_eq!(reply.status, 404);
+        assert_eq!(reply.body["error"]["message"], "ticket not found");
+    }
+
     assert_eq!(
         desk.get(&acme.pat, &format!("/api/tickets/{theirs}"))
             .await
