@@ -17,8 +17,6 @@ use uuid::Uuid;
 pub const MAX_SUBJECT_CHARS: usize = 200;
 /// Longest ticket or comment body, in characters.
 pub const MAX_BODY_CHARS: usize = 10_000;
-/// Most tickets or comments in one answer.
-pub const MAX_LIMIT: i64 = 100;
 
 /// A ticket's id, parsed at the edge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,14 +150,6 @@ fn bounded_text(field: &'static str, text: &str, max: usize) -> Result<String, A
     Ok(text.to_owned())
 }
 
-fn limit(requested: Option<i64>) -> Result<i64, AppError> {
-    match requested {
-        None => Ok(20),
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(InvalidInput::new("limit", format!("must be 1 to {MAX_LIMIT}")).into()),
-    }
-}
-
 fn user_uuid(actor: &Actor<Membership>) -> Uuid {
     let user: UserId = actor.membership().user_id();
     user.as_uuid()
@@ -173,7 +163,8 @@ pub async fn list_tickets(
     status: Option<Status>,
     requested_limit: Option<i64>,
 ) -> Result<Vec<Ticket>, AppError> {
-    let limit = limit(requested_limit)?;
+    // tenantry's page size: 1 to 100, 20 when absent.
+    let limit = tenantry_app::page_size(requested_limit)?;
     let tenant = autocommit(app.database(), actor.tenant());
     let status = status.map(Status::as_str);
     let rows = tenant
