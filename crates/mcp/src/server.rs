@@ -109,11 +109,6 @@ impl TenantryMcp {
             .collect()
     }
 
-    /// The service layer, for an application's tools.
-    pub(crate) fn app(&self) -> &App {
-        &self.app
-    }
-
     fn parts(ctx: &RequestContext<RoleServer>) -> Option<&axum::http::request::Parts> {
         ctx.extensions.get::<axum::http::request::Parts>()
     }
@@ -133,7 +128,7 @@ impl TenantryMcp {
     /// The caller in the organization this call acts in: the session's
     /// choice, else the request's header (resolved by the middleware), else
     /// their default. Resolved once per call.
-    pub(crate) async fn scoped(
+    async fn scoped(
         &self,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<Actor<Membership>, CallToolResult> {
@@ -162,7 +157,7 @@ impl TenantryMcp {
     }
 
     /// Run `work` as the caller in their organization and answer with its result as JSON.
-    async fn in_organization<T: Serialize>(
+    pub(crate) async fn in_organization<T: Serialize>(
         &self,
         ctx: &RequestContext<RoleServer>,
         work: impl AsyncFnOnce(&App, &Actor<Membership>) -> Result<T, AppError>,
@@ -216,7 +211,7 @@ fn serialization_error(error: serde_json::Error) -> McpError {
     McpError::internal_error(INTERNAL_ERROR, None)
 }
 
-pub(crate) fn respond<T: Serialize>(result: Result<T, AppError>) -> ToolResult {
+fn respond<T: Serialize>(result: Result<T, AppError>) -> ToolResult {
     match result {
         Ok(value) => serde_json::to_value(value)
             .map(CallToolResult::structured)

@@ -40,7 +40,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tenantry_app::{Actor, App, AppError, Membership};
 
-use crate::server::{TenantryMcp, respond, tool_error};
+use crate::server::{TenantryMcp, tool_error};
 
 /// One tool of the application, acting in the caller's organization.
 #[derive(Clone)]
@@ -74,12 +74,13 @@ impl OrganizationTool {
                             .into_call_tool_result();
                     }
                 };
-                let mcp = context.service;
-                let answer = match mcp.scoped(&context.request_context).await {
-                    Ok(actor) => respond(work(mcp.app().clone(), actor, args).await)?,
-                    Err(refusal) => refusal,
-                };
-                answer.into_call_tool_result()
+                context
+                    .service
+                    .in_organization(&context.request_context, async |app, actor| {
+                        work(app.clone(), actor.clone(), args).await
+                    })
+                    .await?
+                    .into_call_tool_result()
             })
         });
         OrganizationTool {
