@@ -105,18 +105,26 @@ struct ErrorResponses;
 
 impl utoipa::Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            let operations = [
-                (false, item.get.as_mut()),
-                (true, item.post.as_mut()),
-                (true, item.put.as_mut()),
-                (true, item.patch.as_mut()),
-                (true, item.delete.as_mut()),
-            ];
-            for (write, operation) in operations {
-                if let Some(operation) = operation {
-                    document_errors(path, write, operation);
-                }
+        for_each_operation(openapi, document_errors);
+    }
+}
+
+/// `visit(path, is_write, operation)` for every operation of `openapi`.
+fn for_each_operation(
+    openapi: &mut utoipa::openapi::OpenApi,
+    mut visit: impl FnMut(&str, bool, &mut Operation),
+) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let operations = [
+            (false, item.get.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.put.as_mut()),
+            (true, item.patch.as_mut()),
+            (true, item.delete.as_mut()),
+        ];
+        for (write, operation) in operations {
+            if let Some(operation) = operation {
+                visit(path, write, operation);
             }
         }
     }
@@ -126,19 +134,9 @@ impl utoipa::Modify for ErrorResponses {
 /// taken to act in an organization (what an extension's routes are for),
 /// with a credential.
 fn document_extension_errors(openapi: &mut utoipa::openapi::OpenApi) {
-    for (path, item) in openapi.paths.paths.iter_mut() {
-        for (write, operation) in [
-            (false, item.get.as_mut()),
-            (true, item.post.as_mut()),
-            (true, item.put.as_mut()),
-            (true, item.patch.as_mut()),
-            (true, item.delete.as_mut()),
-        ] {
-            if let Some(operation) = operation {
-                document_errors_as(path, write, operation, true);
-            }
-        }
-    }
+    for_each_operation(openapi, |path, write, operation| {
+        document_errors_as(path, write, operation, true)
+    });
 }
 
 fn document_errors(path: &str, write: bool, operation: &mut Operation) {
