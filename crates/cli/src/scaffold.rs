@@ -850,7 +850,7 @@ fn reference_tables_in(dir: &Path) -> anyhow::Result<Vec<String>> {
         let is_migration = path
             .file_name()
             .and_then(|f| f.to_str())
-            .is_some_and(|f| migration_file(f).is_some());
+            .is_some_and(|f| tenantry_db::migrate::split_file_name(f).is_some());
         if !is_migration {
             continue;
         }
@@ -886,7 +886,7 @@ fn next_migration(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
             let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
             let file = entry.file_name();
             let Some(file) = file.to_str() else { continue };
-            let Some((number, rest)) = migration_file(file) else {
+            let Some((number, rest)) = tenantry_db::migrate::split_file_name(file) else {
                 continue;
             };
             if rest == name {
@@ -905,16 +905,6 @@ fn next_migration(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
         );
     }
     Ok(dir.join(format!("{:04}_{name}.sql", highest + 1)))
-}
-
-/// `0003_ticket.sql` is `(3, "ticket")`.
-fn migration_file(file: &str) -> Option<(u32, &str)> {
-    let stem = file.strip_suffix(".sql")?;
-    let (digits, rest) = stem.split_once('_')?;
-    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((digits.parse().ok()?, rest))
 }
 
 fn write_next_migration(dir: &Path, name: &str, sql: &str) -> anyhow::Result<PathBuf> {

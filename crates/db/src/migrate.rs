@@ -233,17 +233,28 @@ impl AppMigrations {
     }
 }
 
-/// The number a migration file's name starts with: `0003_ticket.sql` is 3.
-fn parse_file_name(name: &str) -> Option<i32> {
+/// A migration file's number and the rest of its name, `0003_ticket.sql`
+/// being `(3, "ticket")`: four digits, an underscore, `.sql`. What the rest
+/// may be is [`parse_file_name`]'s business; `tenantry new` numbers after
+/// any file of this form.
+pub fn split_file_name(name: &str) -> Option<(i32, &str)> {
     let stem = name.strip_suffix(".sql")?;
     let (digits, rest) = stem.split_once('_')?;
-    let valid = digits.len() == 4
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !rest.is_empty()
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((digits.parse().ok()?, rest))
+}
+
+/// The number of a well-named migration file: `0003_ticket.sql` is 3, and
+/// the rest of the name is snake_case.
+fn parse_file_name(name: &str) -> Option<i32> {
+    let (version, rest) = split_file_name(name)?;
+    let valid = !rest.is_empty()
         && rest
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-    valid.then(|| digits.parse().ok()).flatten()
+    valid.then_some(version)
 }
 
 /// Arbitrary but fixed: the advisory lock key migrations serialize on.
