@@ -196,3 +196,58 @@ fn pat_check_tells_tokens_from_look_alikes_without_a_database() {
     let piped = child.wait_with_output().unwrap();
     assert!(piped.status.success(), "{}", text(&piped.stdout));
 }
+
+/// docs/tokens.md's checker for secret scanners, run as written (python3, as
+/// the MCP client tests need anyway): it must accept minted tokens and turn
+/// away each one-character corruption, as the server does.
+#[test]
+fn the_documented_scanner_snippet_agrees_with_the_server() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/tokens.md"),
+    )
+    .unwrap();
+    let snippet = doc
+        .split("```python\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/tokens.md has a python block");
+    let tokens: Vec<String> = (0..20).map(|_| tenantry_auth::mint_pat().token).collect();
+    let mut corrupted = Vec::new();
+    for token in &tokens {
+        let mut bytes = token.clone().into_bytes();
+        let at = 5 + (bytes[6] as usize % 38);
+        bytes[at] = if bytes[at] == b'Q' { b'R' } else { b'Q' };
+        corrupted.push(String::from_utf8(bytes).unwrap());
+    }
+    for bad in &corrupted {
+        assert!(tenantry_auth::parse_pat(bad).is_err(), "{bad}");
+    }
+    let program = format!(
+        "{snippet}\nimport json, sys\ngood, bad = json.load(sys.stdin)\n\
+         assert all(is_tenantry_token(t) for t in good), 'a minted token was refused'\n\
+         assert not any(is_tenantry_token(t) for t in bad), 'a corrupted token passed'\n\
+         assert PATTERN.findall('x=' + good[0] + ';') == [good[0]]\n\
+         print('agreed')\n"
+    );
+    let mut child = Command::new("python3")
+        .args(["-c", &program])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    let input = serde_json::to_string(&(&tokens, &corrupted)).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() && text(&out.stdout).contains("agreed"),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
