@@ -678,3 +678,65 @@ async fn changing_a_password_ends_that_users_reset_links_and_nothing_else() {
 fn pat_name(name: &str) -> BoundedName {
     BoundedName::parse("name", name, MAX_PAT_NAME_CHARS).expect("a valid token name")
 }
+
+/// Migration 0011's defaults: a token stored the way tokens were before
+/// scopes existed (no scopes, no binding) keeps reading and writing
+/// everywhere; the table refuses any scope set but the two the API offers;
+/// and a bound token goes with its organization.
+#[tokio::test]
+async fn tokens_from_before_scopes_keep_their_powers_and_bindings_follow_the_organization() {
+    let test = seeded().await;
+    let owner = test.owner().await;
+    owner
+        .execute(
+            "insert into personal_access_token (user_id, name, token_prefix, token_hash) \
+             values ($1, 'old', 'tnty_oldstyle', $2)",
+            &[&demo::ALICE, &vec![1u8; 32]],
+        )
+        .await
+        .unwrap();
+    let found = find_pat_by_prefix(&test.db, "tnty_oldstyle")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.scopes, tenantry_domain::Scopes::ALL);
+    assert_eq!(found.organization_id, None);
+
+    for scopes in ["{write}", "{read,admin}", "{}", "{write,read}"] {
+        let refused = owner
+            .execute(
+                "update personal_access_token set scopes = $1::text::text[] where token_prefix = 'tnty_oldstyle'",
+                &[&scopes],
+            )
+            .await;
+        assert!(refused.is_err(), "scopes {scopes} were stored");
+    }
+
+    let bound = create_pat(
+        &test.db,
+        NewPat {
+            user_id: user(demo::ALICE),
+            name: &pat_name("bound"),
+            token_prefix: "tnty_boundone",
+            token_hash: &[2u8; 32],
+            expires_at: None,
+            scopes: tenantry_domain::Scopes::READ_ONLY,
+            organization_id: Some(org(demo::GLOBEX)),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(bound.scopes, tenantry_domain::Scopes::READ_ONLY);
+    assert_eq!(bound.organization_id, Some(demo::GLOBEX));
+    owner
+        .execute("delete from organization where id = $1", &[&demo::GLOBEX])
+        .await
+        .unwrap();
+    assert!(
+        find_pat_by_prefix(&test.db, "tnty_boundone")
+            .await
+            .unwrap()
+            .is_none(),
+        "a token outlived the organization it was bound to"
+    );
+}
