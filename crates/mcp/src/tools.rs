@@ -4,9 +4,12 @@
 //! of the application: its arguments are parsed from JSON (a bad argument
 //! is a tool error the agent can read), the caller is authenticated and
 //! resolved to one organization exactly as for `list_projects` (the
-//! session's `switch_organization`, else `X-Organization-Id`, else their
-//! default, always checked against membership), and the function's answer
-//! or [`AppError`] is mapped as tenantry's own are.
+//! `organization` argument, else the session's `switch_organization`, else
+//! `X-Organization-Id`, else their default, always checked against
+//! membership), and the function's answer or [`AppError`] is mapped as
+//! tenantry's own are. The `organization` argument is tenantry's: it is added
+//! to the tool's advertised input schema and taken out of the arguments
+//! before they are parsed into the application's type, which never declares it.
 //!
 //! ```
 //! use tenantry_mcp::schemars::{self, JsonSchema};
