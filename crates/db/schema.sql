@@ -158,7 +158,10 @@ CREATE TABLE public.personal_access_token (
     expires_at timestamp with time zone,
     revoked_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    scopes text[] DEFAULT '{read,write}'::text[] NOT NULL,
+    bound_organization_id uuid,
     CONSTRAINT personal_access_token_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 100))),
+    CONSTRAINT personal_access_token_scopes_check CHECK (((scopes = '{read}'::text[]) OR (scopes = '{read,write}'::text[]))),
     CONSTRAINT personal_access_token_token_hash_check CHECK ((octet_length(token_hash) = 32))
 );
 
@@ -325,6 +328,8 @@ CREATE INDEX invitation_pending_invitee_idx ON public.invitation USING btree (em
 
 CREATE INDEX member_user_id_idx ON public.member USING btree (user_id, organization_id);
 
+CREATE INDEX personal_access_token_bound_organization_id_idx ON public.personal_access_token USING btree (bound_organization_id) WHERE (bound_organization_id IS NOT NULL);
+
 CREATE INDEX personal_access_token_user_id_idx ON public.personal_access_token USING btree (user_id, created_at);
 
 CREATE INDEX project_organization_id_created_at_idx ON public.project USING btree (organization_id, created_at, id);
@@ -362,6 +367,9 @@ ALTER TABLE ONLY public.member
 
 ALTER TABLE ONLY public.member
     ADD CONSTRAINT member_user_id_fkey FOREIGN KEY (user_id) REFERENCES public."user"(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.personal_access_token
+    ADD CONSTRAINT personal_access_token_bound_organization_id_fkey FOREIGN KEY (bound_organization_id) REFERENCES public.organization(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.personal_access_token
     ADD CONSTRAINT personal_access_token_user_id_fkey FOREIGN KEY (user_id) REFERENCES public."user"(id) ON DELETE CASCADE;

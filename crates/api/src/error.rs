@@ -8,6 +8,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tenantry_app::Scope;
 use tenantry_app::{AppError, DbError};
 use tenantry_auth::AuthError;
 
@@ -34,6 +35,10 @@ pub enum ApiError {
         /// Why, for people.
         message: &'static str,
     },
+    /// 403: the personal access token lacks a scope (a write with a
+    /// read-only token). The body names it in `error.requiredScope`.
+    #[error("this token lacks the {0} scope")]
+    InsufficientScope(Scope),
     /// 403: a cookie-authenticated write from an untrusted origin.
     #[error("the request's origin is not trusted")]
     CrossOrigin {
@@ -85,11 +90,16 @@ pub struct ErrorBody {
 
 /// The `error` member of an [`ErrorBody`].
 #[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ErrorDetail {
     /// Stable, machine-readable.
     pub code: String,
     /// For people.
     pub message: String,
+    /// The scope the token lacks (`INSUFFICIENT_SCOPE` only), e.g. `"write"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "write")]
+    pub required_scope: Option<&'static str>,
 }
 
 impl ApiError {
@@ -106,6 +116,7 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
             ApiError::Denied { code, .. } => (StatusCode::FORBIDDEN, code),
+            ApiError::InsufficientScope(_) => (StatusCode::FORBIDDEN, "INSUFFICIENT_SCOPE"),
             ApiError::CrossOrigin { code } => (StatusCode::FORBIDDEN, code),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
@@ -133,6 +144,10 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: code.to_owned(),
                 message: message.clone(),
+                required_scope: match &self {
+                    ApiError::InsufficientScope(scope) => Some(scope.as_str()),
+                    _ => None,
+                },
             },
             code: code.to_owned(),
             message,
@@ -174,6 +189,8 @@ impl From<DbError> for ApiError {
                 code: "INVALID_REFERENCE",
                 message: format!("a referenced row does not exist ({constraint})"),
             },
+            // Only a read-only token's work runs in read-only transactions.
+            DbError::ReadOnly => ApiError::InsufficientScope(Scope::Write),
             DbError::PolicyViolation => ApiError::Denied {
                 code: "FORBIDDEN",
                 message: "the write is outside your organization",
@@ -227,6 +244,7 @@ impl From<AppError> for ApiError {
                 message: message.to_owned(),
             },
             AppError::NotFound(what) => ApiError::NotFound(what),
+            AppError::MissingScope(scope) => ApiError::InsufficientScope(scope),
             AppError::TooManyRequests(limited) => ApiError::TooManyRequests {
                 retry_after_secs: limited.retry_after_secs(),
             },

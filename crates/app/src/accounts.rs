@@ -13,7 +13,7 @@ use tenantry_domain::name::MAX_USER_NAME_CHARS;
 use tenantry_domain::{BoundedName, UserId};
 
 use crate::sessions::{require_fresh_session, require_session};
-use crate::{Actor, App, AppError};
+use crate::{Actor, App, AppError, Scope};
 
 /// The longest accepted avatar URL.
 pub const MAX_IMAGE_CHARS: usize = 2048;
@@ -231,6 +231,7 @@ impl App {
         name: Option<&str>,
         image: Option<Option<&str>>,
     ) -> Result<User, AppError> {
+        actor.require_account(Scope::Write)?;
         if name.is_none() && image.is_none() {
             return Err(AppError::Refused {
                 code: "NO_FIELDS_TO_UPDATE",

@@ -10,7 +10,7 @@ use tenantry_auth::pat::{PAT_PREFIX, hash_matches, parse_pat};
 use tenantry_db::users::{Session, User};
 use tenantry_db::{Membership, Tenant};
 use tenantry_db::{organizations, pats};
-use tenantry_domain::{MemberRole, OrganizationId, PatId};
+use tenantry_domain::{MemberRole, OrganizationId, PatId, Scope, Scopes};
 
 use crate::limits::{Bucket, ClientKey, Rule};
 use crate::{App, AppError};
@@ -30,9 +30,29 @@ const FAILED_CREDENTIAL_BUCKET: Bucket = 0;
 pub enum Credential {
     /// A browser cookie or a session token as bearer.
     Session(Session),
-    /// A personal access token.
-    Pat(PatId),
+    /// A personal access token, and what it grants.
+    Pat(PatGrant),
 }
+
+/// What a personal access token grants, as stored with it: read or read
+/// and write, and optionally one organization. Read once per request with
+/// the token; the user's membership is still checked per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PatGrant {
+    /// The token's id.
+    pub id: PatId,
+    /// What it may do.
+    pub scopes: Scopes,
+    /// The one organization it acts in, when bound.
+    pub organization_id: Option<OrganizationId>,
+}
+
+/// The refusal of work on the account, or in organizations other than its
+/// own, to a token bound to one organization.
+const BOUND_TOKEN: AppError = AppError::Forbidden {
+    code: "TOKEN_BOUND_TO_ORGANIZATION",
+    message: "this token is bound to one organization: it acts only there, and not on the account",
+};
 
 /// Someone acting: a user, how they proved it, and (`S = Membership`) the
 /// organization they act in, checked. The same type for every surface;
@@ -64,12 +84,51 @@ impl<S> Actor<S> {
         }
     }
 
-    /// The token's id, when the actor used a personal access token.
-    pub fn pat_id(&self) -> Option<PatId> {
+    /// What the personal access token grants, when the actor used one.
+    pub fn pat(&self) -> Option<&PatGrant> {
         match &self.credential {
-            Credential::Pat(id) => Some(*id),
+            Credential::Pat(grant) => Some(grant),
             Credential::Session(_) => None,
         }
+    }
+
+    /// The token's id, when the actor used a personal access token.
+    pub fn pat_id(&self) -> Option<PatId> {
+        self.pat().map(|grant| grant.id)
+    }
+
+    /// What the actor may do: a session everything, a token its scopes.
+    pub fn scopes(&self) -> Scopes {
+        self.pat().map_or(Scopes::ALL, |grant| grant.scopes)
+    }
+
+    /// The organization the actor's token is bound to, if it is.
+    pub fn bound_organization(&self) -> Option<OrganizationId> {
+        self.pat().and_then(|grant| grant.organization_id)
+    }
+
+    /// `Ok` when the actor holds `scope`, else [`AppError::MissingScope`]
+    /// naming it. Service functions that write call this first, so the
+    /// refusal comes before any work; a read-only token's tenant work runs
+    /// in read-only transactions besides, so a write that skips this check
+    /// is refused by PostgreSQL with the same error.
+    pub fn require(&self, scope: Scope) -> Result<(), AppError> {
+        if self.scopes().contains(scope) {
+            Ok(())
+        } else {
+            Err(AppError::MissingScope(scope))
+        }
+    }
+
+    /// [`Actor::require`], for work on the user's account or across their
+    /// organizations (creating an organization, answering an invitation,
+    /// changing the profile): a token bound to one organization may do none
+    /// of it.
+    pub fn require_account(&self, scope: Scope) -> Result<(), AppError> {
+        if self.bound_organization().is_some() {
+            return Err(BOUND_TOKEN);
+        }
+        self.require(scope)
     }
 
     /// The same actor, without the organization.
@@ -154,9 +213,14 @@ impl App {
             return Ok(None);
         }
         pats::record_pat_use(&self.db, &record, now).await?;
+        let grant = PatGrant {
+            id: PatId::from_uuid(record.id),
+            scopes: record.scopes,
+            organization_id: record.organization_id,
+        };
         Ok(Some(Actor {
             user,
-            credential: Credential::Pat(PatId::from_uuid(record.id)),
+            credential: Credential::Pat(grant),
             scope: (),
         }))
     }
@@ -293,16 +357,32 @@ impl App {
     /// active organization, else the oldest membership). Not a member is
     /// `NotFound("organization")`: an organization's existence is not
     /// confirmed to outsiders.
+    ///
+    /// A token bound to an organization acts there and nowhere else: any
+    /// other requested organization is `NotFound("organization")`, even one
+    /// the user belongs to, and membership of its own is still checked, so
+    /// a user who leaves it takes the token's use with them. A read-only
+    /// token gets a [read-only membership](Membership::read_only).
     pub async fn resolve<S>(
         &self,
         actor: Actor<S>,
         requested: Option<OrganizationId>,
     ) -> Result<Actor<Membership>, AppError> {
-        let requested =
-            requested.or_else(|| actor.session().and_then(|s| s.active_organization_id));
+        let requested = match actor.bound_organization() {
+            Some(bound) if requested.is_some_and(|r| r != bound) => {
+                return Err(AppError::NotFound("organization"));
+            }
+            Some(bound) => Some(bound),
+            None => requested.or_else(|| actor.session().and_then(|s| s.active_organization_id)),
+        };
         let membership = organizations::resolve_tenant(&self.db, actor.user.id, requested)
             .await?
             .ok_or(AppError::NotFound("organization"))?;
+        let membership = if actor.scopes().can_write() {
+            membership
+        } else {
+            membership.read_only()
+        };
         Ok(Actor {
             user: actor.user,
             credential: actor.credential,

@@ -2,7 +2,7 @@
 
 use tenantry_auth::AuthError;
 use tenantry_db::DbError;
-use tenantry_domain::InvalidInput;
+use tenantry_domain::{InvalidInput, Scope};
 
 /// What went wrong, in terms every surface can translate.
 ///
@@ -35,6 +35,10 @@ pub enum AppError {
         /// Why, for people.
         message: &'static str,
     },
+    /// The caller's personal access token lacks this scope (a write with a
+    /// read-only token): 403 naming the scope, a tool error over MCP.
+    #[error("this token lacks the {0} scope")]
+    MissingScope(Scope),
     /// It does not exist, or not for this caller.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -72,6 +76,7 @@ impl AppError {
         match self {
             AppError::InvalidInput { .. }
             | AppError::Forbidden { .. }
+            | AppError::MissingScope(_)
             | AppError::Refused { .. }
             | AppError::NotFound(_)
             | AppError::TooManyRequests(_) => true,
@@ -101,6 +106,10 @@ impl From<DbError> for AppError {
             DbError::InvalidInput { field, reason } => AppError::InvalidInput { field, reason },
             DbError::NotFound(what) => AppError::NotFound(what),
             DbError::Forbidden { code, message } => AppError::Forbidden { code, message },
+            // Only a read-only tenant's transactions are read-only, and only a
+            // token without `write` gets one: PostgreSQL refused what a
+            // service function should have refused first.
+            DbError::ReadOnly => AppError::MissingScope(Scope::Write),
             other => AppError::Db(other),
         }
     }

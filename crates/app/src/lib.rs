@@ -36,7 +36,7 @@ pub mod usage;
 
 use std::sync::Arc;
 
-pub use credentials::{Actor, Credential, MalformedBearer, parse_bearer};
+pub use credentials::{Actor, Credential, MalformedBearer, PatGrant, parse_bearer};
 pub use error::AppError;
 pub use tenantry_auth::Email;
 pub use tenantry_db::audit::AuditEntry;
@@ -49,8 +49,9 @@ pub use tenantry_db::{
 };
 pub use tenantry_domain::{
     BoundedName, InvalidInput, InvitationId, MemberId, MemberRole, OrganizationId, PatId,
-    ProjectId, UserId,
+    ProjectId, Scope, Scopes, UserId,
 };
+pub use tokens::TokenGrant;
 
 /// A page size: 1 to [`MAX_PAGE_SIZE`], 20 when absent.
 pub fn page_size(requested: Option<i64>) -> Result<i64, AppError> {

@@ -21,7 +21,7 @@ use tenantry_db::{Membership, with_tenant_context};
 use tenantry_domain::{BoundedName, InvitationId, MemberId, MemberRole, OrganizationId, name};
 
 use crate::sessions::require_session;
-use crate::{Actor, App, AppError};
+use crate::{Actor, App, AppError, Scope};
 
 /// Largest accepted organization metadata, as JSON text.
 pub const MAX_METADATA_BYTES: usize = 8192;
@@ -182,6 +182,7 @@ impl App {
         actor: &Actor,
         new: NewOrganization<'_>,
     ) -> Result<FullOrganization, AppError> {
+        actor.require_account(Scope::Write)?;
         let name = BoundedName::parse("name", new.name, name::MAX_ORGANIZATION_NAME_CHARS)?;
         let metadata = metadata_text(new.metadata)?;
         let organization = organizations::create_organization_within(
@@ -210,12 +211,17 @@ impl App {
         self.full_organization(&actor).await
     }
 
-    /// The organizations `actor` belongs to, with their role in each.
+    /// The organizations `actor` belongs to, with their role in each; to a
+    /// token bound to one, that one alone (none once the user has left it).
     pub async fn list_organizations(
         &self,
         actor: &Actor,
     ) -> Result<Vec<UserOrganization>, AppError> {
-        Ok(organizations::list_user_organizations(&self.db, actor.user().id).await?)
+        let mut listed = organizations::list_user_organizations(&self.db, actor.user().id).await?;
+        if let Some(bound) = actor.bound_organization() {
+            listed.retain(|organization| organization.id == bound);
+        }
+        Ok(listed)
     }
 
     /// Choose the organization this session acts in; only a session has one.
@@ -299,6 +305,7 @@ impl App {
         email: &Email,
         role: MemberRole,
     ) -> Result<Invitation, AppError> {
+        actor.require(Scope::Write)?;
         require_manager(actor.membership(), role)?;
         let inviter = actor.user().id;
         let policy = InvitePolicy {
@@ -319,6 +326,7 @@ impl App {
         actor: &Actor,
         invitation: InvitationId,
     ) -> Result<(Invitation, Member), AppError> {
+        actor.require_account(Scope::Write)?;
         let (invitation, member) = organizations::accept_invitation_within(
             &self.db,
             actor.user(),
@@ -345,6 +353,7 @@ impl App {
         actor: &Actor<Membership>,
         target: &MemberRef,
     ) -> Result<Member, AppError> {
+        actor.require(Scope::Write)?;
         let caller = actor.user().id;
         let membership = *actor.membership();
         with_tenant_context(&self.db, actor.tenant(), async |tx| {
@@ -373,6 +382,7 @@ impl App {
         member: MemberId,
         role: MemberRole,
     ) -> Result<Member, AppError> {
+        actor.require(Scope::Write)?;
         let membership = *actor.membership();
         require_manager(&membership, role)?;
         with_tenant_context(&self.db, actor.tenant(), async |tx| {
@@ -390,6 +400,7 @@ impl App {
         actor: &Actor<Membership>,
         update: OrganizationUpdate<'_>,
     ) -> Result<Organization, AppError> {
+        actor.require(Scope::Write)?;
         refuse_unless(
             role_permits(actor.role(), "organization", "update"),
             "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_ORGANIZATION",
@@ -419,6 +430,7 @@ impl App {
         &self,
         actor: &Actor<Membership>,
     ) -> Result<Organization, AppError> {
+        actor.require(Scope::Write)?;
         refuse_unless(
             role_permits(actor.role(), "organization", "delete"),
             "YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_ORGANIZATION",
@@ -438,6 +450,7 @@ impl App {
     /// Leave the organization (anyone but its last owner); a session acting
     /// in it then acts in none, as Better Auth does.
     pub async fn leave_organization(&self, actor: &Actor<Membership>) -> Result<Member, AppError> {
+        actor.require(Scope::Write)?;
         let caller = actor.user().id;
         let member = with_tenant_context(&self.db, actor.tenant(), async |tx| {
             let member = organizations::find_member_by_user(tx, caller).await?;
@@ -553,6 +566,7 @@ impl App {
         actor: &Actor,
         invitation: InvitationId,
     ) -> Result<Invitation, AppError> {
+        actor.require_account(Scope::Write)?;
         Ok(organizations::reject_invitation(
             &self.db,
             actor.user(),
@@ -570,6 +584,7 @@ impl App {
         actor: &Actor,
         invitation: InvitationId,
     ) -> Result<Invitation, AppError> {
+        actor.require(Scope::Write)?;
         let organization = organizations::invitation_organization(&self.db, invitation)
             .await?
             .ok_or(AppError::NotFound("invitation"))?;

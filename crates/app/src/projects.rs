@@ -5,7 +5,7 @@ use tenantry_db::projects::{self, Project};
 use tenantry_db::{Membership, autocommit, with_tenant_context};
 use tenantry_domain::{BoundedName, ProjectId, name};
 
-use crate::{Actor, App, AppError};
+use crate::{Actor, App, AppError, Scope};
 
 fn project_name(text: &str) -> Result<BoundedName, AppError> {
     Ok(BoundedName::parse(
@@ -45,6 +45,7 @@ impl App {
         name: &str,
         description: Option<&str>,
     ) -> Result<Project, AppError> {
+        actor.require(Scope::Write)?;
         let name = project_name(name)?;
         Ok(with_tenant_context(&self.db, actor.tenant(), async |tx| {
             projects::create_project(tx, &name, description).await
@@ -60,6 +61,7 @@ impl App {
         name: Option<&str>,
         description: Option<&str>,
     ) -> Result<Project, AppError> {
+        actor.require(Scope::Write)?;
         let name = name.map(project_name).transpose()?;
         Ok(with_tenant_context(&self.db, actor.tenant(), async |tx| {
             projects::update_project(tx, id, name.as_ref(), description).await
@@ -73,6 +75,7 @@ impl App {
         actor: &Actor<Membership>,
         id: ProjectId,
     ) -> Result<(), AppError> {
+        actor.require(Scope::Write)?;
         Ok(with_tenant_context(&self.db, actor.tenant(), async |tx| {
             projects::delete_project(tx, id).await
         })

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use tenantry_db::usage::{self, NewUsage, UsageEvent, UsageReport};
 use tenantry_db::{Membership, with_tenant_context};
 
-use crate::{Actor, App, AppError};
+use crate::{Actor, App, AppError, Scope};
 
 impl App {
     /// Record one model call in the actor's organization.
@@ -13,6 +13,7 @@ impl App {
         actor: &Actor<Membership>,
         new: NewUsage<'_>,
     ) -> Result<UsageEvent, AppError> {
+        actor.require(Scope::Write)?;
         Ok(with_tenant_context(&self.db, actor.tenant(), async |tx| {
             usage::record_usage(tx, new).await
         })

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, bail};
 use tenantry_app::tokens::MintedToken;
-use tenantry_app::{App, AppError, PatId};
+use tenantry_app::{App, AppError, OrganizationId, PatId, Scopes, TokenGrant};
 use tenantry_cluster::Status;
 use tenantry_db::{AppMigrations, Database, MigrationReport, setup};
 use tenantry_server::{
@@ -137,24 +137,110 @@ pub async fn mcp_stdio(
     Ok(())
 }
 
-pub async fn pat_create(
-    target: &Target,
-    email: &str,
-    name: &str,
-    expires_in_days: Option<i64>,
-) -> anyhow::Result<()> {
+/// What `tenantry pat create` was asked for.
+pub struct NewToken<'a> {
+    /// The user's email.
+    pub email: &'a str,
+    /// The token's label.
+    pub name: &'a str,
+    /// Its lifetime.
+    pub expires_in_days: Option<i64>,
+    /// `--scope`, as given (none: read and write).
+    pub scopes: &'a [String],
+    /// `--organization`: an id or a slug.
+    pub organization: Option<&'a str>,
+}
+
+pub async fn pat_create(target: &Target, new: NewToken<'_>) -> anyhow::Result<()> {
+    // Checked before the database is asked, so a typo costs no connection.
+    let scopes = if new.scopes.is_empty() {
+        Scopes::ALL
+    } else {
+        Scopes::parse(new.scopes).map_err(|e| anyhow::anyhow!("--scope: {}", e.reason))?
+    };
     let app = services(target.connect().await?);
-    let user = user_by_email(&app, email).await?;
+    let user = user_by_email(&app, new.email).await?;
+    let organization_id = match new.organization {
+        None => None,
+        Some(given) => Some(organization_by_id_or_slug(&app, given).await?),
+    };
+    let grant = TokenGrant {
+        scopes,
+        organization_id,
+    };
     let MintedToken { token, summary } = app
-        .mint_token(user.id, name, expires_in_days)
+        .mint_token(user.id, new.name, new.expires_in_days, grant)
         .await
-        .map_err(app_error)?;
+        .map_err(|e| match e {
+            AppError::NotFound("organization") => anyhow::anyhow!(
+                "{} is not a member of organization {}",
+                user.email,
+                new.organization.unwrap_or_default()
+            ),
+            other => app_error(other),
+        })?;
     eprintln!(
-        "created token {} ({}) for {}; it is shown only once:",
-        summary.id, summary.token_prefix, user.email
+        "created token {} ({}) for {} [{}]; it is shown only once:",
+        summary.id,
+        summary.token_prefix,
+        user.email,
+        grant_text(summary.scopes, summary.organization_id)
     );
     println!("{token}");
     Ok(())
+}
+
+/// An organization named by id, else by slug.
+async fn organization_by_id_or_slug(app: &App, given: &str) -> anyhow::Result<OrganizationId> {
+    if let Ok(id) = OrganizationId::parse(given) {
+        return Ok(id);
+    }
+    tenantry_db::organizations::find_organization_by_slug(app.database(), given)
+        .await?
+        .map(|organization| organization.id)
+        .ok_or_else(|| {
+            anyhow::anyhow!("--organization: no organization has the id or slug {given:?}")
+        })
+}
+
+/// `scopes read,write` and, when bound, `organization <id>`.
+fn grant_text(scopes: Scopes, organization: Option<uuid::Uuid>) -> String {
+    match organization {
+        Some(id) => format!("scopes {scopes}, organization {id}"),
+        None => format!("scopes {scopes}, every organization"),
+    }
+}
+
+/// `tenantry pat check`: the token's shape and checksum, offline.
+pub fn pat_check(given: &str) -> anyhow::Result<()> {
+    let token = if given == "-" {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        given.to_owned()
+    };
+    match tenantry_auth::parse_pat(&token) {
+        Ok(parsed) => {
+            println!(
+                "well-formed tenantry token {}… (whether it is live only the server knows)",
+                parsed.lookup_prefix()
+            );
+            Ok(())
+        }
+        Err(tenantry_auth::AuthError::BadChecksum) => {
+            println!(
+                "not a valid tenantry token: its checksum does not match (a typo, or a truncated or altered copy)"
+            );
+            std::process::exit(1)
+        }
+        Err(_) => {
+            println!(
+                "not a tenantry token: expected tnty_ and 38 letters and digits (docs/tokens.md)"
+            );
+            std::process::exit(1)
+        }
+    }
 }
 
 pub async fn pat_list(target: &Target, email: &str) -> anyhow::Result<()> {
@@ -171,8 +257,11 @@ pub async fn pat_list(target: &Target, email: &str) -> anyhow::Result<()> {
             .map(|t| t.to_rfc3339())
             .unwrap_or_else(|| "never".into());
         println!(
-            "{}  {}  {}  expires {expires}  last used {used}",
-            pat.id, pat.token_prefix, pat.name
+            "{}  {}  {}  {}  expires {expires}  last used {used}",
+            pat.id,
+            pat.token_prefix,
+            pat.name,
+            grant_text(pat.scopes, pat.organization_id)
         );
     }
     Ok(())

@@ -176,6 +176,22 @@ enum PatAction {
         /// Lifetime in days (1 to 366); never expires when absent.
         #[arg(long)]
         expires_in_days: Option<i64>,
+        /// What the token may do: `read`, or `read` and `write` (repeat the
+        /// flag; `write` brings `read`). Both when absent.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// The one organization the token acts in (its id or slug; the user
+        /// must be a member). Every organization of the user when absent.
+        #[arg(long, value_name = "ID_OR_SLUG")]
+        organization: Option<String>,
+    },
+    /// Say whether TOKEN is a well-formed tenantry token (prefix, length,
+    /// alphabet, checksum), offline: no database is asked, so it cannot
+    /// tell whether the token is live. `-` reads it from stdin, which keeps
+    /// it out of the process list. Exits 0 when well-formed, 1 when not.
+    Check {
+        /// The candidate, or `-` for one line of stdin.
+        token: String,
     },
     /// List a user's live tokens.
     List {
@@ -283,7 +299,19 @@ async fn run(cli: Cli, extension: Extension) -> anyhow::Result<()> {
                 email,
                 name,
                 expires_in_days,
-            } => commands::pat_create(&target, &email, &name, expires_in_days).await,
+                scopes,
+                organization,
+            } => {
+                let new = commands::NewToken {
+                    email: &email,
+                    name: &name,
+                    expires_in_days,
+                    scopes: &scopes,
+                    organization: organization.as_deref(),
+                };
+                commands::pat_create(&target, new).await
+            }
+            PatAction::Check { token } => commands::pat_check(&token),
             PatAction::List { email } => commands::pat_list(&target, &email).await,
             PatAction::Revoke { email, id } => commands::pat_revoke(&target, &email, &id).await,
         },

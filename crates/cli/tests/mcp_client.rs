@@ -39,6 +39,8 @@ async fn pat_for(
             token_prefix: &minted.lookup_prefix,
             token_hash: &minted.hash,
             expires_at: expires_in.map(|d| Utc::now() + d),
+            scopes: tenantry_app::Scopes::ALL,
+            organization_id: None,
         },
     )
     .await

@@ -55,6 +55,23 @@ pub const SETUP_WITH_TIMEOUT_SQL: &str = "select set_config('role', 'authenticat
      set_config('app.user_id', $2, true), \
      set_config('statement_timeout', $3, true)";
 
+/// [`SETUP_SQL`] for a [read-only tenant](Tenant::read_only)'s autocommit
+/// statement: the implicit transaction it shares with the statement becomes
+/// read-only, so PostgreSQL refuses a write in it. The statement cannot undo
+/// it: turning `transaction_read_only` off once a query has run is refused.
+/// (A [`with_tenant_context`] transaction says `BEGIN READ ONLY` instead.)
+pub const SETUP_READ_ONLY_SQL: &str = "select set_config('role', 'authenticated', true), \
+     set_config('app.tenant_id', $1, true), \
+     set_config('app.user_id', $2, true), \
+     set_config('transaction_read_only', 'on', true)";
+
+/// [`SETUP_WITH_TIMEOUT_SQL`], read-only like [`SETUP_READ_ONLY_SQL`].
+pub const SETUP_READ_ONLY_WITH_TIMEOUT_SQL: &str = "select set_config('role', 'authenticated', true), \
+     set_config('app.tenant_id', $1, true), \
+     set_config('app.user_id', $2, true), \
+     set_config('statement_timeout', $3, true), \
+     set_config('transaction_read_only', 'on', true)";
+
 /// The setup statement's values for one tenant, formatted on the stack:
 /// this runs for every tenant statement.
 struct SetupParams {
@@ -63,6 +80,8 @@ struct SetupParams {
     /// Sent only in [`StatementMode::Unnamed`], where the tenant pool's
     /// connections carry no session default (see [`SETUP_SQL`]).
     statement_timeout_ms: Option<String>,
+    /// Whether an autocommit statement's implicit transaction is made read-only.
+    read_only: bool,
 }
 
 const UUID_TEXT_LEN: usize = uuid::fmt::Hyphenated::LENGTH;
@@ -92,15 +111,24 @@ impl SetupParams {
             organization_id: uuid_text(tenant.organization_id().as_uuid()),
             user_id: tenant.user_id().map(|id| uuid_text(id.as_uuid())),
             statement_timeout_ms,
+            read_only: tenant.is_read_only(),
         }
     }
 
-    /// [`SETUP_SQL`], or [`SETUP_WITH_TIMEOUT_SQL`] when the timeout is sent.
+    /// The setup for a transaction that began on its own (`BEGIN READ ONLY`
+    /// already made it read-only, so the setup need not).
+    fn within_transaction(mut self) -> Self {
+        self.read_only = false;
+        self
+    }
+
+    /// [`SETUP_SQL`], or the variant with the timeout sent, read-only, or both.
     fn sql(&self) -> &'static str {
-        if self.statement_timeout_ms.is_some() {
-            SETUP_WITH_TIMEOUT_SQL
-        } else {
-            SETUP_SQL
+        match (self.statement_timeout_ms.is_some(), self.read_only) {
+            (false, false) => SETUP_SQL,
+            (true, false) => SETUP_WITH_TIMEOUT_SQL,
+            (false, true) => SETUP_READ_ONLY_SQL,
+            (true, true) => SETUP_READ_ONLY_WITH_TIMEOUT_SQL,
         }
     }
 }
@@ -308,7 +336,7 @@ impl TenantTx {
             statements: db.statements.clone(),
             conn: Some(conn),
             tenant,
-            setup: SetupParams::new(db, tenant),
+            setup: SetupParams::new(db, tenant).within_transaction(),
             began: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             finished: false,
@@ -376,7 +404,11 @@ impl Run for TenantTx {
             }
         } else {
             let _ = self.first_statement_at.set(Instant::now());
-            let begin = self.client().batch_execute("BEGIN");
+            let begin = self.client().batch_execute(if self.tenant.is_read_only() {
+                "BEGIN READ ONLY"
+            } else {
+                "BEGIN"
+            });
             let work = setup_then(&self.statements, self.client(), &self.setup, sql, params);
             match join(begin, work).await {
                 (Err(begin_error), _) => Err(DbError::from(begin_error)),

@@ -53,6 +53,11 @@ pub enum DbError {
     /// A row-level security policy refused a write (WITH CHECK).
     #[error("row-level security refused the write")]
     PolicyViolation,
+    /// A write in a read-only transaction ([`crate::Tenant::read_only`]):
+    /// PostgreSQL refused it (SQLSTATE 25006) and nothing was written. The
+    /// caller lacks the right to write, whichever code path tried.
+    #[error("this transaction is read-only: the write was refused")]
+    ReadOnly,
     /// The statement ran past the configured statement timeout.
     #[error("statement timed out")]
     StatementTimeout,
@@ -169,6 +174,7 @@ impl DbError {
                 | DbError::Conflict { .. }
                 | DbError::MissingReference { .. }
                 | DbError::PolicyViolation
+                | DbError::ReadOnly
         )
     }
 
@@ -274,6 +280,7 @@ impl From<tokio_postgres::Error> for DbError {
                 constraint: constraint(),
             },
             SqlState::QUERY_CANCELED => DbError::StatementTimeout,
+            SqlState::READ_ONLY_SQL_TRANSACTION => DbError::ReadOnly,
             // Class 22, data exceptions: a value the server cannot take
             // (a date out of range, a number too large). The input's fault.
             ref code if code.code().starts_with("22") => DbError::InvalidInput {

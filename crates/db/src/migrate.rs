@@ -81,6 +81,7 @@ pub const MIGRATIONS: &[Migration] = &[
         "0009_organization_updated_and_deleted_in_its_own_context.sql"
     ),
     migration!(10, "0010_cross_tenant_role.sql"),
+    migration!(11, "0011_scoped_personal_access_tokens.sql"),
 ];
 
 /// The bookkeeping table of tenantry's own migrations, the one table outside
@@ -545,6 +546,10 @@ mod tests {
         (
             10,
             "746ecc7758d1aa8720b1347a05dde7d979501e69072f6b373cf0bfe78946acb2",
+        ),
+        (
+            11,
+            "bfcc866c6f93269504458feebe803cb6043f03101baa57986f43e2a076f421e9",
         ),
     ];
 

@@ -15,7 +15,7 @@ use crate::error::{DbError, Result};
 use crate::ids::{PatId, UserId};
 use crate::statements::Query;
 use crate::users::{USER_COLUMNS, User, user_from};
-use tenantry_domain::BoundedName;
+use tenantry_domain::{BoundedName, OrganizationId, Scopes};
 
 /// Longest accepted token prefix.
 pub const MAX_PAT_PREFIX_CHARS: usize = 64;
@@ -40,6 +40,10 @@ pub struct PatSummary {
     pub expires_at: Option<DateTime<Utc>>,
     /// When it was made.
     pub created_at: DateTime<Utc>,
+    /// What it may do: `["read"]` or `["read","write"]`.
+    pub scopes: Scopes,
+    /// The one organization it acts in, when bound to one.
+    pub organization_id: Option<Uuid>,
 }
 
 /// What verifying a presented token needs.
@@ -57,6 +61,10 @@ pub struct PatRecord {
     pub expires_at: Option<DateTime<Utc>>,
     /// When it was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// What it may do.
+    pub scopes: Scopes,
+    /// The one organization it acts in, when bound to one.
+    pub organization_id: Option<OrganizationId>,
 }
 
 impl PatRecord {
@@ -79,9 +87,23 @@ pub struct NewPat<'a> {
     pub token_hash: &'a [u8],
     /// When it stops working, if ever.
     pub expires_at: Option<DateTime<Utc>>,
+    /// What it may do ([`Scopes::ALL`] is what every token could do before scopes).
+    pub scopes: Scopes,
+    /// The one organization it acts in, if bound. Whether the user belongs
+    /// there is checked on every request, not here.
+    pub organization_id: Option<OrganizationId>,
 }
 
-const PAT_SUMMARY_COLUMNS: &str = "id, name, token_prefix, last_used_at, expires_at, created_at";
+const PAT_SUMMARY_COLUMNS: &str =
+    "id, name, token_prefix, last_used_at, expires_at, created_at, scopes, bound_organization_id";
+
+/// The stored `scopes` column. The table's check constraint admits only
+/// `{read}` and `{read,write}`; anything else would be a corrupted row, read
+/// as the narrower set so that it fails closed.
+fn scopes_from(row: &tokio_postgres::Row) -> Scopes {
+    let names: Vec<String> = row.get("scopes");
+    Scopes::parse(&names).unwrap_or(Scopes::READ_ONLY)
+}
 
 fn summary(row: &tokio_postgres::Row) -> PatSummary {
     PatSummary {
@@ -91,6 +113,8 @@ fn summary(row: &tokio_postgres::Row) -> PatSummary {
         last_used_at: row.get("last_used_at"),
         expires_at: row.get("expires_at"),
         created_at: row.get("created_at"),
+        scopes: scopes_from(row),
+        organization_id: row.get("bound_organization_id"),
     }
 }
 
@@ -123,10 +147,19 @@ pub async fn create_pat(db: &Database, new: NewPat<'_>) -> Result<PatSummary> {
     let row = conn
         .query_one(
             &format!(
-                "insert into personal_access_token (user_id, name, token_prefix, token_hash, expires_at) \
-                 values ($1, $2, $3, $4, $5) returning {PAT_SUMMARY_COLUMNS}"
+                "insert into personal_access_token \
+                 (user_id, name, token_prefix, token_hash, expires_at, scopes, bound_organization_id) \
+                 values ($1, $2, $3, $4, $5, $6, $7) returning {PAT_SUMMARY_COLUMNS}"
             ),
-            &[&new.user_id, &name, &new.token_prefix, &new.token_hash, &new.expires_at],
+            &[
+                &new.user_id,
+                &name,
+                &new.token_prefix,
+                &new.token_hash,
+                &new.expires_at,
+                &new.scopes.names(),
+                &new.organization_id,
+            ],
         )
         .await?;
     Ok(summary(&row))
@@ -195,8 +228,8 @@ pub async fn find_pat_with_owner(
 }
 
 /// The token's own id is renamed so that it cannot clash with joined columns.
-const PAT_RECORD_COLUMNS: &str =
-    "p.id as pat_id, p.user_id, p.token_hash, p.last_used_at, p.expires_at, p.revoked_at";
+const PAT_RECORD_COLUMNS: &str = "p.id as pat_id, p.user_id, p.token_hash, p.last_used_at, \
+     p.expires_at, p.revoked_at, p.scopes, p.bound_organization_id";
 
 fn pat_record_from(row: &tokio_postgres::Row) -> PatRecord {
     PatRecord {
@@ -206,6 +239,8 @@ fn pat_record_from(row: &tokio_postgres::Row) -> PatRecord {
         last_used_at: row.get("last_used_at"),
         expires_at: row.get("expires_at"),
         revoked_at: row.get("revoked_at"),
+        scopes: scopes_from(row),
+        organization_id: row.get("bound_organization_id"),
     }
 }
 
@@ -266,6 +301,8 @@ mod tests {
             last_used_at: None,
             expires_at: None,
             revoked_at: None,
+            scopes: Scopes::ALL,
+            organization_id: None,
         };
         assert!(pat.is_live(now));
         pat.expires_at = Some(now - Duration::seconds(1));

@@ -16,6 +16,7 @@ use crate::ids::{OrganizationId, UserId};
 pub struct Tenant {
     organization_id: OrganizationId,
     user_id: Option<UserId>,
+    read_only: bool,
 }
 
 impl Tenant {
@@ -27,6 +28,7 @@ impl Tenant {
         Tenant {
             organization_id,
             user_id: None,
+            read_only: false,
         }
     }
 
@@ -37,6 +39,23 @@ impl Tenant {
             user_id: Some(user_id),
             ..self
         }
+    }
+
+    /// The same tenant, allowed only to read: its transactions run `READ
+    /// ONLY`, so PostgreSQL refuses every write in them (SQLSTATE 25006,
+    /// [`DbError::ReadOnly`](crate::DbError::ReadOnly)), whichever statement
+    /// attempts it. A read-only personal access token's work runs so. There
+    /// is no way back: a tenant only ever loses the right to write.
+    pub fn read_only(self) -> Self {
+        Tenant {
+            read_only: true,
+            ..self
+        }
+    }
+
+    /// Whether [`Tenant::read_only`] applies.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The organization.
@@ -56,6 +75,7 @@ pub struct Membership {
     organization_id: OrganizationId,
     user_id: UserId,
     role: MemberRole,
+    read_only: bool,
 }
 
 impl Membership {
@@ -64,12 +84,34 @@ impl Membership {
             organization_id,
             user_id,
             role,
+            read_only: false,
         }
     }
 
-    /// The tenant to run this member's work in, with the user recorded as actor.
+    /// The same membership, whose [`Membership::tenant`] only reads
+    /// ([`Tenant::read_only`]): how a read-only token acts. Only narrows, so
+    /// anyone may call it.
+    pub fn read_only(self) -> Self {
+        Membership {
+            read_only: true,
+            ..self
+        }
+    }
+
+    /// Whether the member's work runs read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The tenant to run this member's work in, with the user recorded as
+    /// actor, read-only when the membership is.
     pub fn tenant(&self) -> Tenant {
-        Tenant::without_membership_check(self.organization_id).acting_as(self.user_id)
+        let tenant = Tenant::without_membership_check(self.organization_id).acting_as(self.user_id);
+        if self.read_only {
+            tenant.read_only()
+        } else {
+            tenant
+        }
     }
 
     /// The organization.

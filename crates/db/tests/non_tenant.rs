@@ -354,6 +354,8 @@ async fn personal_access_tokens_are_created_listed_found_and_revoked() {
             token_prefix: "tnty_first",
             token_hash: &hash,
             expires_at: None,
+            scopes: tenantry_domain::Scopes::ALL,
+            organization_id: None,
         },
     )
     .await
@@ -367,6 +369,8 @@ async fn personal_access_tokens_are_created_listed_found_and_revoked() {
             token_prefix: "tnty_second",
             token_hash: &[8u8; 32],
             expires_at: Some(Utc::now() + chrono::Duration::days(30)),
+            scopes: tenantry_domain::Scopes::ALL,
+            organization_id: None,
         },
     )
     .await
@@ -439,6 +443,8 @@ async fn pat_input_is_validated_before_any_query() {
                 token_prefix: prefix,
                 token_hash: &vec![0; hash_len],
                 expires_at: None,
+                scopes: tenantry_domain::Scopes::ALL,
+                organization_id: None,
             },
         )
         .await
@@ -469,6 +475,8 @@ async fn pat_use_is_recorded_at_most_once_a_minute() {
             token_prefix: "tnty_agent",
             token_hash: &[1; 32],
             expires_at: None,
+            scopes: tenantry_domain::Scopes::ALL,
+            organization_id: None,
         },
     )
     .await

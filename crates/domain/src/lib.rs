@@ -7,7 +7,8 @@
 //!   at the edge so a malformed id is one 400 from one place;
 //! - [`name`]: [`BoundedName`], the one "trimmed, 1 to N characters, no
 //!   control characters" rule, with the bound of every kind of name;
-//! - [`role`]: [`MemberRole`] and what each role may do.
+//! - [`role`]: [`MemberRole`] and what each role may do;
+//! - [`scope`]: [`Scope`] and [`Scopes`], what a personal access token may do.
 //!
 //! Nothing here depends on another tenantry crate: every other crate depends
 //! on this one. A parse failure is an [`InvalidInput`] naming the field, which
@@ -27,11 +28,13 @@ mod error;
 pub mod ids;
 pub mod name;
 pub mod role;
+pub mod scope;
 
 pub use error::InvalidInput;
 pub use ids::{InvitationId, MemberId, OrganizationId, PatId, ProjectId, UserId};
 pub use name::BoundedName;
 pub use role::MemberRole;
+pub use scope::{Scope, Scopes};
 
 /// The README's examples, compiled and run as doc tests so they cannot rot.
 #[cfg(doctest)]

@@ -196,6 +196,8 @@ pub async fn pat_for(db: &Database, user: uuid::Uuid) -> String {
             token_prefix: &minted.lookup_prefix,
             token_hash: &minted.hash,
             expires_at: None,
+            scopes: tenantry_domain::Scopes::ALL,
+            organization_id: None,
         },
     )
     .await
