@@ -36,7 +36,7 @@ use serde_json::Value;
 use serde_json::json;
 use tenantry_app::{
     Actor, App, AppError, InvalidInput, MAX_PAGE_SIZE, Membership, NewUsage, OrganizationId,
-    ProjectId, UserId, page_size,
+    ProjectId, Scope, UserId, page_size,
 };
 
 use crate::caller::Requested;
@@ -66,6 +66,15 @@ const NO_SESSION_TO_SWITCH: &str = "switch_organization lasts for an MCP session
 /// taken out of its arguments before the tool reads them.
 #[derive(Clone, Copy, Debug)]
 struct NamedOrganization(OrganizationId);
+
+/// Whether `tool` only reads: its `readOnlyHint` says so. A tool without
+/// annotations writes, so a read-only token neither sees nor runs it.
+fn reads_only(tool: &rmcp::model::Tool) -> bool {
+    tool.annotations
+        .as_ref()
+        .and_then(|annotations| annotations.read_only_hint)
+        == Some(true)
+}
 
 /// Whether `ctx` is a request of a protocol version without sessions
 /// (2026-07-28 on), over HTTP or stdio alike.
@@ -387,7 +396,8 @@ pub struct AuditArgs {
 #[tool_router]
 impl TenantryMcp {
     #[tool(
-        description = "Who you are: your user, the organization this call acts in, and your role there."
+        annotations(read_only_hint = true),
+        description = "Who you are: your user, the organization this call acts in, your role there, and what your token may do (its scopes and the organization it is bound to, if any)."
     )]
     async fn whoami(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
         self.in_organization(&ctx, async |app, actor| {
@@ -397,12 +407,19 @@ impl TenantryMcp {
                 "user": { "id": user.id, "name": user.name, "email": user.email },
                 "organization": { "id": organization.id, "name": organization.name, "slug": organization.slug },
                 "role": actor.role(),
+                "token": {
+                    "scopes": actor.scopes(),
+                    "organizationId": actor.bound_organization(),
+                },
             }))
         })
         .await
     }
 
-    #[tool(description = "The organizations you belong to, with your role in each.")]
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "The organizations you belong to, with your role in each."
+    )]
     async fn list_organizations(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
         let Some(actor) = self.actor(&ctx) else {
             return Ok(tool_error("not authenticated"));
@@ -413,6 +430,7 @@ impl TenantryMcp {
     }
 
     #[tool(
+        annotations(read_only_hint = true),
         description = "Act in another of your organizations for the rest of this MCP session (protocol versions with sessions only)."
     )]
     async fn switch_organization(
@@ -446,7 +464,10 @@ impl TenantryMcp {
         }
     }
 
-    #[tool(description = "Projects of the current organization, oldest first, a page at a time.")]
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "Projects of the current organization, oldest first, a page at a time."
+    )]
     async fn list_projects(
         &self,
         Parameters(args): Parameters<ListArgs>,
@@ -462,7 +483,10 @@ impl TenantryMcp {
         .await
     }
 
-    #[tool(description = "One project of the current organization.")]
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "One project of the current organization."
+    )]
     async fn get_project(
         &self,
         Parameters(args): Parameters<ProjectIdArgs>,
@@ -477,6 +501,7 @@ impl TenantryMcp {
     }
 
     #[tool(
+        annotations(read_only_hint = false),
         description = "Create a project in the current organization (recorded in the audit log)."
     )]
     async fn create_project(
@@ -491,7 +516,10 @@ impl TenantryMcp {
         .await
     }
 
-    #[tool(description = "Rename a project or change its description (recorded in the audit log).")]
+    #[tool(
+        annotations(read_only_hint = false),
+        description = "Rename a project or change its description (recorded in the audit log)."
+    )]
     async fn update_project(
         &self,
         Parameters(args): Parameters<UpdateProjectArgs>,
@@ -509,6 +537,7 @@ impl TenantryMcp {
     }
 
     #[tool(
+        annotations(read_only_hint = false),
         description = "Record one AI model call: model, tokens in and out, optionally a project and a time."
     )]
     async fn record_usage(
@@ -548,6 +577,7 @@ impl TenantryMcp {
     }
 
     #[tool(
+        annotations(read_only_hint = true),
         description = "Tokens and cost in US dollars per model and per day over [from, to), priced when each call happened."
     )]
     async fn usage_report(
@@ -565,7 +595,10 @@ impl TenantryMcp {
         .await
     }
 
-    #[tool(description = "Members of the current organization with their roles.")]
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "Members of the current organization with their roles."
+    )]
     async fn list_members(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
         self.in_organization(&ctx, async |app, actor| {
             Ok(json!({ "members": app.list_members(actor).await? }))
@@ -574,6 +607,7 @@ impl TenantryMcp {
     }
 
     #[tool(
+        annotations(read_only_hint = true),
         description = "The most recent entries of the current organization's audit log, newest first (owners and admins only)."
     )]
     async fn recent_audit_log(
@@ -601,18 +635,23 @@ impl ServerHandler for TenantryMcp {
     }
 
     /// The router's tools, less `switch_organization` where there is no
-    /// session for it to last in.
+    /// session for it to last in, and less every tool that writes for a
+    /// token without the `write` scope.
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let sessionless = sessionless(&ctx);
+        let can_write = self
+            .actor(&ctx)
+            .is_some_and(|actor| actor.scopes().can_write());
         let tools = self
             .tool_router
             .list_all()
             .into_iter()
             .filter(|tool| !(sessionless && tool.name == SWITCH_ORGANIZATION))
+            .filter(|tool| can_write || reads_only(tool))
             .collect();
         Ok(ListToolsResult {
             result_type: Some(ResultType::COMPLETE),
@@ -626,13 +665,22 @@ impl ServerHandler for TenantryMcp {
         })
     }
 
-    /// Takes the [`ORGANIZATION_ARGUMENT`] out of the arguments, for
+    /// Refuses a tool that writes to a token without the `write` scope
+    /// (unlisted to it, but a client may call it anyway; and the database
+    /// refuses what a tool declared read-only still tries to write), then
+    /// takes the [`ORGANIZATION_ARGUMENT`] out of the arguments, for
     /// [`TenantryMcp::scoped`] to resolve, before the tool reads its own.
     async fn call_tool(
         &self,
         mut request: CallToolRequestParams,
         mut ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        if let (Some(tool), Some(actor)) = (self.tool_router.get(&request.name), self.actor(&ctx))
+            && !reads_only(tool)
+            && let Err(error) = actor.require(Scope::Write)
+        {
+            return tool_error_of(error).into_call_tool_result();
+        }
         if !ACROSS_ORGANIZATIONS.contains(&request.name.as_ref())
             && let Some(named) = request
                 .arguments

@@ -91,6 +91,23 @@ impl OrganizationTool {
         }
     }
 
+    /// This tool only reads: a token without the `write` scope is shown it
+    /// and may call it. Without this a tool counts as one that writes, hidden
+    /// from such a token and refused to it. Declaring a tool that writes
+    /// read-only does not let it write for such a token: its tenant work runs
+    /// in a read-only transaction, which PostgreSQL refuses to write in.
+    pub fn read_only(mut self) -> Self {
+        let annotations = self
+            .route
+            .attr
+            .annotations
+            .take()
+            .unwrap_or_default()
+            .read_only(true);
+        self.route.attr.annotations = Some(annotations);
+        self
+    }
+
     /// The tool's name.
     pub fn name(&self) -> &str {
         self.route.name()
