@@ -42,9 +42,11 @@ TOOLS = {
 # Without sessions, switch_organization is not listed.
 if CURRENT:
     TOOLS.discard("switch_organization")
+# What a token without the write scope is not listed.
+WRITES = {"create_project", "update_project", "record_usage"}
 # Every check() a whole run makes, counted by hand: change it with the checks.
 # Both protocols make as many.
-PLANNED = 62
+PLANNED = 68
 # MCP's "resource not found" error code: its own before 2026-07-28, which
 # retired it for the standard "invalid params".
 RESOURCE_NOT_FOUND = -32602 if CURRENT else -32002
@@ -170,6 +172,30 @@ async def per_request_organization():
         text = switched.content[0].text if switched.content else ""
         check("switch_organization says to name the organization per request",
               switched.is_error and "X-Organization-Id" in text and "organization" in text, text)
+
+
+async def scoped_tokens():
+    """Alice's read-only token, and her token bound to Globex (she also owns Acme)."""
+    async with http(CONFIG["reader_token"]) as c:
+        names = {t.name for t in (await c.list_tools()).tools}
+        check("read-only: no write tool is listed", names == TOOLS - WRITES, sorted(names ^ (TOOLS - WRITES)))
+        forced = await call(c, "create_project", {"name": "Read-only write"})
+        text = forced.content[0].text if forced.content else ""
+        check("read-only: a write called anyway is a tool error naming the write scope",
+              forced.is_error and "write scope" in text, text)
+        me = (await call(c, "whoami")).structured_content
+        check("read-only: whoami shows the token's scopes", me["token"] == {"scopes": ["read"], "organizationId": None},
+              me)
+    async with http(CONFIG["bound_token"]) as c:
+        me = (await call(c, "whoami")).structured_content
+        check("bound: acts in its organization by default", me["organization"]["slug"] == "globex"
+              and me["token"]["organizationId"] == CONFIG["globex_id"], me)
+        elsewhere = await call(c, "whoami", {"organization": CONFIG["acme_id"]})
+        text = elsewhere.content[0].text if elsewhere.content else ""
+        check("bound: another organization of its user's is refused", elsewhere.is_error and "not a member" in text,
+              text)
+        orgs = [o["slug"] for o in (await call(c, "list_organizations")).structured_content["organizations"]]
+        check("bound: lists only its organization", orgs == ["globex"], orgs)
 
 
 async def header_choice():
@@ -301,6 +327,7 @@ async def main():
     else:
         await session_scoped_switch()
     await header_choice()
+    await scoped_tokens()
     await isolation(created)
     refused_tokens()
     await stdio()

@@ -4,7 +4,8 @@
 //! (2026-07-28, no sessions) and once on 2025-11-25 (sessions), each a whole
 //! run of `client.py` on a database of its own. Neither run may print a
 //! session error (the SDK logs "Session termination failed" when closing a
-//! session is answered with anything but 200 or 204).
+//! session is answered with anything but 200 or 204). Besides full tokens,
+//! each run uses a read-only token and a token bound to one organization.
 //!
 //! `scripts/test` installs the SDK into `tests/mcp-client/.venv` and sets
 //! TENANTRY_REQUIRE_PYTHON_TESTS, so in CI a missing install fails the test
@@ -30,6 +31,17 @@ async fn pat_for(
     user: uuid::Uuid,
     expires_in: Option<Duration>,
 ) -> (String, uuid::Uuid) {
+    scoped_pat_for(test, user, expires_in, tenantry_app::Scopes::ALL, None).await
+}
+
+/// [`pat_for`], with `scopes` and bound to `organization` if given.
+async fn scoped_pat_for(
+    test: &TestDb,
+    user: uuid::Uuid,
+    expires_in: Option<Duration>,
+    scopes: tenantry_app::Scopes,
+    organization: Option<uuid::Uuid>,
+) -> (String, uuid::Uuid) {
     let minted = tenantry_auth::pat::mint_pat();
     let summary = pats::create_pat(
         &test.db,
@@ -39,8 +51,8 @@ async fn pat_for(
             token_prefix: &minted.lookup_prefix,
             token_hash: &minted.hash,
             expires_at: expires_in.map(|d| Utc::now() + d),
-            scopes: tenantry_app::Scopes::ALL,
-            organization_id: None,
+            scopes,
+            organization_id: organization.map(tenantry_db::OrganizationId::from_uuid),
         },
     )
     .await
@@ -74,6 +86,22 @@ async fn python_client_run(protocol: &str) {
     tenantry_db::seed(&test.db).await.unwrap();
     let (alice, _) = pat_for(&test, demo::ALICE, None).await;
     let (carol, _) = pat_for(&test, demo::CAROL, None).await;
+    let (reader, _) = scoped_pat_for(
+        &test,
+        demo::ALICE,
+        None,
+        tenantry_app::Scopes::READ_ONLY,
+        None,
+    )
+    .await;
+    let (bound, _) = scoped_pat_for(
+        &test,
+        demo::ALICE,
+        None,
+        tenantry_app::Scopes::ALL,
+        Some(demo::GLOBEX),
+    )
+    .await;
     let (expired, expired_id) = pat_for(&test, demo::BOB, Some(Duration::days(1))).await;
     test.owner()
         .await
@@ -132,6 +160,9 @@ async fn python_client_run(protocol: &str) {
         "alice_token": alice,
         "alice_id": demo::ALICE,
         "carol_token": carol,
+        "reader_token": reader,
+        "bound_token": bound,
+        "acme_id": demo::ACME,
         "globex_id": demo::GLOBEX,
         "initech_id": demo::INITECH,
         "refused_tokens": {
@@ -203,7 +234,7 @@ fn a_failed_session_close_is_a_session_error() {
 
 /// The checks `client.py` made when this floor was last raised; a plan
 /// shrunk below it (checks lost with the plan edited to match) fails.
-const MIN_CHECKS: usize = 62;
+const MIN_CHECKS: usize = 68;
 
 /// How many checks passed, if `report` is a whole run of `client.py` that
 /// passed: its plan `1..N` first (N > 0), then exactly N `ok` lines and no `not ok`,
