@@ -4,7 +4,9 @@
 //! the current protocol (`--protocol-era modern`, 2026-07-28) and on the
 //! Inspector's default for a URL (`legacy`, with `initialize` and a session).
 //!
-//! A handful of invocations, each a Node start. `scripts/test` runs `npm ci`
+//! Then with Alice's read-only token (no write tool listed, a forced write a
+//! tool error naming the scope) and her token bound to Globex (acts there,
+//! refused Acme though she owns it). A handful of invocations, each a Node start. `scripts/test` runs `npm ci`
 //! there and sets TENANTRY_REQUIRE_NODE_TESTS, so in CI a missing install
 //! fails the test instead of skipping it.
 
@@ -24,6 +26,16 @@ fn inspector() -> PathBuf {
 }
 
 async fn pat_for(test: &TestDb, user: uuid::Uuid) -> String {
+    scoped_pat_for(test, user, tenantry_app::Scopes::ALL, None).await
+}
+
+/// [`pat_for`], with `scopes` and bound to `organization` if given.
+async fn scoped_pat_for(
+    test: &TestDb,
+    user: uuid::Uuid,
+    scopes: tenantry_app::Scopes,
+    organization: Option<uuid::Uuid>,
+) -> String {
     let minted = tenantry_auth::pat::mint_pat();
     pats::create_pat(
         &test.db,
@@ -33,6 +45,8 @@ async fn pat_for(test: &TestDb, user: uuid::Uuid) -> String {
             token_prefix: &minted.lookup_prefix,
             token_hash: &minted.hash,
             expires_at: None,
+            scopes,
+            organization_id: organization.map(tenantry_db::OrganizationId::from_uuid),
         },
     )
     .await
@@ -44,6 +58,45 @@ async fn pat_for(test: &TestDb, user: uuid::Uuid) -> String {
 /// result its JSON envelope holds (`--format json`: `{"result": ...}`), or a
 /// panic with what it printed.
 async fn inspect(url: &str, token: &str, era: &str, method: &[&str]) -> Value {
+    let (output, stdout, stderr) = run_inspector(url, token, era, method).await;
+    assert!(
+        output.status.success(),
+        "the Inspector ({era}, {method:?}) failed: {}\n{stdout}\n{stderr}",
+        output.status
+    );
+    let envelope: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!("the Inspector's output is not one JSON value ({e}):\n{stdout}\n{stderr}")
+    });
+    match envelope.get("result") {
+        Some(result) => result.clone(),
+        None => panic!("no result in the Inspector's output:\n{stdout}\n{stderr}"),
+    }
+}
+
+/// An Inspector CLI run that fails: the error of its JSON envelope
+/// (`{"error": {"code": ..., "message": ...}}`), and all it printed (a tool
+/// error's result comes before that envelope).
+async fn inspect_refused(url: &str, token: &str, era: &str, method: &[&str]) -> (Value, String) {
+    let (output, stdout, stderr) = run_inspector(url, token, era, method).await;
+    assert!(
+        !output.status.success(),
+        "the Inspector ({era}, {method:?}) succeeded:\n{stdout}\n{stderr}"
+    );
+    let text = format!("{stdout}\n{stderr}");
+    let error = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line.trim()).ok())
+        .find_map(|envelope| envelope.get("error").cloned())
+        .unwrap_or_else(|| panic!("no error envelope in the Inspector's output:\n{text}"));
+    (error, text)
+}
+
+async fn run_inspector(
+    url: &str,
+    token: &str,
+    era: &str,
+    method: &[&str],
+) -> (std::process::Output, String, String) {
     let mut command = Command::new(inspector());
     command
         .args(["--cli", url, "--transport", "http", "--protocol-era", era])
@@ -57,20 +110,9 @@ async fn inspect(url: &str, token: &str, era: &str, method: &[&str]) -> Value {
         .await
         .unwrap()
         .expect("the Inspector runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "the Inspector ({era}, {method:?}) failed: {}\n{stdout}\n{stderr}",
-        output.status
-    );
-    let envelope: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!("the Inspector's output is not one JSON value ({e}):\n{stdout}\n{stderr}")
-    });
-    match envelope.get("result") {
-        Some(result) => result.clone(),
-        None => panic!("no result in the Inspector's output:\n{stdout}\n{stderr}"),
-    }
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stdout, stderr)
 }
 
 fn tool_names(listed: &Value) -> Vec<&str> {
@@ -193,4 +235,69 @@ async fn the_mcp_inspector_cli_lists_and_calls_tools_on_both_protocol_eras() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert!(projects.contains(&"From the Inspector"), "{page}");
+
+    let reader = scoped_pat_for(&test, demo::ALICE, tenantry_app::Scopes::READ_ONLY, None).await;
+    let listed = inspect(&url, &reader, "modern", &["tools/list"]).await;
+    let readable = tool_names(&listed);
+    assert!(
+        readable.contains(&"list_projects") && !readable.contains(&"create_project"),
+        "{readable:?}"
+    );
+    assert_eq!(readable.len(), names.len() - 3, "{readable:?} {names:?}");
+    let arguments = json!({"name": "Read-only write"}).to_string();
+    // The Inspector calls only a listed tool: unlisted, the write is refused
+    // before it is sent (the Python SDK's run forces one through).
+    let (forced, _) = inspect_refused(
+        &url,
+        &reader,
+        "modern",
+        &[
+            "tools/call",
+            "--tool-name",
+            "create_project",
+            "--tool-args-json",
+            &arguments,
+        ],
+    )
+    .await;
+    assert_eq!(forced["code"], "tool_not_found", "{forced}");
+
+    let bound = scoped_pat_for(
+        &test,
+        demo::ALICE,
+        tenantry_app::Scopes::ALL,
+        Some(demo::GLOBEX),
+    )
+    .await;
+    let me = inspect(
+        &url,
+        &bound,
+        "modern",
+        &["tools/call", "--tool-name", "whoami"],
+    )
+    .await;
+    assert_eq!(
+        me["structuredContent"]["organization"]["slug"], "globex",
+        "{me}"
+    );
+    let arguments = json!({"organization": demo::ACME}).to_string();
+    let (elsewhere, printed) = inspect_refused(
+        &url,
+        &bound,
+        "legacy",
+        &[
+            "tools/call",
+            "--tool-name",
+            "list_projects",
+            "--tool-args-json",
+            &arguments,
+        ],
+    )
+    .await;
+    // A tool error: the Inspector prints the result, then exits 5.
+    assert_eq!(elsewhere["code"], "tool_is_error", "{printed}");
+    assert!(
+        printed.contains("not a member of that organization"),
+        "{printed}"
+    );
 }
