@@ -305,8 +305,9 @@ async def stdio():
         tools = {t.name for t in (await c.list_tools()).tools}
         check("stdio: lists every tool", tools == TOOLS, sorted(tools ^ TOOLS))
         me = (await call(c, "whoami")).structured_content
-        check("stdio: acts as the token's owner", me["user"]["email"] == "carol@example.com"
-              and me["organization"]["slug"] == "initech", me)
+        check("stdio: acts as the token's owner, whoami shows the token", me["user"]["email"] == "carol@example.com"
+              and me["organization"]["slug"] == "initech"
+              and me["token"] == {"scopes": ["read", "write"], "organizationId": None}, me)
         created = (await call(c, "create_project", {"name": "Made over stdio"})).structured_content
         check("stdio: create_project", created["name"] == "Made over stdio", created)
         names = [p["name"] for p in (await call(c, "list_projects")).structured_content["items"]]

@@ -64,6 +64,12 @@ async fn inspect(url: &str, token: &str, era: &str, method: &[&str]) -> Value {
         "the Inspector ({era}, {method:?}) failed: {}\n{stdout}\n{stderr}",
         output.status
     );
+    // A legacy run ends its session with DELETE; a refused close would show here.
+    let lower = stderr.to_lowercase();
+    assert!(
+        !(lower.contains("session") && (lower.contains("fail") || lower.contains("error"))),
+        "the Inspector ({era}, {method:?}) reported a session error:\n{stderr}"
+    );
     let envelope: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
         panic!("the Inspector's output is not one JSON value ({e}):\n{stdout}\n{stderr}")
     });
