@@ -535,6 +535,8 @@ impl App {
         &self,
         actor: &Actor,
     ) -> Result<Vec<UserInvitation>, AppError> {
+        // Invitations are to other organizations: none of a bound token's business.
+        actor.require_account(Scope::Read)?;
         if !actor.user().email_verified {
             return Err(AppError::Forbidden {
                 code: "EMAIL_VERIFICATION_REQUIRED_FOR_INVITATION",
@@ -551,6 +553,8 @@ impl App {
         actor: &Actor,
         invitation: InvitationId,
     ) -> Result<InvitationView, AppError> {
+        // Invitations are to other organizations: none of a bound token's business.
+        actor.require_account(Scope::Read)?;
         Ok(organizations::invitation_view(
             &self.db,
             actor.user(),

@@ -243,6 +243,21 @@ impl ApiClient {
         id_of("create PAT", reply, 201, "token")
     }
 
+    /// `POST /api/tokens` with `scopes` (e.g. `["read"]`) and, when given,
+    /// the one organization it is bound to: a token an agent is trusted
+    /// with less (docs/tokens.md).
+    pub async fn create_scoped_pat(
+        &self,
+        session: &str,
+        name: &str,
+        scopes: &[&str],
+        organization_id: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let body = json!({ "name": name, "scopes": scopes, "organizationId": organization_id });
+        let reply = self.post("/api/tokens", Some(session), body).await?;
+        id_of("create scoped PAT", reply, 201, "token")
+    }
+
     /// `POST /api/projects` with a name (201 and the project when created).
     pub async fn create_project(&self, bearer: &str, name: &str) -> Result<Reply, ApiError> {
         self.post("/api/projects", Some(bearer), json!({ "name": name }))

@@ -43,6 +43,10 @@ pub struct Customer {
     pub session: String,
     /// A personal access token, as an agent would hold.
     pub pat: String,
+    /// A read-only token bound to the organization: every write an
+    /// application's route or tool makes with it must be refused (403
+    /// `INSUFFICIENT_SCOPE`, or PostgreSQL's read-only transaction).
+    pub read_only_pat: String,
 }
 
 impl TestServer {
@@ -89,11 +93,17 @@ impl TestServer {
             .create_pat(&user.session, "agent")
             .await
             .unwrap_or_else(|e| panic!("create a PAT for {email}: {e}"));
+        let read_only_pat = self
+            .api
+            .create_scoped_pat(&user.session, "reader", &["read"], Some(&organization_id))
+            .await
+            .unwrap_or_else(|e| panic!("create a read-only PAT for {email}: {e}"));
         Customer {
             user_id: user.user_id,
             organization_id,
             session: user.session,
             pat,
+            read_only_pat,
         }
     }
 }

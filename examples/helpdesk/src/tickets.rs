@@ -4,10 +4,13 @@
 //! `Actor<Membership>`, which only tenantry's resolution makes) and runs in
 //! that organization's tenant context, so row-level security applies to
 //! every statement: a ticket of another organization is simply not there.
+//! The functions that write ask for the `write` scope first, so a read-only
+//! token is told before any work; were one to forget, the read-only
+//! transaction tenantry gives such a token would refuse the write anyway.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tenantry_app::{Actor, App, AppError, InvalidInput, Membership, UserId};
+use tenantry_app::{Actor, App, AppError, InvalidInput, Membership, Scope, UserId};
 use tenantry_db::prelude::*;
 use tenantry_db::{DbError, Row, autocommit, with_tenant_context};
 use tenantry_mcp::schemars::{self, JsonSchema};
@@ -204,6 +207,7 @@ pub async fn create_ticket(
     subject: &str,
     body: &str,
 ) -> Result<Ticket, AppError> {
+    actor.require(Scope::Write)?;
     let subject = bounded_text("subject", subject, MAX_SUBJECT_CHARS)?;
     let body = bounded_text("body", body, MAX_BODY_CHARS)?;
     let author = user_uuid(actor);
@@ -228,6 +232,7 @@ pub async fn set_status(
     id: TicketId,
     status: Status,
 ) -> Result<Ticket, AppError> {
+    actor.require(Scope::Write)?;
     let row = with_tenant_context(app.database(), actor.tenant(), async |tx| {
         tx.query_opt(
             &format!(
@@ -279,6 +284,7 @@ pub async fn add_comment(
     ticket: TicketId,
     body: &str,
 ) -> Result<Comment, AppError> {
+    actor.require(Scope::Write)?;
     let body = bounded_text("body", body, MAX_BODY_CHARS)?;
     let author = user_uuid(actor);
     let inserted = with_tenant_context(app.database(), actor.tenant(), async |tx| {

@@ -280,3 +280,61 @@ async fn the_help_desks_schemas_are_its_own_and_a_name_tenantry_uses_is_refused(
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn a_read_only_token_reads_tickets_and_writes_none() {
+    let desk = common::start().await;
+    let acme = desk.customer("acme").await;
+    let id = desk.open_ticket(&acme.pat, "Readable").await;
+
+    let listed = desk.get(&acme.read_only_pat, "/api/tickets").await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+
+    let writes = [
+        (
+            Method::POST,
+            "/api/tickets".to_owned(),
+            json!({ "subject": "No", "body": "no" }),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/tickets/{id}"),
+            json!({ "status": "closed" }),
+        ),
+        (
+            Method::POST,
+            format!("/api/tickets/{id}/comments"),
+            json!({ "body": "no" }),
+        ),
+    ];
+    for (method, path, body) in writes {
+        let refused = desk
+            .send(method.clone(), &acme.read_only_pat, &path, body)
+            .await;
+        assert_eq!(refused.status, 403, "{method} {path}: {:?}", refused.body);
+        assert_eq!(
+            refused.body["error"]["code"], "INSUFFICIENT_SCOPE",
+            "{method} {path}"
+        );
+        assert_eq!(
+            refused.body["error"]["requiredScope"], "write",
+            "{method} {path}"
+        );
+    }
+    let after = desk.get(&acme.pat, &format!("/api/tickets/{id}")).await;
+    assert_eq!(after.body["status"], "open");
+    let comments = desk
+        .get(&acme.pat, &format!("/api/tickets/{id}/comments"))
+        .await;
+    assert_eq!(comments.body, json!([]));
+    assert_eq!(
+        desk.get(&acme.pat, "/api/tickets")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
