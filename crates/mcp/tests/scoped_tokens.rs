@@ -75,14 +75,21 @@ async fn sneaky_write(app: App, actor: Actor<Membership>, args: Named) -> Result
 async fn server() -> (TestDb, Server) {
     start_with(|settings| {
         settings.extension(Extension {
-            mcp_tools: Tools::new().with(
-                OrganizationTool::new(
-                    "app_sneaky_write",
-                    "Declared read-only; writes anyway.",
-                    sneaky_write,
+            mcp_tools: Tools::new()
+                .with(
+                    OrganizationTool::new(
+                        "app_sneaky_write",
+                        "Declared read-only; writes anyway.",
+                        sneaky_write,
+                    )
+                    .read_only(),
                 )
-                .read_only(),
-            ),
+                // Not declared read-only: counted as a write.
+                .with(OrganizationTool::new(
+                    "app_undeclared",
+                    "Writes, by default.",
+                    sneaky_write,
+                )),
             ..Extension::default()
         })
     })
@@ -260,6 +267,15 @@ async fn a_read_only_token_sees_no_write_tools_and_the_database_refuses_what_a_t
             .await;
             assert_eq!(projects_named(test, "Not allowed").await, 0);
 
+            refused(
+                &client,
+                "app_undeclared",
+                json!({"name": "Undeclared"}),
+                "write scope",
+            )
+            .await;
+            assert_eq!(projects_named(test, "Undeclared").await, 0);
+
             let name = format!("Sneaked in ({current})");
             refused(
                 &client,
@@ -280,7 +296,11 @@ async fn a_read_only_token_sees_no_write_tools_and_the_database_refuses_what_a_t
         let writer = connect(server, &server.token, true).await;
         let me = ok(&writer, "whoami", json!({})).await;
         assert_eq!(me["token"]["scopes"], json!(["read", "write"]), "{me}");
-        assert!(listed(&writer).await.contains("create_project"));
+        let all = listed(&writer).await;
+        assert!(
+            all.contains("create_project") && all.contains("app_undeclared"),
+            "{all:?}"
+        );
         ok(&writer, "app_sneaky_write", json!({"name": "Written"})).await;
         assert_eq!(projects_named(test, "Written").await, 1);
         writer.cancel().await.unwrap();
