@@ -2,9 +2,16 @@
 
     python client.py CONFIG.json
 
-CONFIG (written by crates/cli/tests/mcp_client.rs) names the server URL, the
-tokens of two users in different organizations plus refused tokens, the ids
-the checks need, and how to start `tenantry mcp --stdio`. Prints the plan
+CONFIG (written by crates/cli/tests/mcp_client.rs) names the protocol
+version to speak, the server URL, the tokens of two users in different
+organizations plus refused tokens, the ids the checks need, and how to start
+`tenantry mcp --stdio`. On "2026-07-28" the SDK discovers the server
+(`mode="auto"`, which falls back to `initialize` only on a server without
+2026-07-28: the negotiated version is checked) and there are no sessions, so
+the organization is named per request; on "2025-11-25" it opens a session
+with `initialize` (`mode="legacy"`, the SDK's latest handshake version) and
+`switch_organization` holds in it. Warnings (the SDK's "Session termination
+failed" among them) go to stderr, which the Rust test reads. Prints the plan
 "1..N" first (N: how many checks a whole run makes), one line per check, and
 a closing "P passed, F failed"; exits 1 on any failure and when the checks
 made are not the N planned (an early exit, a skipped branch).
@@ -12,6 +19,7 @@ made are not the N planned (an early exit, a skipped branch).
 
 import asyncio
 import json
+import logging
 import sys
 import urllib.error
 import urllib.request
@@ -22,15 +30,26 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 
 CONFIG = json.load(open(sys.argv[1]))
 URL = CONFIG["url"]
+PROTOCOL = CONFIG["protocol"]
+CURRENT = PROTOCOL == "2026-07-28"
+# How the SDK is told which version to speak.
+MODE = "auto" if CURRENT else "legacy"
 TOOLS = {
     "whoami", "list_organizations", "switch_organization", "list_projects", "get_project",
     "create_project", "update_project", "record_usage", "usage_report", "list_members",
     "recent_audit_log",
 }
+# Without sessions, switch_organization is not listed.
+if CURRENT:
+    TOOLS.discard("switch_organization")
+# What a token without the write scope is not listed.
+WRITES = {"create_project", "update_project", "record_usage"}
 # Every check() a whole run makes, counted by hand: change it with the checks.
-PLANNED = 60
-# MCP's "resource not found" error code.
-RESOURCE_NOT_FOUND = -32002
+# Both protocols make as many.
+PLANNED = 68
+# MCP's "resource not found" error code: its own before 2026-07-28, which
+# retired it for the standard "invalid params".
+RESOURCE_NOT_FOUND = -32602 if CURRENT else -32002
 # A window covering every usage event of the demo data and of these checks.
 NOVEMBER = {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
 results = {"passed": 0, "failed": 0}
@@ -45,7 +64,7 @@ def http(token, organization=None):
     headers = {"Authorization": f"Bearer {token}"}
     if organization:
         headers["X-Organization-Id"] = organization
-    return Client(streamable_http_client(URL, http_client=create_mcp_http_client(headers=headers)))
+    return Client(streamable_http_client(URL, http_client=create_mcp_http_client(headers=headers)), mode=MODE)
 
 
 async def call(client, tool, args=None):
@@ -133,6 +152,50 @@ async def session_scoped_switch():
               audit.is_error and "only owners and admins" in text and not audit.structured_content, audit)
         other = (await call(second, "whoami")).structured_content
         check("another session is not switched", other["organization"]["slug"] == "acme", other)
+
+
+async def per_request_organization():
+    """2026-07-28: no session, so the organization comes with each call."""
+    async with http(CONFIG["alice_token"]) as c:
+        there = (await call(c, "whoami", {"organization": CONFIG["globex_id"]})).structured_content
+        check("the organization argument picks the organization", there["organization"]["slug"] == "globex"
+              and there["role"] == "member", there)
+        here = (await call(c, "whoami")).structured_content
+        check("for that call only", here["organization"]["slug"] == "acme", here)
+        names = [p["name"] for p in (await call(c, "list_projects", {"organization": CONFIG["globex_id"]}))
+                 .structured_content["items"]]
+        check("and the tools act there", names == ["Support bot", "Demand forecasting"], names)
+        foreign = await call(c, "whoami", {"organization": CONFIG["initech_id"]})
+        text = foreign.content[0].text if foreign.content else ""
+        check("an organization the user is not in is a tool error", foreign.is_error and "not a member" in text, text)
+        switched = await call(c, "switch_organization", {"organizationId": CONFIG["globex_id"]})
+        text = switched.content[0].text if switched.content else ""
+        check("switch_organization says to name the organization per request",
+              switched.is_error and "X-Organization-Id" in text and "organization" in text, text)
+
+
+async def scoped_tokens():
+    """Alice's read-only token, and her token bound to Globex (she also owns Acme)."""
+    async with http(CONFIG["reader_token"]) as c:
+        names = {t.name for t in (await c.list_tools()).tools}
+        check("read-only: no write tool is listed", names == TOOLS - WRITES, sorted(names ^ (TOOLS - WRITES)))
+        forced = await call(c, "create_project", {"name": "Read-only write"})
+        text = forced.content[0].text if forced.content else ""
+        check("read-only: a write called anyway is a tool error naming the write scope",
+              forced.is_error and "write scope" in text, text)
+        me = (await call(c, "whoami")).structured_content
+        check("read-only: whoami shows the token's scopes", me["token"] == {"scopes": ["read"], "organizationId": None},
+              me)
+    async with http(CONFIG["bound_token"]) as c:
+        me = (await call(c, "whoami")).structured_content
+        check("bound: acts in its organization by default", me["organization"]["slug"] == "globex"
+              and me["token"]["organizationId"] == CONFIG["globex_id"], me)
+        elsewhere = await call(c, "whoami", {"organization": CONFIG["acme_id"]})
+        text = elsewhere.content[0].text if elsewhere.content else ""
+        check("bound: another organization of its user's is refused", elsewhere.is_error and "not a member" in text,
+              text)
+        orgs = [o["slug"] for o in (await call(c, "list_organizations")).structured_content["organizations"]]
+        check("bound: lists only its organization", orgs == ["globex"], orgs)
 
 
 async def header_choice():
@@ -237,12 +300,14 @@ def refused_tokens():
 async def stdio():
     params = StdioServerParameters(command=CONFIG["stdio"]["command"], args=["mcp", "--stdio"],
                                    env={**CONFIG["stdio"]["env"], "TENANTRY_TOKEN": CONFIG["carol_token"]})
-    async with Client(params) as c:
+    async with Client(params, mode=MODE) as c:
+        check(f"stdio: speaks {PROTOCOL}", c.protocol_version == PROTOCOL, c.protocol_version)
         tools = {t.name for t in (await c.list_tools()).tools}
         check("stdio: lists every tool", tools == TOOLS, sorted(tools ^ TOOLS))
         me = (await call(c, "whoami")).structured_content
-        check("stdio: acts as the token's owner", me["user"]["email"] == "carol@example.com"
-              and me["organization"]["slug"] == "initech", me)
+        check("stdio: acts as the token's owner, whoami shows the token", me["user"]["email"] == "carol@example.com"
+              and me["organization"]["slug"] == "initech"
+              and me["token"] == {"scopes": ["read", "write"], "organizationId": None}, me)
         created = (await call(c, "create_project", {"name": "Made over stdio"})).structured_content
         check("stdio: create_project", created["name"] == "Made over stdio", created)
         names = [p["name"] for p in (await call(c, "list_projects")).structured_content["items"]]
@@ -252,12 +317,18 @@ async def stdio():
 
 
 async def main():
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     print(f"1..{PLANNED}")
     async with http(CONFIG["alice_token"]) as c:
+        check(f"http: speaks {PROTOCOL}", c.protocol_version == PROTOCOL, c.protocol_version)
         created = await tools_and_data(c, "alice@example.com")
         await bad_input(c)
-    await session_scoped_switch()
+    if CURRENT:
+        await per_request_organization()
+    else:
+        await session_scoped_switch()
     await header_choice()
+    await scoped_tokens()
     await isolation(created)
     refused_tokens()
     await stdio()

@@ -1,6 +1,11 @@
 //! The MCP server driven by the official Python SDK (`mcp` from PyPI), over
 //! streamable HTTP (the real server, API and `/mcp` together) and over stdio
-//! (the real `tenantry mcp --stdio` binary).
+//! (the real `tenantry mcp --stdio` binary), once on the current protocol
+//! (2026-07-28, no sessions) and once on 2025-11-25 (sessions), each a whole
+//! run of `client.py` on a database of its own. Neither run may print a
+//! session error (the SDK logs "Session termination failed" when closing a
+//! session is answered with anything but 200 or 204). Besides full tokens,
+//! each run uses a read-only token and a token bound to one organization.
 //!
 //! `scripts/test` installs the SDK into `tests/mcp-client/.venv` and sets
 //! TENANTRY_REQUIRE_PYTHON_TESTS, so in CI a missing install fails the test
@@ -26,6 +31,17 @@ async fn pat_for(
     user: uuid::Uuid,
     expires_in: Option<Duration>,
 ) -> (String, uuid::Uuid) {
+    scoped_pat_for(test, user, expires_in, tenantry_app::Scopes::ALL, None).await
+}
+
+/// [`pat_for`], with `scopes` and bound to `organization` if given.
+async fn scoped_pat_for(
+    test: &TestDb,
+    user: uuid::Uuid,
+    expires_in: Option<Duration>,
+    scopes: tenantry_app::Scopes,
+    organization: Option<uuid::Uuid>,
+) -> (String, uuid::Uuid) {
     let minted = tenantry_auth::pat::mint_pat();
     let summary = pats::create_pat(
         &test.db,
@@ -35,8 +51,8 @@ async fn pat_for(
             token_prefix: &minted.lookup_prefix,
             token_hash: &minted.hash,
             expires_at: expires_in.map(|d| Utc::now() + d),
-            scopes: tenantry_app::Scopes::ALL,
-            organization_id: None,
+            scopes,
+            organization_id: organization.map(tenantry_db::OrganizationId::from_uuid),
         },
     )
     .await
@@ -45,7 +61,17 @@ async fn pat_for(
 }
 
 #[tokio::test]
-async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
+async fn the_official_python_client_drives_every_tool_on_the_current_protocol() {
+    python_client_run("2026-07-28").await;
+}
+
+#[tokio::test]
+async fn the_official_python_client_drives_every_tool_on_2025_11_25_with_sessions() {
+    python_client_run("2025-11-25").await;
+}
+
+/// A whole run of `client.py` speaking `protocol`, over HTTP and stdio.
+async fn python_client_run(protocol: &str) {
     let python = client_dir().join(".venv/bin/python");
     if !python.exists() {
         assert!(
@@ -60,6 +86,22 @@ async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
     tenantry_db::seed(&test.db).await.unwrap();
     let (alice, _) = pat_for(&test, demo::ALICE, None).await;
     let (carol, _) = pat_for(&test, demo::CAROL, None).await;
+    let (reader, _) = scoped_pat_for(
+        &test,
+        demo::ALICE,
+        None,
+        tenantry_app::Scopes::READ_ONLY,
+        None,
+    )
+    .await;
+    let (bound, _) = scoped_pat_for(
+        &test,
+        demo::ALICE,
+        None,
+        tenantry_app::Scopes::ALL,
+        Some(demo::GLOBEX),
+    )
+    .await;
     let (expired, expired_id) = pat_for(&test, demo::BOB, Some(Duration::days(1))).await;
     test.owner()
         .await
@@ -113,10 +155,14 @@ async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
 
     let config = test.db.config();
     let config = json!({
+        "protocol": protocol,
         "url": url,
         "alice_token": alice,
         "alice_id": demo::ALICE,
         "carol_token": carol,
+        "reader_token": reader,
+        "bound_token": bound,
+        "acme_id": demo::ACME,
         "globex_id": demo::GLOBEX,
         "initech_id": demo::INITECH,
         "refused_tokens": {
@@ -138,7 +184,8 @@ async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
             },
         },
     });
-    let config_path = std::env::temp_dir().join(format!("tenantry-mcp-{}.json", test.name()));
+    let config_path =
+        std::env::temp_dir().join(format!("tenantry-mcp-{}-{protocol}.json", test.name()));
     std::fs::write(&config_path, config.to_string()).unwrap();
 
     let output = tokio::task::spawn_blocking(move || {
@@ -163,11 +210,31 @@ async fn the_official_python_client_drives_every_tool_over_http_and_stdio() {
         passed >= MIN_CHECKS,
         "client.py made {passed} checks, fewer than the {MIN_CHECKS} it had:\n{stdout}"
     );
+    if let Some(line) = session_error(&stderr) {
+        panic!("the Python SDK reported a session error on {protocol}: {line}\n{stderr}");
+    }
+}
+
+/// A line of the client's stderr reporting a failed or refused session.
+fn session_error(stderr: &str) -> Option<&str> {
+    stderr.lines().find(|line| {
+        let line = line.to_lowercase();
+        line.contains("session") && (line.contains("fail") || line.contains("error"))
+    })
+}
+
+#[test]
+fn a_failed_session_close_is_a_session_error() {
+    assert_eq!(
+        session_error("WARNING:mcp.client.streamable_http:Session termination failed: 202\n"),
+        Some("WARNING:mcp.client.streamable_http:Session termination failed: 202")
+    );
+    assert_eq!(session_error("INFO: closed\n"), None);
 }
 
 /// The checks `client.py` made when this floor was last raised; a plan
 /// shrunk below it (checks lost with the plan edited to match) fails.
-const MIN_CHECKS: usize = 60;
+const MIN_CHECKS: usize = 68;
 
 /// How many checks passed, if `report` is a whole run of `client.py` that
 /// passed: its plan `1..N` first (N > 0), then exactly N `ok` lines and no `not ok`,

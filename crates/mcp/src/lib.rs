@@ -3,8 +3,11 @@
 //! The seed's `packages/mcp`: AI agents work inside one organization's data
 //! with a personal access token. The token is checked on every HTTP request
 //! (or once, for stdio); `tenantry_app::App::resolve` picks the organization
-//! unless the client names one (`X-Organization-Id`) or switches with the
-//! `switch_organization` tool. Every tool is a translation of a
+//! unless the client names one (a tool's `organization` argument, or
+//! `X-Organization-Id`) or, on protocol versions with sessions, switches with
+//! the `switch_organization` tool. Protocol 2026-07-28 (no sessions) is served
+//! beside 2025-11-25, 2025-06-18 and older ones; docs/mcp.md says what each
+//! does. Every tool is a translation of a
 //! `tenantry_app` call, the same the HTTP handlers make: no rule, no tenant
 //! transaction and no SQL lives here.
 //!

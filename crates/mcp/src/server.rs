@@ -6,27 +6,37 @@
 //! ([`tool_error_of`], [`request_error_of`]). Bad input is a tool error
 //! (`isError: true`) the agent can read and correct, never a protocol error
 //! or a panic; an internal error's text stays in the log.
+//!
+//! Protocol 2026-07-28 has no sessions: rmcp serves each of its requests
+//! with a handler made for that request alone, so nothing a call chooses
+//! outlasts it. The organization then comes with each request: the
+//! `organization` argument every organization tool takes ([`ORGANIZATION_ARGUMENT`]),
+//! or the `X-Organization-Id` header. `switch_organization`, which lasts for
+//! a session, is not listed there and refuses with a tool error that says so.
 
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, ContentBlock, Implementation, ListResourceTemplatesResult, ListResourcesResult,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock,
+    Implementation, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
     PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
-    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, ServerCapabilities,
-    ServerConfig,
+    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, ResultType,
+    ServerCapabilities, ServerConfig,
 };
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::json;
 use tenantry_app::{
     Actor, App, AppError, InvalidInput, MAX_PAGE_SIZE, Membership, NewUsage, OrganizationId,
-    ProjectId, UserId, page_size,
+    ProjectId, Scope, UserId, page_size,
 };
 
 use crate::caller::Requested;
@@ -35,6 +45,63 @@ use crate::caller::Requested;
 pub const PROJECT_URI_PREFIX: &str = "tenantry://projects/";
 
 type ToolResult = Result<CallToolResult, McpError>;
+
+/// The argument that names the organization a tool call acts in, taken by
+/// every tool that acts in one (tenantry's and an application's alike).
+pub const ORGANIZATION_ARGUMENT: &str = "organization";
+
+/// tenantry's tools that do not act in one organization, so take no
+/// [`ORGANIZATION_ARGUMENT`].
+const ACROSS_ORGANIZATIONS: [&str; 2] = ["list_organizations", "switch_organization"];
+
+/// The tool that lasts for an MCP session, where there is one.
+const SWITCH_ORGANIZATION: &str = "switch_organization";
+
+/// What `switch_organization` answers where there is no session.
+const NO_SESSION_TO_SWITCH: &str = "switch_organization lasts for an MCP session, and this \
+    protocol version (2026-07-28) has none: name the organization with each request instead, \
+    in the X-Organization-Id header or the `organization` argument of a tool";
+
+/// The organization a tool call named in its [`ORGANIZATION_ARGUMENT`],
+/// taken out of its arguments before the tool reads them.
+#[derive(Clone, Copy, Debug)]
+struct NamedOrganization(OrganizationId);
+
+/// Whether `tool` only reads: its `readOnlyHint` says so. A tool without
+/// annotations writes, so a read-only token neither sees nor runs it.
+fn reads_only(tool: &rmcp::model::Tool) -> bool {
+    tool.annotations
+        .as_ref()
+        .and_then(|annotations| annotations.read_only_hint)
+        == Some(true)
+}
+
+/// Whether `ctx` is a request of a protocol version without sessions
+/// (2026-07-28 on), over HTTP or stdio alike.
+fn sessionless(ctx: &RequestContext<RoleServer>) -> bool {
+    ctx.protocol_version()
+        .is_some_and(|version| !version.has_initialize())
+}
+
+/// `schema` with the optional [`ORGANIZATION_ARGUMENT`] among its properties.
+fn with_organization_argument(schema: &rmcp::model::JsonObject) -> rmcp::model::JsonObject {
+    let mut schema = schema.clone();
+    let properties = schema
+        .entry("properties")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let Value::Object(properties) = properties {
+        properties.insert(
+            ORGANIZATION_ARGUMENT.into(),
+            json!({
+                "type": "string",
+                "format": "uuid",
+                "description": "The id of the organization to act in (from list_organizations), \
+                    for this call only; without it, the X-Organization-Id header's, else your default."
+            }),
+        );
+    }
+    schema
+}
 
 /// One handler per MCP session (over HTTP) or per process (over stdio).
 #[derive(Clone)]
@@ -97,6 +164,12 @@ impl TenantryMcp {
             }
             router.add_route(route);
         }
+        for (name, route) in router.map.iter_mut() {
+            if !ACROSS_ORGANIZATIONS.contains(&name.as_ref()) {
+                route.attr.input_schema =
+                    Arc::new(with_organization_argument(&route.attr.input_schema));
+            }
+        }
         router
     }
 
@@ -125,9 +198,10 @@ impl TenantryMcp {
         selected.filter(|(who, _)| *who == user).map(|(_, org)| org)
     }
 
-    /// The caller in the organization this call acts in: the session's
-    /// choice, else the request's header (resolved by the middleware), else
-    /// their default. Resolved once per call.
+    /// The caller in the organization this call acts in: the one its
+    /// `organization` argument names, else the session's choice, else the
+    /// request's header (resolved by the middleware), else their default.
+    /// Resolved once per call, always through `App::resolve`.
     async fn scoped(
         &self,
         ctx: &RequestContext<RoleServer>,
@@ -135,7 +209,11 @@ impl TenantryMcp {
         let actor = self
             .actor(ctx)
             .ok_or_else(|| tool_error("not authenticated: send a personal access token"))?;
-        let selected = self.selected_for(actor.user().id);
+        let named = ctx
+            .extensions
+            .get::<NamedOrganization>()
+            .map(|named| named.0);
+        let selected = named.or_else(|| self.selected_for(actor.user().id));
         let requested = match (
             selected,
             Self::parts(ctx).and_then(|p| p.extensions.get::<Requested>()),
@@ -318,7 +396,8 @@ pub struct AuditArgs {
 #[tool_router]
 impl TenantryMcp {
     #[tool(
-        description = "Who you are: your user, the organization this session acts in, and your role there."
+        annotations(read_only_hint = true),
+        description = "Who you are: your user, the organization this call acts in, your role there, and what your token may do (its scopes and the organization it is bound to, if any)."
     )]
     async fn whoami(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
         self.in_organization(&ctx, async |app, actor| {
@@ -328,12 +407,19 @@ impl TenantryMcp {
                 "user": { "id": user.id, "name": user.name, "email": user.email },
                 "organization": { "id": organization.id, "name": organization.name, "slug": organization.slug },
                 "role": actor.role(),
+                "token": {
+                    "scopes": actor.scopes(),
+                    "organizationId": actor.bound_organization(),
+                },
             }))
         })
         .await
     }
 
-    #[tool(description = "The organizations you belong to, with your role in each.")]
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "The organizations you belong to, with your role in each."
+    )]
     async fn list_organizations(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
         let Some(actor) = self.actor(&ctx) else {
             return Ok(tool_error("not authenticated"));
@@ -343,12 +429,18 @@ impl TenantryMcp {
         respond(organizations.map(|organizations| json!({ "organizations": organizations })))
     }
 
-    #[tool(description = "Act in another of your organizations for the rest of this MCP session.")]
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "Act in another of your organizations for the rest of this MCP session (protocol versions with sessions only)."
+    )]
     async fn switch_organization(
         &self,
         Parameters(args): Parameters<SwitchArgs>,
         ctx: RequestContext<RoleServer>,
     ) -> ToolResult {
+        if sessionless(&ctx) {
+            return Ok(tool_error(NO_SESSION_TO_SWITCH));
+        }
         let Some(actor) = self.actor(&ctx) else {
             return Ok(tool_error("not authenticated"));
         };
@@ -372,7 +464,10 @@ impl TenantryMcp {
         }
     }
 
-    #[tool(description = "Projects of the current organization, oldest first, a page at a time.")]
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "Projects of the current organization, oldest first, a page at a time."
+    )]
     async fn list_projects(
         &self,
         Parameters(args): Parameters<ListArgs>,
@@ -388,7 +483,10 @@ impl TenantryMcp {
         .await
     }
 
-    #[tool(description = "One project of the current organization.")]
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "One project of the current organization."
+    )]
     async fn get_project(
         &self,
         Parameters(args): Parameters<ProjectIdArgs>,
@@ -403,6 +501,7 @@ impl TenantryMcp {
     }
 
     #[tool(
+        annotations(read_only_hint = false),
         description = "Create a project in the current organization (recorded in the audit log)."
     )]
     async fn create_project(
@@ -417,7 +516,10 @@ impl TenantryMcp {
         .await
     }
 
-    #[tool(description = "Rename a project or change its description (recorded in the audit log).")]
+    #[tool(
+        annotations(read_only_hint = false),
+        description = "Rename a project or change its description (recorded in the audit log)."
+    )]
     async fn update_project(
         &self,
         Parameters(args): Parameters<UpdateProjectArgs>,
@@ -435,6 +537,7 @@ impl TenantryMcp {
     }
 
     #[tool(
+        annotations(read_only_hint = false),
         description = "Record one AI model call: model, tokens in and out, optionally a project and a time."
     )]
     async fn record_usage(
@@ -474,6 +577,7 @@ impl TenantryMcp {
     }
 
     #[tool(
+        annotations(read_only_hint = true),
         description = "Tokens and cost in US dollars per model and per day over [from, to), priced when each call happened."
     )]
     async fn usage_report(
@@ -491,7 +595,10 @@ impl TenantryMcp {
         .await
     }
 
-    #[tool(description = "Members of the current organization with their roles.")]
+    #[tool(
+        annotations(read_only_hint = true),
+        description = "Members of the current organization with their roles."
+    )]
     async fn list_members(&self, ctx: RequestContext<RoleServer>) -> ToolResult {
         self.in_organization(&ctx, async |app, actor| {
             Ok(json!({ "members": app.list_members(actor).await? }))
@@ -500,6 +607,7 @@ impl TenantryMcp {
     }
 
     #[tool(
+        annotations(read_only_hint = true),
         description = "The most recent entries of the current organization's audit log, newest first (owners and admins only)."
     )]
     async fn recent_audit_log(
@@ -519,11 +627,82 @@ impl TenantryMcp {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for TenantryMcp {
-    /// Up to 2025-11-25: the versions with MCP sessions, which
-    /// `switch_organization` needs ("for this session only"). Newer clients
-    /// negotiate down to it.
+    /// Every version rmcp knows: 2026-07-28 (no sessions; the organization
+    /// comes with each request) and the older ones, with sessions and
+    /// `switch_organization`.
     fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
-        ProtocolVersion::known_up_to(&ProtocolVersion::V_2025_11_25).into()
+        ProtocolVersion::KNOWN_VERSIONS.into()
+    }
+
+    /// The router's tools, less `switch_organization` where there is no
+    /// session for it to last in, and less every tool that writes for a
+    /// token without the `write` scope.
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let sessionless = sessionless(&ctx);
+        let can_write = self
+            .actor(&ctx)
+            .is_some_and(|actor| actor.scopes().can_write());
+        let tools = self
+            .tool_router
+            .list_all()
+            .into_iter()
+            .filter(|tool| !(sessionless && tool.name == SWITCH_ORGANIZATION))
+            .filter(|tool| can_write || reads_only(tool))
+            .collect();
+        Ok(ListToolsResult {
+            result_type: Some(ResultType::COMPLETE),
+            tools,
+            meta: None,
+            next_cursor: None,
+            // The list depends on the protocol version (and on the caller's
+            // token): a hint for this client alone, not to be kept.
+            ttl_ms: sessionless.then_some(0),
+            cache_scope: sessionless.then_some(CacheScope::Private),
+        })
+    }
+
+    /// Refuses a tool that writes to a token without the `write` scope
+    /// (unlisted to it, but a client may call it anyway; and the database
+    /// refuses what a tool declared read-only still tries to write), then
+    /// takes the [`ORGANIZATION_ARGUMENT`] out of the arguments, for
+    /// [`TenantryMcp::scoped`] to resolve, before the tool reads its own.
+    async fn call_tool(
+        &self,
+        mut request: CallToolRequestParams,
+        mut ctx: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        if let (Some(tool), Some(actor)) = (self.tool_router.get(&request.name), self.actor(&ctx))
+            && !reads_only(tool)
+            && let Err(error) = actor.require(Scope::Write)
+        {
+            return tool_error_of(error).into_call_tool_result();
+        }
+        if !ACROSS_ORGANIZATIONS.contains(&request.name.as_ref())
+            && let Some(named) = request
+                .arguments
+                .as_mut()
+                .and_then(|arguments| arguments.remove(ORGANIZATION_ARGUMENT))
+        {
+            match named.as_str().map(OrganizationId::parse) {
+                Some(Ok(organization)) => {
+                    ctx.extensions.insert(NamedOrganization(organization));
+                }
+                _ if named.is_null() => {}
+                _ => {
+                    return tool_error(
+                        "organization must be an organization id (a UUID, from list_organizations)",
+                    )
+                    .into_call_tool_result();
+                }
+            }
+        }
+        self.tool_router
+            .call(ToolCallContext::new(self, request, ctx))
+            .await
     }
 
     fn get_info(&self) -> ServerConfig {
@@ -535,8 +714,10 @@ impl ServerHandler for TenantryMcp {
         )
         .with_server_info(Implementation::new("tenantry", env!("CARGO_PKG_VERSION")))
         .with_instructions(
-            "Work inside one organization's data. whoami says which; list_organizations and \
-                 switch_organization change it for this session. Projects are also resources at \
+            "Work inside one organization's data. whoami says which; list_organizations lists \
+                 yours. Every tool that acts in an organization takes an optional `organization` \
+                 argument (an organization id) for that call; on protocol versions with sessions, \
+                 switch_organization changes it for the session. Projects are also resources at \
                  tenantry://projects/{id}.",
         )
     }

@@ -9,6 +9,10 @@
 //! by another token (another user's, or another of the same user's) exactly
 //! as it answers an unknown session: `404`.
 //!
+//! A session ended with `DELETE` is answered `204 No Content`: rmcp says
+//! `202 Accepted`, which the MCP Python SDK reports as "Session termination
+//! failed" (it takes 200 and 204), while rmcp's own client takes any 2xx.
+//!
 //! Bound to the token rather than the user: a user's two tokens are usually
 //! two agents, and neither may steer or end the other's sessions.
 //!
@@ -22,7 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
@@ -196,7 +200,18 @@ pub async fn require_owner(
         .map(|id| id.as_uuid());
     let owner = session.to_str().ok().and_then(|id| sessions.owner(id));
     match (owner, caller) {
-        (Some(owner), Some(caller)) if owner == caller => next.run(request).await,
+        (Some(owner), Some(caller)) if owner == caller => {
+            let delete = request.method() == Method::DELETE;
+            let response = next.run(request).await;
+            if delete && response.status() == StatusCode::ACCEPTED {
+                // The session is closed: nothing is left to accept.
+                let (mut parts, _) = response.into_parts();
+                parts.status = StatusCode::NO_CONTENT;
+                parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+                return Response::from_parts(parts, axum::body::Body::empty());
+            }
+            response
+        }
         (Some(_), _) => {
             tracing::warn!(
                 session = %short(session.as_bytes()),

@@ -4,9 +4,12 @@
 //! of the application: its arguments are parsed from JSON (a bad argument
 //! is a tool error the agent can read), the caller is authenticated and
 //! resolved to one organization exactly as for `list_projects` (the
-//! session's `switch_organization`, else `X-Organization-Id`, else their
-//! default, always checked against membership), and the function's answer
-//! or [`AppError`] is mapped as tenantry's own are.
+//! `organization` argument, else the session's `switch_organization`, else
+//! `X-Organization-Id`, else their default, always checked against
+//! membership), and the function's answer or [`AppError`] is mapped as
+//! tenantry's own are. The `organization` argument is tenantry's: it is added
+//! to the tool's advertised input schema and taken out of the arguments
+//! before they are parsed into the application's type, which never declares it.
 //!
 //! ```
 //! use tenantry_mcp::schemars::{self, JsonSchema};
@@ -86,6 +89,23 @@ impl OrganizationTool {
         OrganizationTool {
             route: ToolRoute::new_dyn(attr, call),
         }
+    }
+
+    /// This tool only reads: a token without the `write` scope is shown it
+    /// and may call it. Without this a tool counts as one that writes, hidden
+    /// from such a token and refused to it. Declaring a tool that writes
+    /// read-only does not let it write for such a token: its tenant work runs
+    /// in a read-only transaction, which PostgreSQL refuses to write in.
+    pub fn read_only(mut self) -> Self {
+        let annotations = self
+            .route
+            .attr
+            .annotations
+            .take()
+            .unwrap_or_default()
+            .read_only(true);
+        self.route.attr.annotations = Some(annotations);
+        self
     }
 
     /// The tool's name.

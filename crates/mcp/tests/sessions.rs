@@ -101,7 +101,7 @@ async fn a_session_answers_only_the_token_that_opened_it() {
 
         // She can end it; then it is gone for her too.
         let delete = server.delete_as(&server.token, &session).await;
-        assert_eq!(delete.status, StatusCode::ACCEPTED, "{}", delete.text);
+        assert_eq!(delete.status, StatusCode::NO_CONTENT, "{}", delete.text);
         let after = server
             .post(
                 tool_call(3, "whoami", json!({})).to_string(),
@@ -125,7 +125,7 @@ async fn a_sessions_owner_is_forgotten_when_the_session_ends() {
         assert_eq!(sessions.open(), 2);
 
         let delete = server.delete_as(&server.token, &deleted).await;
-        assert_eq!(delete.status, StatusCode::ACCEPTED, "{}", delete.text);
+        assert_eq!(delete.status, StatusCode::NO_CONTENT, "{}", delete.text);
         assert_eq!(sessions.open(), 1, "a deleted session is forgotten");
 
         // rmcp ends the other after its keep-alive without a request.

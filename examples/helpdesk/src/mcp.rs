@@ -11,11 +11,15 @@ use crate::tickets::{self, Comment, Status, Ticket, TicketId};
 /// The tools, for [`crate::extension`].
 pub fn tools() -> Tools {
     Tools::new()
-        .with(OrganizationTool::new(
-            "list_tickets",
-            "Tickets of the current organization, newest first.",
-            list_tickets,
-        ))
+        // It only reads: a read-only token is shown it (tools that write are not).
+        .with(
+            OrganizationTool::new(
+                "list_tickets",
+                "Tickets of the current organization, newest first.",
+                list_tickets,
+            )
+            .read_only(),
+        )
         .with(OrganizationTool::new(
             "create_ticket",
             "Open a ticket in the current organization.",
