@@ -73,11 +73,33 @@ const REPORT_QUERY: &str = "from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z";
 /// How the caller authenticates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Cred {
-    Pat,
+    /// One of the user's personal access tokens.
+    Pat(Slot),
     /// The session token as `Authorization: Bearer`.
     Session,
     /// The signed session cookie (with the server's own `Origin`).
     Cookie,
+}
+
+/// Which of a user's personal access tokens: what each holds is in the
+/// model ([`TokenState`]), so a slot says how the token was first minted,
+/// not what it is now (`Mint` replaces the bound ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// Read and write, every organization of the user's.
+    Full,
+    /// `"scopes": ["read"]`.
+    Read,
+    /// Bound to one of the user's organizations (`"organizationId"`).
+    Bound,
+    /// Read-only and bound.
+    ReadBound,
+}
+
+impl Cred {
+    fn is_pat(self) -> bool {
+        matches!(self, Cred::Pat(_))
+    }
 }
 
 /// Which organization the request names.
@@ -155,10 +177,12 @@ enum Action {
     SetActive,
     /// Verify one's email (through the link in the mail).
     Verify,
-    /// Invite `invitee` into the acting organization; they accept.
+    /// Invite `invitee` into the acting organization; they accept with
+    /// `accept` (their credential of that kind).
     Invite {
         invitee: usize,
         admin: bool,
+        accept: Cred,
     },
     /// Leave the acting organization (`remove-member` with one's own email).
     Leave,
@@ -180,6 +204,16 @@ enum Action {
         target: InvTarget,
         by_invitee: bool,
     },
+    /// `GET /api/auth/organization/list`.
+    ListOrgs,
+    /// `POST /api/tokens` binding a new token to the organization `org`
+    /// names (none: an unbound one), read-only or not; it replaces the
+    /// user's `Bound` (or `ReadBound`) token.
+    Mint {
+        read_only: bool,
+    },
+    /// `GET /api/tokens`: a session's job.
+    ListTokens,
 }
 
 /// Which invitation an operation aims at.
@@ -214,8 +248,28 @@ struct Op {
     action: Action,
 }
 
+/// Mostly credentials that may write everywhere, so that the model's
+/// state keeps growing; a scoped or bound token in two operations of five.
 fn cred() -> impl Strategy<Value = Cred> {
-    prop_oneof![Just(Cred::Pat), Just(Cred::Session), Just(Cred::Cookie)]
+    prop_oneof![
+        3 => Just(Cred::Pat(Slot::Full)),
+        3 => Just(Cred::Session),
+        3 => Just(Cred::Cookie),
+        2 => Just(Cred::Pat(Slot::Read)),
+        2 => Just(Cred::Pat(Slot::Bound)),
+        2 => Just(Cred::Pat(Slot::ReadBound)),
+    ]
+}
+
+/// Accepting mostly with a session, so that memberships change.
+fn accept_cred() -> impl Strategy<Value = Cred> {
+    prop_oneof![
+        8 => Just(Cred::Session),
+        1 => Just(Cred::Pat(Slot::Full)),
+        1 => Just(Cred::Pat(Slot::Read)),
+        1 => Just(Cred::Pat(Slot::Bound)),
+        1 => Just(Cred::Pat(Slot::ReadBound)),
+    ]
 }
 
 fn org() -> impl Strategy<Value = Org> {
@@ -267,8 +321,8 @@ fn action() -> impl Strategy<Value = Action> {
         3 => Just(Action::AuditLog).boxed(),
         3 => Just(Action::SetActive).boxed(),
         3 => Just(Action::Verify).boxed(),
-        4 => (0..USERS, any::<bool>())
-            .prop_map(|(invitee, admin)| Action::Invite { invitee, admin })
+        4 => (0..USERS, any::<bool>(), accept_cred())
+            .prop_map(|(invitee, admin, accept)| Action::Invite { invitee, admin, accept })
             .boxed(),
         3 => Just(Action::Leave).boxed(),
         2 => name.prop_map(|name| Action::UpdateOrg { name }).boxed(),
@@ -280,6 +334,9 @@ fn action() -> impl Strategy<Value = Action> {
         3 => (inv_target(), any::<bool>())
             .prop_map(|(target, by_invitee)| Action::RejectInvitation { target, by_invitee })
             .boxed(),
+        2 => Just(Action::ListOrgs).boxed(),
+        2 => any::<bool>().prop_map(|read_only| Action::Mint { read_only }).boxed(),
+        1 => Just(Action::ListTokens).boxed(),
     ]
 }
 
@@ -292,12 +349,16 @@ fn op() -> impl Strategy<Value = Op> {
     })
 }
 
-/// A case: the operations, and which of this case's organizations each user
-/// joins at the start (bit k: organization k; its lowest member creates it).
+/// A case: the operations, which of this case's organizations each user
+/// joins at the start (bit k: organization k; its lowest member creates it),
+/// and, per user, which of those organizations their `Bound` and
+/// `ReadBound` tokens are bound to (the n-th membership, counting round;
+/// a user in none gets neither at the start).
 #[derive(Clone)]
 struct Case {
     steps: Vec<Option<Op>>,
     memberships: Vec<u8>,
+    bindings: Vec<(u8, u8)>,
 }
 
 impl fmt::Debug for Case {
@@ -305,8 +366,8 @@ impl fmt::Debug for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "memberships {:?} (bit k = organization k)",
-            self.memberships
+            "memberships {:?} (bit k = organization k), bindings {:?}",
+            self.memberships, self.bindings
         )?;
         for (i, op) in self.steps.iter().enumerate() {
             if let Some(op) = op {
@@ -323,8 +384,13 @@ fn case() -> impl Strategy<Value = Case> {
     (
         sequence(op(), OPS_PER_CASE),
         proptest::collection::vec(0u8..(1 << ORGS), USERS),
+        proptest::collection::vec((0..ORGS as u8, 0..ORGS as u8), USERS),
     )
-        .prop_map(|(steps, memberships)| Case { steps, memberships })
+        .prop_map(|(steps, memberships, bindings)| Case {
+            steps,
+            memberships,
+            bindings,
+        })
 }
 
 // ---------------------------------------------------------------------------
@@ -338,17 +404,42 @@ enum Role {
     Member,
 }
 
+/// A personal access token the model knows.
+#[derive(Clone, Debug)]
+struct TokenState {
+    secret: String,
+    id: String,
+    /// `["read","write"]`, else `["read"]`.
+    write: bool,
+    /// The case organization it is bound to.
+    bound: Option<usize>,
+}
+
 struct UserState {
     id: String,
     email: String,
     session: String,
     /// `better-auth.session_token=<signed value>`
     cookie: String,
-    pat: String,
+    /// By [`Slot`]; an empty slot (a bound one, for a user in no
+    /// organization at the start) means the `Full` token is used.
+    tokens: [Option<TokenState>; 4],
+    /// Every token minted for the user, replaced ones included: what
+    /// `GET /api/tokens` lists while they live.
+    minted: Vec<TokenState>,
     /// The session's active organization (a case organization, or none).
     active: Option<usize>,
     /// Whether the email is verified: only then does accepting work.
     verified: bool,
+}
+
+impl UserState {
+    fn token(&self, slot: Slot) -> &TokenState {
+        self.tokens[slot as usize]
+            .as_ref()
+            .or(self.tokens[Slot::Full as usize].as_ref())
+            .expect("every user has a full token")
+    }
 }
 
 #[derive(Default)]
@@ -380,6 +471,8 @@ enum Acting {
     NotFound,
     /// 400: a malformed organization id.
     BadRequest,
+    /// 401: a token bound to a deleted organization (deleted with it).
+    Unauthorized,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -437,15 +530,55 @@ impl Model {
             .map_or(Acting::NotFound, |(_, k)| Acting::In(k))
     }
 
+    /// The token `cred` names, if it names one.
+    fn token(&self, user: usize, cred: Cred) -> Option<&TokenState> {
+        let Cred::Pat(slot) = cred else { return None };
+        Some(self.users[user].token(slot))
+    }
+
+    /// The token's row went with its organization (`on delete cascade`).
+    fn dead(&self, user: usize, cred: Cred) -> bool {
+        self.token(user, cred)
+            .and_then(|t| t.bound)
+            .is_some_and(|k| self.orgs[k].gone)
+    }
+
+    fn read_only(&self, user: usize, cred: Cred) -> bool {
+        self.token(user, cred).is_some_and(|t| !t.write)
+    }
+
+    fn bound(&self, user: usize, cred: Cred) -> Option<usize> {
+        self.token(user, cred).and_then(|t| t.bound)
+    }
+
     /// `tenantry_app::App::resolve`: the named organization, else the session's
-    /// active one, else the default; non-members get 404.
+    /// active one, else the default; non-members get 404. A bound token acts
+    /// in its organization only: naming any other is a 404, even one the
+    /// user belongs to; naming none is naming it. A malformed id is refused
+    /// (400) before any of this, by the extractor.
     fn acting(&self, user: usize, cred: Cred, org: Org) -> Acting {
+        if self.dead(user, cred) {
+            return Acting::Unauthorized;
+        }
+        if let Some(bound) = self.bound(user, cred) {
+            let names_bound = match org {
+                Org::Malformed => return Acting::BadRequest,
+                Org::Implicit => true,
+                Org::Named(k) => k == bound,
+                Org::Outside | Org::Unknown => false,
+            };
+            return if names_bound && self.is_member(user, bound) {
+                Acting::In(bound)
+            } else {
+                Acting::NotFound
+            };
+        }
         let requested = match org {
             Org::Malformed => return Acting::BadRequest,
             Org::Outside | Org::Unknown => return Acting::NotFound,
             Org::Named(k) => Some(k),
             Org::Implicit => match cred {
-                Cred::Pat => None,
+                Cred::Pat(_) => None,
                 Cred::Session | Cred::Cookie => self.users[user].active,
             },
         };
@@ -531,7 +664,7 @@ impl World {
     fn request(&self, method: Method, path: &str, user: &UserState, cred: Cred) -> RequestBuilder {
         let request = self.app.http.request(method, self.app.url(path));
         match cred {
-            Cred::Pat => request.bearer_auth(&user.pat),
+            Cred::Pat(slot) => request.bearer_auth(&user.token(slot).secret),
             Cred::Session => request.bearer_auth(&user.session),
             Cred::Cookie => request
                 .header("cookie", &user.cookie)
@@ -574,6 +707,11 @@ impl World {
     }
 }
 
+/// A read-only token's write (`error.requiredScope` must say `"write"`).
+const SCOPE: &str = "INSUFFICIENT_SCOPE";
+/// A bound token's work on the account.
+const BOUND: &str = "TOKEN_BOUND_TO_ORGANIZATION";
+
 /// Check a reply's status, and for errors our error format and code.
 fn expect(what: &str, reply: &Reply, status: u16, code: Option<&str>) -> Result<(), String> {
     let (got, body) = reply;
@@ -591,6 +729,9 @@ fn expect(what: &str, reply: &Reply, status: u16, code: Option<&str>) -> Result<
         {
             return Err(format!("{what}: expected code {code}, got {body}"));
         }
+        if code == Some(SCOPE) && body["error"]["requiredScope"] != "write" {
+            return Err(format!("{what}: the refusal names no write scope: {body}"));
+        }
     }
     Ok(())
 }
@@ -600,6 +741,7 @@ fn expect_unresolved(what: &str, reply: &Reply, acting: Acting) -> Result<(), St
     match acting {
         Acting::NotFound => expect(what, reply, 404, Some("NOT_FOUND")),
         Acting::BadRequest => expect(what, reply, 400, Some("INVALID_INPUT")),
+        Acting::Unauthorized => expect(what, reply, 401, Some("UNAUTHORIZED")),
         Acting::In(_) => unreachable!(),
     }
 }
@@ -721,23 +863,71 @@ async fn sign_up(world: &World, label: &str) -> Result<UserState, String> {
         .to_owned();
     let body: Value = response.json().await.map_err(|e| e.to_string())?;
     let session = str_of(&body, "token").to_owned();
-    let reply = world
-        .send(
-            world
-                .app
-                .post("/api/tokens", &session, json!({ "name": "model" })),
-        )
-        .await?;
-    expect("create PAT", &reply, 201, None)?;
+    let full = mint(world, &session, true, None).await?;
+    let read = mint(world, &session, false, None).await?;
     Ok(UserState {
         id: str_of(&body["user"], "id").to_owned(),
         email,
         session,
         cookie,
-        pat: str_of(&reply.1, "token").to_owned(),
+        minted: vec![full.clone(), read.clone()],
+        tokens: [Some(full), Some(read), None, None],
         active: None,
         verified: false,
     })
+}
+
+/// The body of `POST /api/tokens` for a token that may write (or not),
+/// bound to the organization `id` (or not).
+fn token_body(write: bool, id: Option<&str>) -> Value {
+    let mut body = json!({ "name": "model" });
+    if !write {
+        body["scopes"] = json!(["read"]);
+    }
+    if let Some(id) = id {
+        body["organizationId"] = json!(id);
+    }
+    body
+}
+
+/// The token a 201 from `POST /api/tokens` carries, checked against what
+/// was asked for.
+fn minted(
+    what: &str,
+    reply: &Reply,
+    write: bool,
+    bound: Option<(usize, &str)>,
+) -> Result<TokenState, String> {
+    expect(what, reply, 201, None)?;
+    let scopes = if write {
+        json!(["read", "write"])
+    } else {
+        json!(["read"])
+    };
+    let organization = bound.map_or(Value::Null, |(_, id)| json!(id));
+    if reply.1["scopes"] != scopes || reply.1["organizationId"] != organization {
+        return Err(format!("{what}: minted {}", reply.1));
+    }
+    Ok(TokenState {
+        secret: str_of(&reply.1, "token").to_owned(),
+        id: str_of(&reply.1, "id").to_owned(),
+        write,
+        bound: bound.map(|(k, _)| k),
+    })
+}
+
+/// Mint a token with `session`, as the set-up does.
+async fn mint(
+    world: &World,
+    session: &str,
+    write: bool,
+    bound: Option<(usize, &str)>,
+) -> Result<TokenState, String> {
+    let body = token_body(write, bound.map(|(_, id)| id));
+    let reply = world
+        .send(world.app.post("/api/tokens", session, body))
+        .await?;
+    minted("create PAT", &reply, write, bound)
 }
 
 /// Ask for a verification link and follow it, as `user`'s mailbox would.
@@ -779,7 +969,7 @@ async fn invite_and_accept(
     world: &World,
     model: &Model,
     inviter: usize,
-    cred: Cred,
+    (cred, accept): (Cred, Cred),
     org_field: Option<String>,
     invitee: usize,
     role: &str,
@@ -803,14 +993,14 @@ async fn invite_and_accept(
             Method::POST,
             "/api/auth/organization/accept-invitation",
             &model.users[invitee],
-            Cred::Session,
+            accept,
         )
         .json(&json!({ "invitationId": str_of(&reply.1, "id") }));
     let accepted = world.send(accept).await?;
     Ok((reply, Some(accepted)))
 }
 
-async fn set_up(world: &World, memberships: &[u8]) -> Result<Model, String> {
+async fn set_up(world: &World, memberships: &[u8], bindings: &[(u8, u8)]) -> Result<Model, String> {
     // Concurrently: each sign-up hashes a password, the slow part of a case.
     let users = tokio::join!(
         sign_up(world, "u0"),
@@ -845,12 +1035,37 @@ async fn set_up(world: &World, memberships: &[u8]) -> Result<Model, String> {
         for &u in members.iter().filter(|&&u| u != creator) {
             verify(world, &mut model.users[u]).await?;
             let id = Some(model.orgs[k].id.clone());
-            let (reply, accepted) =
-                invite_and_accept(world, &model, creator, Cred::Session, id, u, "member").await?;
+            let (reply, accepted) = invite_and_accept(
+                world,
+                &model,
+                creator,
+                (Cred::Session, Cred::Session),
+                id,
+                u,
+                "member",
+            )
+            .await?;
             expect("invite", &reply, 200, None)?;
             expect("accept", &accepted.ok_or("no acceptance")?, 200, None)?;
             model.join(u, k, Role::Member);
             model.users[u].active = Some(k);
+        }
+    }
+    for (user, &(bound, read_bound)) in bindings.iter().enumerate() {
+        let orgs: Vec<usize> = (0..ORGS).filter(|&k| model.is_member(user, k)).collect();
+        if orgs.is_empty() {
+            continue;
+        }
+        for (slot, pick, write) in [
+            (Slot::Bound, bound, true),
+            (Slot::ReadBound, read_bound, false),
+        ] {
+            let k = orgs[usize::from(pick) % orgs.len()];
+            let id = model.orgs[k].id.clone();
+            let session = model.users[user].session.clone();
+            let token = mint(world, &session, write, Some((k, &id))).await?;
+            model.users[user].minted.push(token.clone());
+            model.users[user].tokens[slot as usize] = Some(token);
         }
     }
     Ok(model)
@@ -859,6 +1074,7 @@ async fn set_up(world: &World, memberships: &[u8]) -> Result<Model, String> {
 /// Run one operation and compare its outcome with the model, updating it.
 async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(), String> {
     let acting = model.acting(op.who, op.cred, op.org);
+    let read_only = model.read_only(op.who, op.cred);
     let what = &format!("{op:?}");
     match op.action {
         Action::Create { name } => {
@@ -868,6 +1084,10 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            // `require(Scope::Write)` comes first in every service write.
+            if read_only {
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             if model.orgs[org].projects.values().any(|(n, _)| *n == name) {
                 return expect(what, &reply, 409, Some("PROJECT_NAME_TAKEN"));
             }
@@ -923,6 +1143,10 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             }
             if target == Target::Malformed {
                 return expect(what, &reply, 400, Some("INVALID_INPUT"));
+            }
+            // The path is parsed first; then the scope, before the lookup.
+            if read_only && !matches!(op.action, Action::Read { .. }) {
+                return expect(what, &reply, 403, Some(SCOPE));
             }
             let id = Uuid::try_parse(&id).map_err(|e| e.to_string())?;
             if !model.orgs[org].projects.contains_key(&id) {
@@ -984,6 +1208,13 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            if read_only {
+                // A malformed project id fails the body's parse, before the scope.
+                if project == Some(Target::Malformed) {
+                    return expect(what, &reply, 400, Some("INVALID_INPUT"));
+                }
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             let own = project_id.as_deref().is_none_or(|id| {
                 Uuid::try_parse(id).is_ok_and(|id| model.orgs[org].projects.contains_key(&id))
             });
@@ -1100,7 +1331,10 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 )
                 .json(&json!({ "organizationId": id }));
             let reply = world.send(request).await?;
-            if op.cred == Cred::Pat {
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
+            if op.cred.is_pat() {
                 return expect(what, &reply, 403, Some("FORBIDDEN"));
             }
             match op.org {
@@ -1120,14 +1354,22 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             }
         }
         Action::Verify => verify(world, &mut model.users[op.who]).await?,
-        Action::Invite { invitee, admin } => {
+        Action::Invite {
+            invitee,
+            admin,
+            accept,
+        } => {
             let role = if admin { "admin" } else { "member" };
             let org_field = world.org_id(model, op.org);
+            let creds = (op.cred, accept);
             let (reply, accepted) =
-                invite_and_accept(world, model, op.who, op.cred, org_field, invitee, role).await?;
+                invite_and_accept(world, model, op.who, creds, org_field, invitee, role).await?;
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            if read_only {
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             let (inviter_role, _) = model.orgs[org].members[&op.who];
             if inviter_role == Role::Member {
                 return expect(what, &reply, 403, Some("FORBIDDEN"));
@@ -1154,9 +1396,24 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 status: InvStatus::Pending,
             });
             let accepted = accepted.ok_or_else(|| format!("{what}: no acceptance"))?;
-            if !model.users[invitee].verified {
-                let code = "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION";
-                expect(what, &accepted, 403, Some(code))?;
+            // Accepting is work on the account (`require_account`): the
+            // binding is checked before the scope, both before the email.
+            let refused = if model.dead(invitee, accept) {
+                Some((401, "UNAUTHORIZED"))
+            } else if model.bound(invitee, accept).is_some() {
+                Some((403, BOUND))
+            } else if model.read_only(invitee, accept) {
+                Some((403, SCOPE))
+            } else if !model.users[invitee].verified {
+                Some((
+                    403,
+                    "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION",
+                ))
+            } else {
+                None
+            };
+            if let Some((status, code)) = refused {
+                expect(what, &accepted, status, Some(code))?;
                 model.orgs[org].pending.insert(invitee, op.who);
                 return Ok(());
             }
@@ -1164,7 +1421,10 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             model.invitations.last_mut().expect("pushed").status = InvStatus::Accepted;
             let role = if admin { Role::Admin } else { Role::Member };
             model.join(invitee, org, role);
-            model.users[invitee].active = Some(org);
+            // Only a session has an active organization to switch.
+            if !accept.is_pat() {
+                model.users[invitee].active = Some(org);
+            }
         }
         Action::Leave => {
             let user = &model.users[op.who];
@@ -1184,6 +1444,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            if read_only {
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             let owners = model.orgs[org]
                 .members
                 .values()
@@ -1212,6 +1475,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            if read_only {
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             if model.orgs[org].members[&op.who].0 == Role::Member {
                 let code = "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_ORGANIZATION";
                 return expect(what, &reply, 403, Some(code));
@@ -1232,6 +1498,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             };
             let request = world.request(Method::POST, path, &model.users[op.who], op.cred);
             let reply = world.send(request.json(&body)).await?;
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
             if op.org == Org::Implicit {
                 // Both name the organization explicitly, as Better Auth's do.
                 return expect(what, &reply, 400, Some("INVALID_INPUT"));
@@ -1239,6 +1508,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            if read_only {
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             let role = model.orgs[org].members[&op.who].0;
             if op.action == Action::DeleteOrg {
                 if role != Role::Owner {
@@ -1246,7 +1518,7 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                     return expect(what, &reply, 403, Some(code));
                 }
                 // Irreversible: a leaked token is not enough.
-                if op.cred == Cred::Pat {
+                if op.cred.is_pat() {
                     return expect(what, &reply, 403, Some("SESSION_REQUIRED"));
                 }
                 expect(what, &reply, 200, None)?;
@@ -1290,7 +1562,7 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             }
             model.leave(op.who, org);
             // Better Auth's leave also clears the session's active organization.
-            if op.cred != Cred::Pat && model.users[op.who].active == Some(org) {
+            if !op.cred.is_pat() && model.users[op.who].active == Some(org) {
                 model.users[op.who].active = None;
             }
         }
@@ -1320,8 +1592,19 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let reply = world
                 .send(request.json(&json!({ "invitationId": id })))
                 .await?;
+            if model.dead(who, op.cred) {
+                return expect(what, &reply, 401, Some("UNAUTHORIZED"));
+            }
             if target == InvTarget::Malformed {
                 return expect(what, &reply, 400, Some("INVALID_INPUT"));
+            }
+            // Rejecting is work on the account; cancelling, in the
+            // invitation's organization, which a bound token must be in.
+            if !cancel && model.bound(who, op.cred).is_some() {
+                return expect(what, &reply, 403, Some(BOUND));
+            }
+            if model.read_only(who, op.cred) {
+                return expect(what, &reply, 403, Some(SCOPE));
             }
             if !cancel && !model.users[who].verified {
                 let code = "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION";
@@ -1335,6 +1618,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 (invitation.org, invitation.invitee, invitation.status)
             };
             if cancel {
+                if model.bound(who, op.cred).is_some_and(|bound| bound != org) {
+                    return expect(what, &reply, 404, Some("NOT_FOUND"));
+                }
                 let Some(&(role, _)) = model.orgs[org].members.get(&who) else {
                     return expect(what, &reply, 404, Some("NOT_FOUND"));
                 };
@@ -1372,8 +1658,108 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 model.orgs[org].ever_members.insert(id);
             }
         }
+        Action::ListOrgs => {
+            let user = &model.users[op.who];
+            let path = "/api/auth/organization/list";
+            let reply = world
+                .send(world.request(Method::GET, path, user, op.cred))
+                .await?;
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
+            expect(what, &reply, 200, None)?;
+            let listed: BTreeSet<&str> = reply
+                .1
+                .as_array()
+                .map(|orgs| orgs.iter().map(|o| str_of(o, "id")).collect())
+                .unwrap_or_default();
+            // A bound token sees its organization alone, while a member.
+            let bound = model.bound(op.who, op.cred);
+            let expected: BTreeSet<&str> = (0..ORGS)
+                .filter(|&k| model.is_member(op.who, k) && bound.is_none_or(|b| b == k))
+                .map(|k| model.orgs[k].id.as_str())
+                .collect();
+            if listed != expected {
+                return Err(format!(
+                    "{what}: organizations {listed:?}, model {expected:?}"
+                ));
+            }
+        }
+        Action::Mint { read_only: asked } => {
+            let id = world.org_id(model, op.org);
+            let body = token_body(!asked, id.as_deref());
+            let request = world.request(Method::POST, "/api/tokens", &model.users[op.who], op.cred);
+            let reply = world.send(request.json(&body)).await?;
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
+            // The body's fields are checked before who may mint.
+            if op.org == Org::Malformed {
+                return expect(what, &reply, 400, Some("INVALID_INPUT"));
+            }
+            if op.cred.is_pat() {
+                return expect(what, &reply, 403, Some("FORBIDDEN"));
+            }
+            let bound = match op.org {
+                Org::Implicit => None,
+                Org::Named(k) if model.is_member(op.who, k) => Some(k),
+                _ => return expect(what, &reply, 404, Some("NOT_FOUND")),
+            };
+            let id = id.unwrap_or_default();
+            let token = minted(what, &reply, !asked, bound.map(|k| (k, id.as_str())))?;
+            let slot = if asked { Slot::ReadBound } else { Slot::Bound };
+            let user = &mut model.users[op.who];
+            user.minted.push(token.clone());
+            user.tokens[slot as usize] = Some(token);
+        }
+        Action::ListTokens => {
+            let user = &model.users[op.who];
+            let reply = world
+                .send(world.request(Method::GET, "/api/tokens", user, op.cred))
+                .await?;
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
+            if op.cred.is_pat() {
+                return expect(what, &reply, 403, Some("SESSION_REQUIRED"));
+            }
+            expect(what, &reply, 200, None)?;
+            let listed: BTreeSet<String> = reply
+                .1
+                .as_array()
+                .map(|tokens| tokens.iter().map(token_line).collect())
+                .unwrap_or_default();
+            // Those bound to a deleted organization went with it.
+            let expected: BTreeSet<String> = user
+                .minted
+                .iter()
+                .filter(|t| t.bound.is_none_or(|k| !model.orgs[k].gone))
+                .map(|t| {
+                    let scopes = if t.write { "read,write" } else { "read" };
+                    let bound = t.bound.map_or("", |k| model.orgs[k].id.as_str());
+                    format!("{} {scopes} {bound}", t.id)
+                })
+                .collect();
+            if listed != expected {
+                return Err(format!("{what}: tokens {listed:?}, model {expected:?}"));
+            }
+        }
     }
     Ok(())
+}
+
+/// A listed token as `id scopes organization`, to compare with the model.
+fn token_line(token: &Value) -> String {
+    let scopes: Vec<&str> = token["scopes"]
+        .as_array()
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    format!(
+        "{} {} {}",
+        str_of(token, "id"),
+        scopes.join(","),
+        str_of(token, "organizationId")
+    )
 }
 
 /// After a case: every organization holds exactly what the model says, and
@@ -1409,7 +1795,7 @@ async fn final_check(world: &World, model: &Model) -> Result<(), String> {
             .iter()
             .find(|(_, (role, _))| *role == Role::Owner)
             .ok_or("an organization without an owner")?;
-        let pat = &model.users[owner].pat;
+        let pat = &model.users[owner].token(Slot::Full).secret;
         let id = &model.orgs[org].id;
         check_listing(world, model, org, 100, |path| {
             world.app.get(path, pat).header("x-organization-id", id)
@@ -1431,7 +1817,7 @@ async fn final_check(world: &World, model: &Model) -> Result<(), String> {
 }
 
 async fn run_case(world: &World, case: &Case) -> Result<(), String> {
-    let mut model = set_up(world, &case.memberships)
+    let mut model = set_up(world, &case.memberships, &case.bindings)
         .await
         .map_err(|e| format!("setting up: {e}"))?;
     for (n, op) in case.steps.iter().enumerate() {
