@@ -12,7 +12,8 @@
 //! it through `organization/leave`, cancel an invitation as a manager of its
 //! organization, reject one as its invitee), by several
 //! users who belong to different organizations
-//! (some to several, some to none), authenticating with a PAT, a session
+//! (some to several, some to none), authenticating with a PAT (read and
+//! write, read-only, bound to one organization, or both), a session
 //! token as bearer, or the signed session cookie, choosing the organization
 //! with `X-Organization-Id` (or a body field) or not at all: members of it,
 //! outsiders, an organization that does not exist, a malformed id. Every
@@ -21,14 +22,22 @@
 //! `resolve_organization_id`), the rule that outsiders get 404, and the
 //! invitation rules: an unverified invitee is refused and the invitation
 //! stays pending (so inviting them again is a 409), and a member who leaves
-//! takes their pending invitations with them.
+//! takes their pending invitations with them. And the rules of scoped
+//! tokens (issue 14): a read-only token's every write is 403
+//! `INSUFFICIENT_SCOPE` naming `write` and changes nothing; a bound token
+//! acts in its organization only (another is 404, even the user's own), not
+//! on the account (403 `TOKEN_BOUND_TO_ORGANIZATION`), lists that
+//! organization alone, and goes with it when it is deleted (401); token
+//! management is a session's (403 `SESSION_REQUIRED`); the list of a
+//! user's tokens is the model's.
 //!
 //! One server on one database for the whole run (the real `Application`
 //! over reqwest; `synchronous_commit = off` on that database, which changes
 //! nothing but the run time); each case signs up fresh users and creates
 //! fresh organizations, so the model starts empty, and two runners work side
-//! by side. 25 cases of 400 operations = 10,000 operations per run, about
-//! 35 s on 2 busy cores (`PROPTEST_CASES` changes the number of cases).
+//! by side. 25 cases of 400 operations = 10,000 operations per run (and
+//! the committed seeds, which each runner replays first), about 20 s on 2
+//! busy cores (`PROPTEST_CASES` changes the number of cases).
 //!
 //! On failure, proptest shrinks the case (dropping halves, quarters, ...
 //! then single operations, then simplifying the ones left; see
