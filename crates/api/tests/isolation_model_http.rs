@@ -28,8 +28,9 @@
 //! acts in its organization only (another is 404, even the user's own), not
 //! on the account (403 `TOKEN_BOUND_TO_ORGANIZATION`), lists that
 //! organization alone, and goes with it when it is deleted (401); token
-//! management is a session's (403 `SESSION_REQUIRED`); the list of a
-//! user's tokens is the model's.
+//! management is a session's (403 `SESSION_REQUIRED`), but a token may
+//! revoke itself (and only itself); the list of a user's tokens is the
+//! model's.
 //!
 //! One server on one database for the whole run (the real `Application`
 //! over reqwest; `synchronous_commit = off` on that database, which changes
@@ -223,6 +224,13 @@ enum Action {
     },
     /// `GET /api/tokens`: a session's job.
     ListTokens,
+    /// `DELETE /api/tokens/{id}`: a token of the user's other than the
+    /// full one (so the case goes on) revokes itself, or (`other`) tries
+    /// the full one; a session revokes the user's `Bound` token, or
+    /// (`other`) an unknown id.
+    Revoke {
+        other: bool,
+    },
 }
 
 /// Which invitation an operation aims at.
@@ -346,6 +354,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => Just(Action::ListOrgs).boxed(),
         2 => any::<bool>().prop_map(|read_only| Action::Mint { read_only }).boxed(),
         1 => Just(Action::ListTokens).boxed(),
+        1 => any::<bool>().prop_map(|other| Action::Revoke { other }).boxed(),
     ]
 }
 
@@ -422,6 +431,8 @@ struct TokenState {
     write: bool,
     /// The case organization it is bound to.
     bound: Option<usize>,
+    /// Revoked through `DELETE /api/tokens/{id}`.
+    revoked: bool,
 }
 
 struct UserState {
@@ -430,9 +441,10 @@ struct UserState {
     session: String,
     /// `better-auth.session_token=<signed value>`
     cookie: String,
-    /// By [`Slot`]; an empty slot (a bound one, for a user in no
-    /// organization at the start) means the `Full` token is used.
-    tokens: [Option<TokenState>; 4],
+    /// By [`Slot`], an index into `minted`; an empty slot (a bound one,
+    /// for a user in no organization at the start) means the `Full` token
+    /// is used.
+    tokens: [Option<usize>; 4],
     /// Every token minted for the user, replaced ones included: what
     /// `GET /api/tokens` lists while they live.
     minted: Vec<TokenState>,
@@ -443,11 +455,21 @@ struct UserState {
 }
 
 impl UserState {
-    fn token(&self, slot: Slot) -> &TokenState {
+    /// The index in `minted` of the token `slot` names.
+    fn token_index(&self, slot: Slot) -> usize {
         self.tokens[slot as usize]
-            .as_ref()
-            .or(self.tokens[Slot::Full as usize].as_ref())
+            .or(self.tokens[Slot::Full as usize])
             .expect("every user has a full token")
+    }
+
+    fn token(&self, slot: Slot) -> &TokenState {
+        &self.minted[self.token_index(slot)]
+    }
+
+    /// Keep `token` in `slot`, replacing what it held there.
+    fn hold(&mut self, slot: Slot, token: TokenState) {
+        self.minted.push(token);
+        self.tokens[slot as usize] = Some(self.minted.len() - 1);
     }
 }
 
@@ -545,11 +567,13 @@ impl Model {
         Some(self.users[user].token(slot))
     }
 
-    /// The token's row went with its organization (`on delete cascade`).
+    /// Revoked, or its row went with its organization (`on delete cascade`).
     fn dead(&self, user: usize, cred: Cred) -> bool {
-        self.token(user, cred)
-            .and_then(|t| t.bound)
-            .is_some_and(|k| self.orgs[k].gone)
+        self.token(user, cred).is_some_and(|t| !self.live(t))
+    }
+
+    fn live(&self, token: &TokenState) -> bool {
+        !token.revoked && token.bound.is_none_or(|k| !self.orgs[k].gone)
     }
 
     fn read_only(&self, user: usize, cred: Cred) -> bool {
@@ -879,8 +903,8 @@ async fn sign_up(world: &World, label: &str) -> Result<UserState, String> {
         email,
         session,
         cookie,
-        minted: vec![full.clone(), read.clone()],
-        tokens: [Some(full), Some(read), None, None],
+        minted: vec![full, read],
+        tokens: [Some(0), Some(1), None, None],
         active: None,
         verified: false,
     })
@@ -922,6 +946,7 @@ fn minted(
         id: str_of(&reply.1, "id").to_owned(),
         write,
         bound: bound.map(|(k, _)| k),
+        revoked: false,
     })
 }
 
@@ -1073,8 +1098,7 @@ async fn set_up(world: &World, memberships: &[u8], bindings: &[(u8, u8)]) -> Res
             let id = model.orgs[k].id.clone();
             let session = model.users[user].session.clone();
             let token = mint(world, &session, write, Some((k, &id))).await?;
-            model.users[user].minted.push(token.clone());
-            model.users[user].tokens[slot as usize] = Some(token);
+            model.users[user].hold(slot, token);
         }
     }
     Ok(model)
@@ -1717,9 +1741,7 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let id = id.unwrap_or_default();
             let token = minted(what, &reply, !asked, bound.map(|k| (k, id.as_str())))?;
             let slot = if asked { Slot::ReadBound } else { Slot::Bound };
-            let user = &mut model.users[op.who];
-            user.minted.push(token.clone());
-            user.tokens[slot as usize] = Some(token);
+            model.users[op.who].hold(slot, token);
         }
         Action::ListTokens => {
             let user = &model.users[op.who];
@@ -1738,11 +1760,11 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 .as_array()
                 .map(|tokens| tokens.iter().map(token_line).collect())
                 .unwrap_or_default();
-            // Those bound to a deleted organization went with it.
+            // Not the revoked, nor those bound to a deleted organization.
             let expected: BTreeSet<String> = user
                 .minted
                 .iter()
-                .filter(|t| t.bound.is_none_or(|k| !model.orgs[k].gone))
+                .filter(|t| model.live(t))
                 .map(|t| {
                     let scopes = if t.write { "read,write" } else { "read" };
                     let bound = t.bound.map_or("", |k| model.orgs[k].id.as_str());
@@ -1752,6 +1774,45 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             if listed != expected {
                 return Err(format!("{what}: tokens {listed:?}, model {expected:?}"));
             }
+        }
+        Action::Revoke { other } => {
+            let user = &model.users[op.who];
+            let full = user.token_index(Slot::Full);
+            // The index in `minted` of the token the request should revoke.
+            let target = match op.cred {
+                Cred::Pat(slot) => Some(user.token_index(slot)).filter(|&i| i != full && !other),
+                Cred::Session | Cred::Cookie => {
+                    user.tokens[Slot::Bound as usize].filter(|_| !other)
+                }
+            };
+            let id = match (target, op.cred) {
+                (Some(i), _) => user.minted[i].id.clone(),
+                // A token trying another: the full one, or when it is the
+                // full one, one that is not there.
+                (None, Cred::Pat(slot)) if user.token_index(slot) != full => {
+                    user.minted[full].id.clone()
+                }
+                (None, _) => Uuid::new_v4().to_string(),
+            };
+            let path = format!("/api/tokens/{id}");
+            let reply = world
+                .send(world.request(Method::DELETE, &path, user, op.cred))
+                .await?;
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
+            let Some(i) = target else {
+                if op.cred.is_pat() {
+                    return expect(what, &reply, 403, Some("FORBIDDEN"));
+                }
+                return expect(what, &reply, 404, Some("NOT_FOUND"));
+            };
+            // A session's revocation of a token already gone.
+            if !model.live(&user.minted[i]) {
+                return expect(what, &reply, 404, Some("NOT_FOUND"));
+            }
+            expect(what, &reply, 204, None)?;
+            model.users[op.who].minted[i].revoked = true;
         }
     }
     Ok(())
