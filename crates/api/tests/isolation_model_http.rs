@@ -12,7 +12,8 @@
 //! it through `organization/leave`, cancel an invitation as a manager of its
 //! organization, reject one as its invitee), by several
 //! users who belong to different organizations
-//! (some to several, some to none), authenticating with a PAT, a session
+//! (some to several, some to none), authenticating with a PAT (read and
+//! write, read-only, bound to one organization, or both), a session
 //! token as bearer, or the signed session cookie, choosing the organization
 //! with `X-Organization-Id` (or a body field) or not at all: members of it,
 //! outsiders, an organization that does not exist, a malformed id. Every
@@ -21,14 +22,23 @@
 //! `resolve_organization_id`), the rule that outsiders get 404, and the
 //! invitation rules: an unverified invitee is refused and the invitation
 //! stays pending (so inviting them again is a 409), and a member who leaves
-//! takes their pending invitations with them.
+//! takes their pending invitations with them. And the rules of scoped
+//! tokens (issue 14): a read-only token's every write is 403
+//! `INSUFFICIENT_SCOPE` naming `write` and changes nothing; a bound token
+//! acts in its organization only (another is 404, even the user's own), not
+//! on the account (403 `TOKEN_BOUND_TO_ORGANIZATION`), lists that
+//! organization alone, and goes with it when it is deleted (401); token
+//! management is a session's (403 `SESSION_REQUIRED`), but a token may
+//! revoke itself (and only itself); the list of a user's tokens is the
+//! model's.
 //!
 //! One server on one database for the whole run (the real `Application`
 //! over reqwest; `synchronous_commit = off` on that database, which changes
 //! nothing but the run time); each case signs up fresh users and creates
 //! fresh organizations, so the model starts empty, and two runners work side
-//! by side. 25 cases of 400 operations = 10,000 operations per run, about
-//! 35 s on 2 busy cores (`PROPTEST_CASES` changes the number of cases).
+//! by side. 25 cases of 400 operations = 10,000 operations per run (and
+//! the committed seeds, which each runner replays first), about 20 s on 2
+//! busy cores (`PROPTEST_CASES` changes the number of cases).
 //!
 //! On failure, proptest shrinks the case (dropping halves, quarters, ...
 //! then single operations, then simplifying the ones left; see
@@ -73,11 +83,33 @@ const REPORT_QUERY: &str = "from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z";
 /// How the caller authenticates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Cred {
-    Pat,
+    /// One of the user's personal access tokens.
+    Pat(Slot),
     /// The session token as `Authorization: Bearer`.
     Session,
     /// The signed session cookie (with the server's own `Origin`).
     Cookie,
+}
+
+/// Which of a user's personal access tokens: what each holds is in the
+/// model ([`TokenState`]), so a slot says how the token was first minted,
+/// not what it is now (`Mint` replaces the bound ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// Read and write, every organization of the user's.
+    Full,
+    /// `"scopes": ["read"]`.
+    Read,
+    /// Bound to one of the user's organizations (`"organizationId"`).
+    Bound,
+    /// Read-only and bound.
+    ReadBound,
+}
+
+impl Cred {
+    fn is_pat(self) -> bool {
+        matches!(self, Cred::Pat(_))
+    }
 }
 
 /// Which organization the request names.
@@ -155,10 +187,12 @@ enum Action {
     SetActive,
     /// Verify one's email (through the link in the mail).
     Verify,
-    /// Invite `invitee` into the acting organization; they accept.
+    /// Invite `invitee` into the acting organization; they accept with
+    /// `accept` (their credential of that kind).
     Invite {
         invitee: usize,
         admin: bool,
+        accept: Cred,
     },
     /// Leave the acting organization (`remove-member` with one's own email).
     Leave,
@@ -179,6 +213,23 @@ enum Action {
     RejectInvitation {
         target: InvTarget,
         by_invitee: bool,
+    },
+    /// `GET /api/auth/organization/list`.
+    ListOrgs,
+    /// `POST /api/tokens` binding a new token to the organization `org`
+    /// names (none: an unbound one), read-only or not; it replaces the
+    /// user's `Bound` (or `ReadBound`) token.
+    Mint {
+        read_only: bool,
+    },
+    /// `GET /api/tokens`: a session's job.
+    ListTokens,
+    /// `DELETE /api/tokens/{id}`: a token of the user's other than the
+    /// full one (so the case goes on) revokes itself, or (`other`) tries
+    /// the full one; a session revokes the user's `Bound` token, or
+    /// (`other`) an unknown id.
+    Revoke {
+        other: bool,
     },
 }
 
@@ -214,8 +265,28 @@ struct Op {
     action: Action,
 }
 
+/// Mostly credentials that may write everywhere, so that the model's
+/// state keeps growing; a scoped or bound token in two operations of five.
 fn cred() -> impl Strategy<Value = Cred> {
-    prop_oneof![Just(Cred::Pat), Just(Cred::Session), Just(Cred::Cookie)]
+    prop_oneof![
+        3 => Just(Cred::Pat(Slot::Full)),
+        3 => Just(Cred::Session),
+        3 => Just(Cred::Cookie),
+        2 => Just(Cred::Pat(Slot::Read)),
+        2 => Just(Cred::Pat(Slot::Bound)),
+        2 => Just(Cred::Pat(Slot::ReadBound)),
+    ]
+}
+
+/// Accepting mostly with a session, so that memberships change.
+fn accept_cred() -> impl Strategy<Value = Cred> {
+    prop_oneof![
+        8 => Just(Cred::Session),
+        1 => Just(Cred::Pat(Slot::Full)),
+        1 => Just(Cred::Pat(Slot::Read)),
+        1 => Just(Cred::Pat(Slot::Bound)),
+        1 => Just(Cred::Pat(Slot::ReadBound)),
+    ]
 }
 
 fn org() -> impl Strategy<Value = Org> {
@@ -267,8 +338,8 @@ fn action() -> impl Strategy<Value = Action> {
         3 => Just(Action::AuditLog).boxed(),
         3 => Just(Action::SetActive).boxed(),
         3 => Just(Action::Verify).boxed(),
-        4 => (0..USERS, any::<bool>())
-            .prop_map(|(invitee, admin)| Action::Invite { invitee, admin })
+        4 => (0..USERS, any::<bool>(), accept_cred())
+            .prop_map(|(invitee, admin, accept)| Action::Invite { invitee, admin, accept })
             .boxed(),
         3 => Just(Action::Leave).boxed(),
         2 => name.prop_map(|name| Action::UpdateOrg { name }).boxed(),
@@ -280,6 +351,10 @@ fn action() -> impl Strategy<Value = Action> {
         3 => (inv_target(), any::<bool>())
             .prop_map(|(target, by_invitee)| Action::RejectInvitation { target, by_invitee })
             .boxed(),
+        2 => Just(Action::ListOrgs).boxed(),
+        2 => any::<bool>().prop_map(|read_only| Action::Mint { read_only }).boxed(),
+        1 => Just(Action::ListTokens).boxed(),
+        1 => any::<bool>().prop_map(|other| Action::Revoke { other }).boxed(),
     ]
 }
 
@@ -292,12 +367,16 @@ fn op() -> impl Strategy<Value = Op> {
     })
 }
 
-/// A case: the operations, and which of this case's organizations each user
-/// joins at the start (bit k: organization k; its lowest member creates it).
+/// A case: the operations, which of this case's organizations each user
+/// joins at the start (bit k: organization k; its lowest member creates it),
+/// and, per user, which of those organizations their `Bound` and
+/// `ReadBound` tokens are bound to (the n-th membership, counting round;
+/// a user in none gets neither at the start).
 #[derive(Clone)]
 struct Case {
     steps: Vec<Option<Op>>,
     memberships: Vec<u8>,
+    bindings: Vec<(u8, u8)>,
 }
 
 impl fmt::Debug for Case {
@@ -305,8 +384,8 @@ impl fmt::Debug for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "memberships {:?} (bit k = organization k)",
-            self.memberships
+            "memberships {:?} (bit k = organization k), bindings {:?}",
+            self.memberships, self.bindings
         )?;
         for (i, op) in self.steps.iter().enumerate() {
             if let Some(op) = op {
@@ -323,8 +402,13 @@ fn case() -> impl Strategy<Value = Case> {
     (
         sequence(op(), OPS_PER_CASE),
         proptest::collection::vec(0u8..(1 << ORGS), USERS),
+        proptest::collection::vec((0..ORGS as u8, 0..ORGS as u8), USERS),
     )
-        .prop_map(|(steps, memberships)| Case { steps, memberships })
+        .prop_map(|(steps, memberships, bindings)| Case {
+            steps,
+            memberships,
+            bindings,
+        })
 }
 
 // ---------------------------------------------------------------------------
@@ -338,17 +422,55 @@ enum Role {
     Member,
 }
 
+/// A personal access token the model knows.
+#[derive(Clone, Debug)]
+struct TokenState {
+    secret: String,
+    id: String,
+    /// `["read","write"]`, else `["read"]`.
+    write: bool,
+    /// The case organization it is bound to.
+    bound: Option<usize>,
+    /// Revoked through `DELETE /api/tokens/{id}`.
+    revoked: bool,
+}
+
 struct UserState {
     id: String,
     email: String,
     session: String,
     /// `better-auth.session_token=<signed value>`
     cookie: String,
-    pat: String,
+    /// By [`Slot`], an index into `minted`; an empty slot (a bound one,
+    /// for a user in no organization at the start) means the `Full` token
+    /// is used.
+    tokens: [Option<usize>; 4],
+    /// Every token minted for the user, replaced ones included: what
+    /// `GET /api/tokens` lists while they live.
+    minted: Vec<TokenState>,
     /// The session's active organization (a case organization, or none).
     active: Option<usize>,
     /// Whether the email is verified: only then does accepting work.
     verified: bool,
+}
+
+impl UserState {
+    /// The index in `minted` of the token `slot` names.
+    fn token_index(&self, slot: Slot) -> usize {
+        self.tokens[slot as usize]
+            .or(self.tokens[Slot::Full as usize])
+            .expect("every user has a full token")
+    }
+
+    fn token(&self, slot: Slot) -> &TokenState {
+        &self.minted[self.token_index(slot)]
+    }
+
+    /// Keep `token` in `slot`, replacing what it held there.
+    fn hold(&mut self, slot: Slot, token: TokenState) {
+        self.minted.push(token);
+        self.tokens[slot as usize] = Some(self.minted.len() - 1);
+    }
 }
 
 #[derive(Default)]
@@ -380,6 +502,8 @@ enum Acting {
     NotFound,
     /// 400: a malformed organization id.
     BadRequest,
+    /// 401: a token bound to a deleted organization (deleted with it).
+    Unauthorized,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -437,15 +561,57 @@ impl Model {
             .map_or(Acting::NotFound, |(_, k)| Acting::In(k))
     }
 
+    /// The token `cred` names, if it names one.
+    fn token(&self, user: usize, cred: Cred) -> Option<&TokenState> {
+        let Cred::Pat(slot) = cred else { return None };
+        Some(self.users[user].token(slot))
+    }
+
+    /// Revoked, or its row went with its organization (`on delete cascade`).
+    fn dead(&self, user: usize, cred: Cred) -> bool {
+        self.token(user, cred).is_some_and(|t| !self.live(t))
+    }
+
+    fn live(&self, token: &TokenState) -> bool {
+        !token.revoked && token.bound.is_none_or(|k| !self.orgs[k].gone)
+    }
+
+    fn read_only(&self, user: usize, cred: Cred) -> bool {
+        self.token(user, cred).is_some_and(|t| !t.write)
+    }
+
+    fn bound(&self, user: usize, cred: Cred) -> Option<usize> {
+        self.token(user, cred).and_then(|t| t.bound)
+    }
+
     /// `tenantry_app::App::resolve`: the named organization, else the session's
-    /// active one, else the default; non-members get 404.
+    /// active one, else the default; non-members get 404. A bound token acts
+    /// in its organization only: naming any other is a 404, even one the
+    /// user belongs to; naming none is naming it. A malformed id is refused
+    /// (400) before any of this, by the extractor.
     fn acting(&self, user: usize, cred: Cred, org: Org) -> Acting {
+        if self.dead(user, cred) {
+            return Acting::Unauthorized;
+        }
+        if let Some(bound) = self.bound(user, cred) {
+            let names_bound = match org {
+                Org::Malformed => return Acting::BadRequest,
+                Org::Implicit => true,
+                Org::Named(k) => k == bound,
+                Org::Outside | Org::Unknown => false,
+            };
+            return if names_bound && self.is_member(user, bound) {
+                Acting::In(bound)
+            } else {
+                Acting::NotFound
+            };
+        }
         let requested = match org {
             Org::Malformed => return Acting::BadRequest,
             Org::Outside | Org::Unknown => return Acting::NotFound,
             Org::Named(k) => Some(k),
             Org::Implicit => match cred {
-                Cred::Pat => None,
+                Cred::Pat(_) => None,
                 Cred::Session | Cred::Cookie => self.users[user].active,
             },
         };
@@ -531,7 +697,7 @@ impl World {
     fn request(&self, method: Method, path: &str, user: &UserState, cred: Cred) -> RequestBuilder {
         let request = self.app.http.request(method, self.app.url(path));
         match cred {
-            Cred::Pat => request.bearer_auth(&user.pat),
+            Cred::Pat(slot) => request.bearer_auth(&user.token(slot).secret),
             Cred::Session => request.bearer_auth(&user.session),
             Cred::Cookie => request
                 .header("cookie", &user.cookie)
@@ -574,6 +740,11 @@ impl World {
     }
 }
 
+/// A read-only token's write (`error.requiredScope` must say `"write"`).
+const SCOPE: &str = "INSUFFICIENT_SCOPE";
+/// A bound token's work on the account.
+const BOUND: &str = "TOKEN_BOUND_TO_ORGANIZATION";
+
 /// Check a reply's status, and for errors our error format and code.
 fn expect(what: &str, reply: &Reply, status: u16, code: Option<&str>) -> Result<(), String> {
     let (got, body) = reply;
@@ -591,6 +762,9 @@ fn expect(what: &str, reply: &Reply, status: u16, code: Option<&str>) -> Result<
         {
             return Err(format!("{what}: expected code {code}, got {body}"));
         }
+        if code == Some(SCOPE) && body["error"]["requiredScope"] != "write" {
+            return Err(format!("{what}: the refusal names no write scope: {body}"));
+        }
     }
     Ok(())
 }
@@ -600,6 +774,7 @@ fn expect_unresolved(what: &str, reply: &Reply, acting: Acting) -> Result<(), St
     match acting {
         Acting::NotFound => expect(what, reply, 404, Some("NOT_FOUND")),
         Acting::BadRequest => expect(what, reply, 400, Some("INVALID_INPUT")),
+        Acting::Unauthorized => expect(what, reply, 401, Some("UNAUTHORIZED")),
         Acting::In(_) => unreachable!(),
     }
 }
@@ -721,23 +896,72 @@ async fn sign_up(world: &World, label: &str) -> Result<UserState, String> {
         .to_owned();
     let body: Value = response.json().await.map_err(|e| e.to_string())?;
     let session = str_of(&body, "token").to_owned();
-    let reply = world
-        .send(
-            world
-                .app
-                .post("/api/tokens", &session, json!({ "name": "model" })),
-        )
-        .await?;
-    expect("create PAT", &reply, 201, None)?;
+    let full = mint(world, &session, true, None).await?;
+    let read = mint(world, &session, false, None).await?;
     Ok(UserState {
         id: str_of(&body["user"], "id").to_owned(),
         email,
         session,
         cookie,
-        pat: str_of(&reply.1, "token").to_owned(),
+        minted: vec![full, read],
+        tokens: [Some(0), Some(1), None, None],
         active: None,
         verified: false,
     })
+}
+
+/// The body of `POST /api/tokens` for a token that may write (or not),
+/// bound to the organization `id` (or not).
+fn token_body(write: bool, id: Option<&str>) -> Value {
+    let mut body = json!({ "name": "model" });
+    if !write {
+        body["scopes"] = json!(["read"]);
+    }
+    if let Some(id) = id {
+        body["organizationId"] = json!(id);
+    }
+    body
+}
+
+/// The token a 201 from `POST /api/tokens` carries, checked against what
+/// was asked for.
+fn minted(
+    what: &str,
+    reply: &Reply,
+    write: bool,
+    bound: Option<(usize, &str)>,
+) -> Result<TokenState, String> {
+    expect(what, reply, 201, None)?;
+    let scopes = if write {
+        json!(["read", "write"])
+    } else {
+        json!(["read"])
+    };
+    let organization = bound.map_or(Value::Null, |(_, id)| json!(id));
+    if reply.1["scopes"] != scopes || reply.1["organizationId"] != organization {
+        return Err(format!("{what}: minted {}", reply.1));
+    }
+    Ok(TokenState {
+        secret: str_of(&reply.1, "token").to_owned(),
+        id: str_of(&reply.1, "id").to_owned(),
+        write,
+        bound: bound.map(|(k, _)| k),
+        revoked: false,
+    })
+}
+
+/// Mint a token with `session`, as the set-up does.
+async fn mint(
+    world: &World,
+    session: &str,
+    write: bool,
+    bound: Option<(usize, &str)>,
+) -> Result<TokenState, String> {
+    let body = token_body(write, bound.map(|(_, id)| id));
+    let reply = world
+        .send(world.app.post("/api/tokens", session, body))
+        .await?;
+    minted("create PAT", &reply, write, bound)
 }
 
 /// Ask for a verification link and follow it, as `user`'s mailbox would.
@@ -779,7 +1003,7 @@ async fn invite_and_accept(
     world: &World,
     model: &Model,
     inviter: usize,
-    cred: Cred,
+    (cred, accept): (Cred, Cred),
     org_field: Option<String>,
     invitee: usize,
     role: &str,
@@ -803,14 +1027,14 @@ async fn invite_and_accept(
             Method::POST,
             "/api/auth/organization/accept-invitation",
             &model.users[invitee],
-            Cred::Session,
+            accept,
         )
         .json(&json!({ "invitationId": str_of(&reply.1, "id") }));
     let accepted = world.send(accept).await?;
     Ok((reply, Some(accepted)))
 }
 
-async fn set_up(world: &World, memberships: &[u8]) -> Result<Model, String> {
+async fn set_up(world: &World, memberships: &[u8], bindings: &[(u8, u8)]) -> Result<Model, String> {
     // Concurrently: each sign-up hashes a password, the slow part of a case.
     let users = tokio::join!(
         sign_up(world, "u0"),
@@ -845,12 +1069,36 @@ async fn set_up(world: &World, memberships: &[u8]) -> Result<Model, String> {
         for &u in members.iter().filter(|&&u| u != creator) {
             verify(world, &mut model.users[u]).await?;
             let id = Some(model.orgs[k].id.clone());
-            let (reply, accepted) =
-                invite_and_accept(world, &model, creator, Cred::Session, id, u, "member").await?;
+            let (reply, accepted) = invite_and_accept(
+                world,
+                &model,
+                creator,
+                (Cred::Session, Cred::Session),
+                id,
+                u,
+                "member",
+            )
+            .await?;
             expect("invite", &reply, 200, None)?;
             expect("accept", &accepted.ok_or("no acceptance")?, 200, None)?;
             model.join(u, k, Role::Member);
             model.users[u].active = Some(k);
+        }
+    }
+    for (user, &(bound, read_bound)) in bindings.iter().enumerate() {
+        let orgs: Vec<usize> = (0..ORGS).filter(|&k| model.is_member(user, k)).collect();
+        if orgs.is_empty() {
+            continue;
+        }
+        for (slot, pick, write) in [
+            (Slot::Bound, bound, true),
+            (Slot::ReadBound, read_bound, false),
+        ] {
+            let k = orgs[usize::from(pick) % orgs.len()];
+            let id = model.orgs[k].id.clone();
+            let session = model.users[user].session.clone();
+            let token = mint(world, &session, write, Some((k, &id))).await?;
+            model.users[user].hold(slot, token);
         }
     }
     Ok(model)
@@ -859,6 +1107,7 @@ async fn set_up(world: &World, memberships: &[u8]) -> Result<Model, String> {
 /// Run one operation and compare its outcome with the model, updating it.
 async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(), String> {
     let acting = model.acting(op.who, op.cred, op.org);
+    let read_only = model.read_only(op.who, op.cred);
     let what = &format!("{op:?}");
     match op.action {
         Action::Create { name } => {
@@ -868,6 +1117,10 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            // `require(Scope::Write)` comes first in every service write.
+            if read_only {
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             if model.orgs[org].projects.values().any(|(n, _)| *n == name) {
                 return expect(what, &reply, 409, Some("PROJECT_NAME_TAKEN"));
             }
@@ -923,6 +1176,10 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             }
             if target == Target::Malformed {
                 return expect(what, &reply, 400, Some("INVALID_INPUT"));
+            }
+            // The path is parsed first; then the scope, before the lookup.
+            if read_only && !matches!(op.action, Action::Read { .. }) {
+                return expect(what, &reply, 403, Some(SCOPE));
             }
             let id = Uuid::try_parse(&id).map_err(|e| e.to_string())?;
             if !model.orgs[org].projects.contains_key(&id) {
@@ -984,6 +1241,13 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            if read_only {
+                // A malformed project id fails the body's parse, before the scope.
+                if project == Some(Target::Malformed) {
+                    return expect(what, &reply, 400, Some("INVALID_INPUT"));
+                }
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             let own = project_id.as_deref().is_none_or(|id| {
                 Uuid::try_parse(id).is_ok_and(|id| model.orgs[org].projects.contains_key(&id))
             });
@@ -1100,7 +1364,10 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 )
                 .json(&json!({ "organizationId": id }));
             let reply = world.send(request).await?;
-            if op.cred == Cred::Pat {
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
+            if op.cred.is_pat() {
                 return expect(what, &reply, 403, Some("FORBIDDEN"));
             }
             match op.org {
@@ -1120,14 +1387,22 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             }
         }
         Action::Verify => verify(world, &mut model.users[op.who]).await?,
-        Action::Invite { invitee, admin } => {
+        Action::Invite {
+            invitee,
+            admin,
+            accept,
+        } => {
             let role = if admin { "admin" } else { "member" };
             let org_field = world.org_id(model, op.org);
+            let creds = (op.cred, accept);
             let (reply, accepted) =
-                invite_and_accept(world, model, op.who, op.cred, org_field, invitee, role).await?;
+                invite_and_accept(world, model, op.who, creds, org_field, invitee, role).await?;
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            if read_only {
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             let (inviter_role, _) = model.orgs[org].members[&op.who];
             if inviter_role == Role::Member {
                 return expect(what, &reply, 403, Some("FORBIDDEN"));
@@ -1154,9 +1429,24 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 status: InvStatus::Pending,
             });
             let accepted = accepted.ok_or_else(|| format!("{what}: no acceptance"))?;
-            if !model.users[invitee].verified {
-                let code = "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION";
-                expect(what, &accepted, 403, Some(code))?;
+            // Accepting is work on the account (`require_account`): the
+            // binding is checked before the scope, both before the email.
+            let refused = if model.dead(invitee, accept) {
+                Some((401, "UNAUTHORIZED"))
+            } else if model.bound(invitee, accept).is_some() {
+                Some((403, BOUND))
+            } else if model.read_only(invitee, accept) {
+                Some((403, SCOPE))
+            } else if !model.users[invitee].verified {
+                Some((
+                    403,
+                    "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION",
+                ))
+            } else {
+                None
+            };
+            if let Some((status, code)) = refused {
+                expect(what, &accepted, status, Some(code))?;
                 model.orgs[org].pending.insert(invitee, op.who);
                 return Ok(());
             }
@@ -1164,7 +1454,10 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             model.invitations.last_mut().expect("pushed").status = InvStatus::Accepted;
             let role = if admin { Role::Admin } else { Role::Member };
             model.join(invitee, org, role);
-            model.users[invitee].active = Some(org);
+            // Only a session has an active organization to switch.
+            if !accept.is_pat() {
+                model.users[invitee].active = Some(org);
+            }
         }
         Action::Leave => {
             let user = &model.users[op.who];
@@ -1184,6 +1477,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            if read_only {
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             let owners = model.orgs[org]
                 .members
                 .values()
@@ -1212,6 +1508,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            if read_only {
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             if model.orgs[org].members[&op.who].0 == Role::Member {
                 let code = "YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_ORGANIZATION";
                 return expect(what, &reply, 403, Some(code));
@@ -1232,6 +1531,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             };
             let request = world.request(Method::POST, path, &model.users[op.who], op.cred);
             let reply = world.send(request.json(&body)).await?;
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
             if op.org == Org::Implicit {
                 // Both name the organization explicitly, as Better Auth's do.
                 return expect(what, &reply, 400, Some("INVALID_INPUT"));
@@ -1239,6 +1541,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let Acting::In(org) = acting else {
                 return expect_unresolved(what, &reply, acting);
             };
+            if read_only {
+                return expect(what, &reply, 403, Some(SCOPE));
+            }
             let role = model.orgs[org].members[&op.who].0;
             if op.action == Action::DeleteOrg {
                 if role != Role::Owner {
@@ -1246,7 +1551,7 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                     return expect(what, &reply, 403, Some(code));
                 }
                 // Irreversible: a leaked token is not enough.
-                if op.cred == Cred::Pat {
+                if op.cred.is_pat() {
                     return expect(what, &reply, 403, Some("SESSION_REQUIRED"));
                 }
                 expect(what, &reply, 200, None)?;
@@ -1290,7 +1595,7 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             }
             model.leave(op.who, org);
             // Better Auth's leave also clears the session's active organization.
-            if op.cred != Cred::Pat && model.users[op.who].active == Some(org) {
+            if !op.cred.is_pat() && model.users[op.who].active == Some(org) {
                 model.users[op.who].active = None;
             }
         }
@@ -1320,8 +1625,19 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
             let reply = world
                 .send(request.json(&json!({ "invitationId": id })))
                 .await?;
+            if model.dead(who, op.cred) {
+                return expect(what, &reply, 401, Some("UNAUTHORIZED"));
+            }
             if target == InvTarget::Malformed {
                 return expect(what, &reply, 400, Some("INVALID_INPUT"));
+            }
+            // Rejecting is work on the account; cancelling, in the
+            // invitation's organization, which a bound token must be in.
+            if !cancel && model.bound(who, op.cred).is_some() {
+                return expect(what, &reply, 403, Some(BOUND));
+            }
+            if model.read_only(who, op.cred) {
+                return expect(what, &reply, 403, Some(SCOPE));
             }
             if !cancel && !model.users[who].verified {
                 let code = "EMAIL_VERIFICATION_REQUIRED_BEFORE_ACCEPTING_OR_REJECTING_INVITATION";
@@ -1335,6 +1651,9 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 (invitation.org, invitation.invitee, invitation.status)
             };
             if cancel {
+                if model.bound(who, op.cred).is_some_and(|bound| bound != org) {
+                    return expect(what, &reply, 404, Some("NOT_FOUND"));
+                }
                 let Some(&(role, _)) = model.orgs[org].members.get(&who) else {
                     return expect(what, &reply, 404, Some("NOT_FOUND"));
                 };
@@ -1372,8 +1691,145 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 model.orgs[org].ever_members.insert(id);
             }
         }
+        Action::ListOrgs => {
+            let user = &model.users[op.who];
+            let path = "/api/auth/organization/list";
+            let reply = world
+                .send(world.request(Method::GET, path, user, op.cred))
+                .await?;
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
+            expect(what, &reply, 200, None)?;
+            let listed: BTreeSet<&str> = reply
+                .1
+                .as_array()
+                .map(|orgs| orgs.iter().map(|o| str_of(o, "id")).collect())
+                .unwrap_or_default();
+            // A bound token sees its organization alone, while a member.
+            let bound = model.bound(op.who, op.cred);
+            let expected: BTreeSet<&str> = (0..ORGS)
+                .filter(|&k| model.is_member(op.who, k) && bound.is_none_or(|b| b == k))
+                .map(|k| model.orgs[k].id.as_str())
+                .collect();
+            if listed != expected {
+                return Err(format!(
+                    "{what}: organizations {listed:?}, model {expected:?}"
+                ));
+            }
+        }
+        Action::Mint { read_only: asked } => {
+            let id = world.org_id(model, op.org);
+            let body = token_body(!asked, id.as_deref());
+            let request = world.request(Method::POST, "/api/tokens", &model.users[op.who], op.cred);
+            let reply = world.send(request.json(&body)).await?;
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
+            // The body's fields are checked before who may mint.
+            if op.org == Org::Malformed {
+                return expect(what, &reply, 400, Some("INVALID_INPUT"));
+            }
+            if op.cred.is_pat() {
+                return expect(what, &reply, 403, Some("FORBIDDEN"));
+            }
+            let bound = match op.org {
+                Org::Implicit => None,
+                Org::Named(k) if model.is_member(op.who, k) => Some(k),
+                _ => return expect(what, &reply, 404, Some("NOT_FOUND")),
+            };
+            let id = id.unwrap_or_default();
+            let token = minted(what, &reply, !asked, bound.map(|k| (k, id.as_str())))?;
+            let slot = if asked { Slot::ReadBound } else { Slot::Bound };
+            model.users[op.who].hold(slot, token);
+        }
+        Action::ListTokens => {
+            let user = &model.users[op.who];
+            let reply = world
+                .send(world.request(Method::GET, "/api/tokens", user, op.cred))
+                .await?;
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
+            if op.cred.is_pat() {
+                return expect(what, &reply, 403, Some("SESSION_REQUIRED"));
+            }
+            expect(what, &reply, 200, None)?;
+            let listed: BTreeSet<String> = reply
+                .1
+                .as_array()
+                .map(|tokens| tokens.iter().map(token_line).collect())
+                .unwrap_or_default();
+            // Not the revoked, nor those bound to a deleted organization.
+            let expected: BTreeSet<String> = user
+                .minted
+                .iter()
+                .filter(|t| model.live(t))
+                .map(|t| {
+                    let scopes = if t.write { "read,write" } else { "read" };
+                    let bound = t.bound.map_or("", |k| model.orgs[k].id.as_str());
+                    format!("{} {scopes} {bound}", t.id)
+                })
+                .collect();
+            if listed != expected {
+                return Err(format!("{what}: tokens {listed:?}, model {expected:?}"));
+            }
+        }
+        Action::Revoke { other } => {
+            let user = &model.users[op.who];
+            let full = user.token_index(Slot::Full);
+            // The index in `minted` of the token the request should revoke.
+            let target = match op.cred {
+                Cred::Pat(slot) => Some(user.token_index(slot)).filter(|&i| i != full && !other),
+                Cred::Session | Cred::Cookie => {
+                    user.tokens[Slot::Bound as usize].filter(|_| !other)
+                }
+            };
+            let id = match (target, op.cred) {
+                (Some(i), _) => user.minted[i].id.clone(),
+                // A token trying another: the full one, or when it is the
+                // full one, one that is not there.
+                (None, Cred::Pat(slot)) if user.token_index(slot) != full => {
+                    user.minted[full].id.clone()
+                }
+                (None, _) => Uuid::new_v4().to_string(),
+            };
+            let path = format!("/api/tokens/{id}");
+            let reply = world
+                .send(world.request(Method::DELETE, &path, user, op.cred))
+                .await?;
+            if acting == Acting::Unauthorized {
+                return expect_unresolved(what, &reply, acting);
+            }
+            let Some(i) = target else {
+                if op.cred.is_pat() {
+                    return expect(what, &reply, 403, Some("FORBIDDEN"));
+                }
+                return expect(what, &reply, 404, Some("NOT_FOUND"));
+            };
+            // A session's revocation of a token already gone.
+            if !model.live(&user.minted[i]) {
+                return expect(what, &reply, 404, Some("NOT_FOUND"));
+            }
+            expect(what, &reply, 204, None)?;
+            model.users[op.who].minted[i].revoked = true;
+        }
     }
     Ok(())
+}
+
+/// A listed token as `id scopes organization`, to compare with the model.
+fn token_line(token: &Value) -> String {
+    let scopes: Vec<&str> = token["scopes"]
+        .as_array()
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    format!(
+        "{} {} {}",
+        str_of(token, "id"),
+        scopes.join(","),
+        str_of(token, "organizationId")
+    )
 }
 
 /// After a case: every organization holds exactly what the model says, and
@@ -1409,7 +1865,7 @@ async fn final_check(world: &World, model: &Model) -> Result<(), String> {
             .iter()
             .find(|(_, (role, _))| *role == Role::Owner)
             .ok_or("an organization without an owner")?;
-        let pat = &model.users[owner].pat;
+        let pat = &model.users[owner].token(Slot::Full).secret;
         let id = &model.orgs[org].id;
         check_listing(world, model, org, 100, |path| {
             world.app.get(path, pat).header("x-organization-id", id)
@@ -1431,7 +1887,7 @@ async fn final_check(world: &World, model: &Model) -> Result<(), String> {
 }
 
 async fn run_case(world: &World, case: &Case) -> Result<(), String> {
-    let mut model = set_up(world, &case.memberships)
+    let mut model = set_up(world, &case.memberships, &case.bindings)
         .await
         .map_err(|e| format!("setting up: {e}"))?;
     for (n, op) in case.steps.iter().enumerate() {
