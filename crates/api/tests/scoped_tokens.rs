@@ -7,13 +7,13 @@ mod common;
 
 use axum::routing::post;
 use axum::{Json, Router};
-use common::{TestApp, expect_error, expect_status};
+use common::{TestApp, expect_error, expect_status, spawn_app_settings};
 use serde_json::{Value, json};
 use tenantry_api::error::ApiError;
 use tenantry_api::extract::Scoped;
 use tenantry_api::{ApiExtension, AppState, AuthSettings};
 use tenantry_db::prelude::*;
-use tenantry_server::{Application, Extension, Settings};
+use tenantry_server::Extension;
 use tenantry_testkit::TestDb;
 
 /// A route that writes a project without checking any scope: the kind of
@@ -67,20 +67,16 @@ async fn spawn() -> TestApp {
         },
         ..Extension::default()
     };
-    let settings = Settings::new(test.db.clone(), AuthSettings::new(common::SECRET.to_vec()))
-        .rate_limits(tenantry_server::RateLimits::off())
-        .extension(extension);
-    let app = Application::build(settings)
-        .await
-        .expect("the server starts");
-    let addr = app.local_addr();
-    tokio::spawn(app.run_until(std::future::pending()));
-    TestApp {
-        addr,
-        http: reqwest::Client::new(),
+    spawn_app_settings(
         test,
-        mailer: Default::default(),
-    }
+        AuthSettings::new(common::SECRET.to_vec()),
+        |settings| {
+            settings
+                .rate_limits(tenantry_server::RateLimits::off())
+                .extension(extension)
+        },
+    )
+    .await
 }
 
 async fn mint(app: &TestApp, session: &str, body: Value) -> Value {

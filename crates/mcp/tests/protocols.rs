@@ -11,15 +11,11 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
+use common::client::{Client, discover, initialize, ok, refused, transport};
 use common::{Server, start_with};
-use rmcp::model::{CallToolRequestParams, ClientConfig, ProtocolVersion};
-use rmcp::service::RunningService;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientLifecycleMode, ClientServiceExt, RoleClient, ServiceExt};
+use rmcp::model::ProtocolVersion;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenantry_app::{Actor, App, AppError, Membership};
@@ -29,8 +25,6 @@ use tenantry_server::{Extension, OrganizationTool, Tools};
 
 /// One test, server start included, stays within this.
 const BUDGET: Duration = Duration::from_secs(40);
-
-type Client = RunningService<RoleClient, ClientConfig>;
 
 /// Arguments of the application's tool: none of them names an organization.
 #[derive(Deserialize, JsonSchema)]
@@ -58,50 +52,18 @@ async fn server() -> (tenantry_testkit::TestDb, Server) {
     .await
 }
 
-/// The transport's settings: Alice's token, and the header if given.
-fn transport(
-    server: &Server,
-    organization: Option<uuid::Uuid>,
-) -> StreamableHttpClientTransportConfig {
-    let mut headers = HashMap::new();
-    if let Some(organization) = organization {
-        headers.insert(
-            "x-organization-id".parse().unwrap(),
-            organization.to_string().parse().unwrap(),
-        );
-    }
-    StreamableHttpClientTransportConfig::with_uri(server.url.as_str())
-        .auth_header(server.token.clone())
-        .custom_headers(headers)
-}
-
-/// rmcp's client on 2026-07-28: `server/discover`, then self-contained requests.
+/// rmcp's client as Alice on 2026-07-28, with the header if given.
 async fn current(server: &Server, organization: Option<uuid::Uuid>) -> Client {
-    ClientConfig::default()
-        .serve_with_lifecycle(
-            StreamableHttpClientTransport::from_config(transport(server, organization)),
-            ClientLifecycleMode::Discover {
-                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-            },
-        )
-        .await
-        .expect("rmcp's client discovers the server on 2026-07-28")
+    discover(transport(&server.url, &server.token, organization)).await
 }
 
-/// rmcp's client on `version`, with `initialize` and a session.
+/// rmcp's client as Alice on `version`, with a session.
 async fn legacy(
     server: &Server,
     version: ProtocolVersion,
     organization: Option<uuid::Uuid>,
 ) -> Client {
-    ClientConfig::default()
-        .with_protocol_version(version)
-        .serve(StreamableHttpClientTransport::from_config(transport(
-            server,
-            organization,
-        )))
-        .await
-        .expect("rmcp's client initializes a session")
+    initialize(transport(&server.url, &server.token, organization), version).await
 }
 
 fn negotiated(client: &Client) -> String {
@@ -110,47 +72,6 @@ fn negotiated(client: &Client) -> String {
         .expect("the server's answer")
         .protocol_version
         .to_string()
-}
-
-async fn call(client: &Client, tool: &str, arguments: Value) -> rmcp::model::CallToolResult {
-    let mut params = CallToolRequestParams::new(tool.to_owned());
-    if let Value::Object(arguments) = arguments {
-        params = params.with_arguments(arguments);
-    }
-    client
-        .call_tool(params)
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: {e}"))
-}
-
-async fn ok(client: &Client, tool: &str, arguments: Value) -> Value {
-    let result = call(client, tool, arguments.clone()).await;
-    assert_eq!(
-        result.is_error,
-        Some(false),
-        "{tool} {arguments}: {result:?}"
-    );
-    result.structured_content.expect("structured content")
-}
-
-/// A tool error whose text names `needle`.
-async fn refused(client: &Client, tool: &str, arguments: Value, needle: &str) {
-    let result = call(client, tool, arguments.clone()).await;
-    assert_eq!(
-        result.is_error,
-        Some(true),
-        "{tool} {arguments}: {result:?}"
-    );
-    let text: String = result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text())
-        .map(|t| t.text.clone())
-        .collect();
-    assert!(
-        text.contains(needle),
-        "{tool} {arguments}: {text:?} does not name {needle:?}"
-    );
 }
 
 async fn slug(client: &Client, arguments: Value) -> String {

@@ -11,16 +11,13 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
+use common::client::{Client, discover, initialize, ok, refused, transport};
 use common::{Server, start_with};
 use reqwest::StatusCode;
-use rmcp::model::{CallToolRequestParams, ClientConfig, ProtocolVersion};
-use rmcp::service::RunningService;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientLifecycleMode, ClientServiceExt, RoleClient, ServiceExt};
+use rmcp::model::ProtocolVersion;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tenantry_app::{Actor, App, AppError, Membership};
@@ -34,8 +31,6 @@ use tenantry_server::{Extension, OrganizationTool, Tools};
 use tenantry_testkit::TestDb;
 
 const BUDGET: Duration = Duration::from_secs(40);
-
-type Client = RunningService<RoleClient, ClientConfig>;
 
 /// The tools that only read, tenantry's and the application's.
 const READS: [&str; 9] = [
@@ -121,83 +116,14 @@ async fn scoped_pat(
     minted.token
 }
 
-fn config(
-    server: &Server,
-    token: &str,
-    organization: Option<uuid::Uuid>,
-) -> StreamableHttpClientTransportConfig {
-    let mut headers = HashMap::new();
-    if let Some(organization) = organization {
-        headers.insert(
-            "x-organization-id".parse().unwrap(),
-            organization.to_string().parse().unwrap(),
-        );
-    }
-    StreamableHttpClientTransportConfig::with_uri(server.url.as_str())
-        .auth_header(token.to_owned())
-        .custom_headers(headers)
-}
-
 /// rmcp's client as the owner of `token`, on 2026-07-28 (`current`) or 2025-11-25.
 async fn connect(server: &Server, token: &str, current: bool) -> Client {
-    let transport = StreamableHttpClientTransport::from_config(config(server, token, None));
+    let config = transport(&server.url, token, None);
     if current {
-        ClientConfig::default()
-            .serve_with_lifecycle(
-                transport,
-                ClientLifecycleMode::Discover {
-                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-                },
-            )
-            .await
-            .expect("discovers")
+        discover(config).await
     } else {
-        ClientConfig::default()
-            .with_protocol_version(ProtocolVersion::V_2025_11_25)
-            .serve(transport)
-            .await
-            .expect("initializes")
+        initialize(config, ProtocolVersion::V_2025_11_25).await
     }
-}
-
-async fn call(client: &Client, tool: &str, arguments: Value) -> rmcp::model::CallToolResult {
-    let mut params = CallToolRequestParams::new(tool.to_owned());
-    if let Value::Object(arguments) = arguments {
-        params = params.with_arguments(arguments);
-    }
-    client
-        .call_tool(params)
-        .await
-        .unwrap_or_else(|e| panic!("{tool}: {e}"))
-}
-
-async fn ok(client: &Client, tool: &str, arguments: Value) -> Value {
-    let result = call(client, tool, arguments.clone()).await;
-    assert_eq!(
-        result.is_error,
-        Some(false),
-        "{tool} {arguments}: {result:?}"
-    );
-    result.structured_content.expect("structured content")
-}
-
-async fn refused(client: &Client, tool: &str, arguments: Value, needle: &str) {
-    let result = call(client, tool, arguments.clone()).await;
-    assert_eq!(
-        result.is_error,
-        Some(true),
-        "{tool} {arguments}: {result:?}"
-    );
-    let text: String = result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text())
-        .map(|t| t.text.clone())
-        .collect();
-    assert!(
-        text.contains(needle),
-        "{tool} {arguments}: {text:?} lacks {needle:?}"
-    );
 }
 
 async fn listed(client: &Client) -> BTreeSet<String> {

@@ -42,10 +42,18 @@ pub async fn spawn_app_limited(
     auth: AuthSettings,
     limits: tenantry_server::RateLimits,
 ) -> TestApp {
+    spawn_app_settings(test, auth, |settings| settings.rate_limits(limits)).await
+}
+
+/// The real server, its settings adjusted by `adjust` (an application's
+/// extension, say) after the test mailer is in.
+pub async fn spawn_app_settings(
+    test: TestDb,
+    auth: AuthSettings,
+    adjust: impl FnOnce(Settings) -> Settings,
+) -> TestApp {
     let mailer = Arc::new(MemoryMailer::default());
-    let settings = Settings::new(test.db.clone(), auth)
-        .mailer(mailer.clone())
-        .rate_limits(limits);
+    let settings = adjust(Settings::new(test.db.clone(), auth).mailer(mailer.clone()));
     let app = Application::build(settings)
         .await
         .expect("the server starts");

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod client;
+
 use std::time::Duration;
 
 use reqwest::StatusCode;
