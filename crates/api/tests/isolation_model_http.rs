@@ -1731,7 +1731,7 @@ async fn step(world: &World, model: &mut Model, op: &Op, n: usize) -> Result<(),
                 return expect(what, &reply, 400, Some("INVALID_INPUT"));
             }
             if op.cred.is_pat() {
-                return expect(what, &reply, 403, Some("FORBIDDEN"));
+                return expect(what, &reply, 403, Some("SESSION_REQUIRED"));
             }
             let bound = match op.org {
                 Org::Implicit => None,

@@ -345,6 +345,13 @@ async fn scopes_and_bindings_are_checked_at_creation() {
             json!({ "name": "t", "organizationId": "acme" }),
             "organizationId",
         ),
+        // Misspelt or null narrowing fields must not mint a full, unbound token.
+        (json!({ "name": "t", "scope": ["read"] }), "scope"),
+        (
+            json!({ "name": "t", "organization_id": "x" }),
+            "organization_id",
+        ),
+        (json!({ "name": "t", "scopes": null }), "scopes"),
     ] {
         let response = app
             .post("/api/tokens", &owner.session, body.clone())
@@ -391,7 +398,7 @@ async fn tokens_are_managed_from_a_session_and_a_token_revokes_only_itself() {
     let minting = app.post("/api/tokens", first_token, json!({ "name": "child" }));
     assert_eq!(
         expect_error(minting.send().await.unwrap(), 403).await,
-        "FORBIDDEN"
+        "SESSION_REQUIRED"
     );
     let revoke_sibling = app
         .http

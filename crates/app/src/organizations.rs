@@ -467,7 +467,9 @@ impl App {
 
     /// Whether `slug` is free (Better Auth's `check-slug`: a taken one is a
     /// 400 `ORGANIZATION_SLUG_ALREADY_TAKEN`).
-    pub async fn check_slug(&self, slug: &str) -> Result<(), AppError> {
+    pub async fn check_slug(&self, actor: &Actor, slug: &str) -> Result<(), AppError> {
+        // Only to name a new organization, which a bound token may not make.
+        actor.require_account(Scope::Read)?;
         match organizations::find_organization_by_slug(&self.db, slug).await? {
             None => Ok(()),
             Some(_) => Err(AppError::Refused {

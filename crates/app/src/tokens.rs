@@ -47,11 +47,7 @@ impl App {
         expires_in_days: Option<i64>,
         grant: TokenGrant,
     ) -> Result<MintedToken, AppError> {
-        if actor.session().is_none() {
-            return Err(AppError::forbidden(
-                "personal access tokens are created from a signed-in session",
-            ));
-        }
+        require_session(actor)?;
         self.mint_token(actor.user().id, name, expires_in_days, grant)
             .await
     }

@@ -461,10 +461,10 @@ pub struct SlugStatus {
     responses((status = 200, body = SlugStatus), (status = 400, body = crate::error::ErrorBody)))]
 pub(crate) async fn check_slug(
     State(state): State<AppState>,
-    Authenticated(_actor): Authenticated,
+    Authenticated(actor): Authenticated,
     ApiJson(body): ApiJson<CheckSlugBody>,
 ) -> Result<Json<SlugStatus>, ApiError> {
-    state.app.check_slug(&body.slug).await?;
+    state.app.check_slug(&actor, &body.slug).await?;
     Ok(Json(SlugStatus { status: true }))
 }
 

@@ -32,9 +32,10 @@ pub(crate) async fn list(
     Ok(Json(state.app.list_tokens(&actor).await?))
 }
 
-/// The body of `POST /api/tokens`.
+/// The body of `POST /api/tokens`. Unknown fields are refused: a misspelt
+/// `scope` or `organization` must not mint a full, unbound token.
 #[derive(Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateBody {
     /// A label, 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100)]
@@ -46,11 +47,26 @@ pub struct CreateBody {
     /// default; `"write"` brings `"read"`). A read-only token's work runs
     /// in read-only database transactions.
     #[schema(value_type = Option<Vec<String>>, example = json!(["read"]))]
+    #[serde(default, deserialize_with = "scope_names")]
     scopes: Option<Vec<String>>,
     /// The one organization the token acts in (one you belong to); every
     /// organization of yours when absent.
     #[schema(value_type = Option<String>, format = Uuid)]
     organization_id: Option<String>,
+}
+
+/// `scopes` when given: an array of names. An explicit `null` is refused
+/// rather than read as "absent", which would mean every scope.
+fn scope_names<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<String>>, D::Error> {
+    Option::<Vec<String>>::deserialize(deserializer)?
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom(
+                "scopes must be an array of scope names, e.g. [\"read\"]; leave it out for both",
+            )
+        })
 }
 
 impl CreateBody {
