@@ -192,7 +192,7 @@ async def scoped_tokens():
               and me["token"]["organizationId"] == CONFIG["globex_id"], me)
         elsewhere = await call(c, "whoami", {"organization": CONFIG["acme_id"]})
         text = elsewhere.content[0].text if elsewhere.content else ""
-        check("bound: another organization of its user's is refused", elsewhere.is_error and "not a member" in text,
+        check("bound: another organization of its user's is refused", elsewhere.is_error and "is bound to organization" in text,
               text)
         orgs = [o["slug"] for o in (await call(c, "list_organizations")).structured_content["organizations"]]
         check("bound: lists only its organization", orgs == ["globex"], orgs)

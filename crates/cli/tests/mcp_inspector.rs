@@ -303,7 +303,7 @@ async fn the_mcp_inspector_cli_lists_and_calls_tools_on_both_protocol_eras() {
     // A tool error: the Inspector prints the result, then exits 5.
     assert_eq!(elsewhere["code"], "tool_is_error", "{printed}");
     assert!(
-        printed.contains("not a member of that organization"),
+        printed.contains("this token is bound to organization"),
         "{printed}"
     );
 }

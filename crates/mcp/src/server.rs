@@ -222,14 +222,10 @@ impl TenantryMcp {
             (Some(selected), _) => Some(selected),
             (None, None) => None,
         };
+        let bound = actor.bound_organization();
         match self.app.resolve(actor, requested).await {
             Ok(scoped) => Ok(scoped),
-            Err(AppError::NotFound(_)) if requested.is_some() => {
-                Err(tool_error("you are not a member of that organization"))
-            }
-            Err(AppError::NotFound(_)) => {
-                Err(tool_error("you are not a member of any organization"))
-            }
+            Err(AppError::NotFound(_)) => Err(tool_error(no_organization(bound, requested))),
             Err(error) => Err(tool_error_of(error)),
         }
     }
@@ -244,6 +240,22 @@ impl TenantryMcp {
             Ok(actor) => respond(work(&self.app, &actor).await),
             Err(refusal) => Ok(refusal),
         }
+    }
+}
+
+/// Why no organization could be resolved, in words that fit the caller: a
+/// token bound to one organization is told so, not that its user is no
+/// member of an organization they belong to.
+fn no_organization(bound: Option<OrganizationId>, requested: Option<OrganizationId>) -> String {
+    match (bound, requested) {
+        (Some(bound), Some(requested)) if requested != bound => {
+            format!("this token is bound to organization {bound} and acts only there")
+        }
+        (Some(bound), _) => format!(
+            "this token is bound to organization {bound}, and you are no longer a member there"
+        ),
+        (None, Some(_)) => "you are not a member of that organization".into(),
+        (None, None) => "you are not a member of any organization".into(),
     }
 }
 
@@ -448,6 +460,7 @@ impl TenantryMcp {
             return Ok(tool_error("organizationId must be a UUID"));
         };
         let user = actor.user().id;
+        let bound = actor.bound_organization();
         match self.app.resolve(actor, Some(organization)).await {
             Ok(scoped) => {
                 if let Ok(mut selected) = self.selected.lock() {
@@ -458,7 +471,7 @@ impl TenantryMcp {
                 ))
             }
             Err(AppError::NotFound(_)) => {
-                Ok(tool_error("you are not a member of that organization"))
+                Ok(tool_error(no_organization(bound, Some(organization))))
             }
             Err(error) => Ok(tool_error_of(error)),
         }

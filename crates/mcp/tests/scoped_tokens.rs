@@ -256,14 +256,14 @@ async fn a_bound_token_acts_only_in_its_organization_even_where_its_user_is_a_me
                 &client,
                 "whoami",
                 json!({"organization": demo::ACME}),
-                "not a member",
+                "bound to organization",
             )
             .await;
             refused(
                 &client,
                 "create_project",
                 json!({"name": "Bound elsewhere", "organization": demo::ACME}),
-                "not a member",
+                "bound to organization",
             )
             .await;
             if !current {
@@ -271,7 +271,7 @@ async fn a_bound_token_acts_only_in_its_organization_even_where_its_user_is_a_me
                     &client,
                     "switch_organization",
                     json!({"organizationId": demo::ACME}),
-                    "not a member",
+                    "bound to organization",
                 )
                 .await;
                 let me = ok(&client, "whoami", json!({})).await;
