@@ -15,6 +15,10 @@
 //! reason and the reach are both in review. tenantry's own tables (users,
 //! sessions, credentials, tokens, members) are out of its reach.
 //!
+//! It acts for no one, so a read-only token's read-only transactions
+//! (`Tenant::read_only`) do not reach it: code that writes through it on a
+//! caller's behalf checks the caller's `write` scope first.
+//!
 //! ```no_run
 //! use tenantry_db::cross_tenant::{self, CrossTenant};
 //! use tenantry_db::prelude::*;

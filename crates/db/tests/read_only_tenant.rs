@@ -124,17 +124,27 @@ async fn a_transactions_writes_are_refused_and_it_cannot_become_writable() {
             "{mode:?}: {outcome:?}"
         );
 
-        let escape = with_tenant_context(&test.db, acme().read_only(), async |tx| {
-            // The first statement already ran (and set the tenant), so the
-            // transaction's mode is fixed: neither form may turn it off.
+        // The first statement already ran (and set the tenant), so the
+        // transaction's mode is fixed: PostgreSQL refuses to make it
+        // read-write (25001), and the refusal aborts the transaction.
+        let mut set = None;
+        let outcome = with_tenant_context(&test.db, acme().read_only(), async |tx| {
             tx.query_one("select 1", &[]).await?;
-            let _ = tx.execute("set transaction read write", &[]).await;
+            set = Some(tx.execute("set transaction read write", &[]).await);
             Ok::<_, DbError>(())
         })
         .await;
+        match set {
+            Some(Err(DbError::Postgres(error))) => assert_eq!(
+                error.code(),
+                Some(&tokio_postgres::error::SqlState::ACTIVE_SQL_TRANSACTION),
+                "{mode:?}: {error}"
+            ),
+            other => panic!("{mode:?}: set transaction read write: {other:?}"),
+        }
         assert!(
-            escape.is_err(),
-            "{mode:?}: set transaction read write was accepted"
+            matches!(outcome, Err(DbError::TransactionAborted)),
+            "{mode:?}: {outcome:?}"
         );
         let escape = with_tenant_context(&test.db, acme().read_only(), async |tx| {
             tx.query_one(
