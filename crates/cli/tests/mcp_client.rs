@@ -18,8 +18,9 @@ use serde_json::json;
 use tenantry_db::pats::{self, NewPat};
 use tenantry_db::seed::demo;
 use tenantry_db::{BoundedName, PatId, UserId};
-use tenantry_server::{Application, AuthSettings, Settings};
+use tenantry_server::Extension;
 use tenantry_testkit::TestDb;
+use tenantry_testkit::server::TestServer;
 
 fn client_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/mcp-client")
@@ -141,17 +142,9 @@ async fn python_client_run(protocol: &str) {
     .await
     .unwrap();
 
-    let app = Application::build(
-        Settings::new(
-            test.db.clone(),
-            AuthSettings::new(b"test-secret-at-least-32-characters-long".to_vec()),
-        )
-        .rate_limits(tenantry_server::RateLimits::off()),
-    )
-    .await
-    .unwrap();
-    let url = format!("http://{}/mcp", app.local_addr());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let url = TestServer::start(&test, Extension::default())
+        .await
+        .mcp_url();
 
     let config = test.db.config();
     let config = json!({

@@ -17,8 +17,9 @@ use serde_json::{Value, json};
 use tenantry_db::pats::{self, NewPat};
 use tenantry_db::seed::demo;
 use tenantry_db::{BoundedName, UserId};
-use tenantry_server::{Application, AuthSettings, Settings};
+use tenantry_server::Extension;
 use tenantry_testkit::TestDb;
+use tenantry_testkit::server::TestServer;
 
 fn inspector() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -146,17 +147,9 @@ async fn the_mcp_inspector_cli_lists_and_calls_tools_on_both_protocol_eras() {
     let test = TestDb::new().await;
     tenantry_db::seed(&test.db).await.unwrap();
     let alice = pat_for(&test, demo::ALICE).await;
-    let app = Application::build(
-        Settings::new(
-            test.db.clone(),
-            AuthSettings::new(b"test-secret-at-least-32-characters-long".to_vec()),
-        )
-        .rate_limits(tenantry_server::RateLimits::off()),
-    )
-    .await
-    .unwrap();
-    let url = format!("http://{}/mcp", app.local_addr());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let url = TestServer::start(&test, Extension::default())
+        .await
+        .mcp_url();
 
     let modern = inspect(&url, &alice, "modern", &["tools/list"]).await;
     let names = tool_names(&modern);
